@@ -1,0 +1,63 @@
+/// A problem with an input file, phrased so one line tells the user where and what.
+///
+/// Every reader throws this type, so the CLI can print `description` as the single line of
+/// stderr the project promises for bad input.
+public struct FormatError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Where in the file the problem is.
+    public enum Location: Sendable, Equatable {
+        case file
+        case offset(Int)
+        case field(String)
+        case fieldAtOffset(String, Int)
+    }
+
+    public var path: String
+    public var location: Location
+    public var message: String
+
+    public init(path: String, location: Location = .file, _ message: String) {
+        self.path = path
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String {
+        switch location {
+        case .file: "\(path): \(message)"
+        case .offset(let offset): "\(path): byte offset \(offset): \(message)"
+        case .field(let field): "\(path): \(field): \(message)"
+        case .fieldAtOffset(let field, let offset): "\(path): \(field) at byte offset \(offset): \(message)"
+        }
+    }
+}
+
+/// Overflow-checked arithmetic for sizes read from untrusted files.
+///
+/// Each returns nil instead of trapping, so a reader can turn the overflow into a FormatError
+/// that names the field.
+public enum Checked {
+    public static func multiply(_ a: Int, _ b: Int) -> Int? {
+        let (r, o) = a.multipliedReportingOverflow(by: b)
+        return o ? nil : r
+    }
+
+    public static func add(_ a: Int, _ b: Int) -> Int? {
+        let (r, o) = a.addingReportingOverflow(b)
+        return o ? nil : r
+    }
+
+    /// The product of `values`, nil when it overflows Int or any value is negative.
+    public static func product<S: Sequence>(_ values: S) -> Int? where S.Element == Int {
+        var result = 1
+        for v in values {
+            guard v >= 0, let r = multiply(result, v) else { return nil }
+            result = r
+        }
+        return result
+    }
+
+    /// `value` as an Int when it fits.
+    public static func int(_ value: UInt64) -> Int? {
+        value <= UInt64(Int.max) ? Int(value) : nil
+    }
+}

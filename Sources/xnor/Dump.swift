@@ -1,0 +1,30 @@
+import ArgumentParser
+import Formats
+
+struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write one tensor, dequantized to float32, as a NumPy .npy file."
+    )
+
+    @Argument(help: "A .safetensors or .gguf file (optionally zstd-compressed) or a Hugging Face folder.")
+    var path: String
+
+    @Argument(help: "The tensor's name, as `xnor inspect` lists it.")
+    var tensor: String
+
+    @Option(name: .shortAndLong, help: "The .npy file to write.")
+    var output: String
+
+    @Flag(help: "Replace the output file if it exists.")
+    var force = false
+
+    func run() throws {
+        let model = try ModelOpener.open(path)
+        guard let entry = model.tensor(named: tensor) else {
+            throw FormatError(path: path, location: .field("tensor '\(tensor)'"),
+                              "no such tensor (the file has \(model.tensors.count); `xnor inspect` lists them)")
+        }
+        let values = try entry.floatValues()
+        try NpyWriter.write(float32: values, shape: entry.shape, to: output, replace: force)
+    }
+}

@@ -1,0 +1,100 @@
+import Formats
+
+/// The two forms `xnor inspect` prints: a JSON object for scripts and a summary for people.
+enum InspectReport {
+    static func json(_ model: ModelFile) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("format", .string(model.format.rawValue)),
+            ("path", .string(model.path)),
+        ]
+        if let version = model.version { members.append(("version", .int(Int64(version)))) }
+        members += model.extra
+        members.append(("metadata", .object(model.metadata.map { ($0.key, $0.value) })))
+        if model.format == .gguf {
+            members.append(("metadata_types", .object(model.metadata.map { ($0.key, .string($0.typeName ?? "")) })))
+        }
+        members.append(("tensors", .array(model.tensors.map { tensorJSON($0, model: model) })))
+        return .object(members)
+    }
+
+    private static func tensorJSON(_ tensor: TensorEntry, model: ModelFile) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("name", .string(tensor.name)),
+            ("dtype", .string(tensor.type.description)),
+            ("shape", .array(tensor.shape.map { .int(Int64($0)) })),
+            ("offset", .int(Int64(tensor.offset))),
+            ("nbytes", .int(Int64(tensor.byteCount))),
+        ]
+        if model.format == .gguf { members.append(("ne", .array(tensor.ne.map { .int(Int64($0)) }))) }
+        if model.format == .huggingFaceFolder { members.append(("file", .string(HuggingFaceFolder.shardName(of: tensor)))) }
+        return .object(members)
+    }
+
+    /// Arrays longer than this are shortened in the text form.
+    static let shownArrayItems = 8
+
+    static func text(_ model: ModelFile) -> String {
+        var out = "path: \(model.path)\n"
+        switch model.format {
+        case .gguf: out += "format: GGUF v\(model.version ?? 0)"
+        case .safetensors: out += "format: safetensors"
+        case .huggingFaceFolder: out += "format: Hugging Face folder (safetensors)"
+        }
+        for (key, value) in model.extra where key == "alignment" { out += ", alignment \(short(value))" }
+        out += "\n"
+        if let config = model.extra.first(where: { $0.0 == "config" })?.1, let members = config.objectValue {
+            out += "config (\(members.count) keys):\n"
+            out += table(members.map { ["  " + $0.0, short($0.1)] })
+        }
+        out += "metadata (\(model.metadata.count) keys):\n"
+        out += table(model.metadata.map { ["  " + $0.key, $0.typeName ?? "", short($0.value)] })
+
+        let parameters = model.tensors.reduce(0) { $0 + $1.elementCount }
+        let bytes = model.tensors.reduce(0) { $0 + $1.byteCount }
+        out += "tensors: \(model.tensors.count), parameters: \(Units.count(parameters)) (\(parameters)), bytes: \(Units.bytes(bytes)) (\(bytes))\n"
+        var byType: [String: (count: Int, bytes: Int)] = [:]
+        for tensor in model.tensors {
+            let key = tensor.type.description
+            byType[key, default: (0, 0)].count += 1
+            byType[key, default: (0, 0)].bytes += tensor.byteCount
+        }
+        out += "bytes per dtype:\n"
+        out += table(byType.sorted { $0.value.bytes > $1.value.bytes }.map {
+            ["  " + $0.key, "\($0.value.count) tensors", Units.bytes($0.value.bytes)]
+        })
+        out += "tensors:\n"
+        out += table(model.tensors.map {
+            ["  " + $0.name, $0.type.description, "[" + $0.shape.map(String.init).joined(separator: ", ") + "]", Units.bytes($0.byteCount)]
+        })
+        return out
+    }
+
+    /// A metadata value on one line, long arrays and strings cut short.
+    static func short(_ value: JSONValue) -> String {
+        switch value {
+        case .array(let items):
+            let shown = items.prefix(shownArrayItems).map(short).joined(separator: ", ")
+            return items.count > shownArrayItems ? "[\(shown), … (\(items.count) items)]" : "[\(shown)]"
+        case .string(let s):
+            let line = s.count > 80 ? String(s.prefix(77)) + "…" : s
+            var out = ""
+            JSONWriter.quote(line, into: &out)
+            return out
+        case .object(let members):
+            return "{\(members.count) keys}"
+        default:
+            return JSONWriter(indent: nil).string(value)
+        }
+    }
+
+    static func table(_ rows: [[String]]) -> String {
+        guard let columns = rows.map(\.count).max() else { return "" }
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < columns - 1 { widths[i] = max(widths[i], min(cell.count, 60)) }
+        }
+        return rows.map { row in
+            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padded(widths[i]) }.joined(separator: "  ")
+        }.joined(separator: "\n") + (rows.isEmpty ? "" : "\n")
+    }
+}

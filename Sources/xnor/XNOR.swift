@@ -1,0 +1,37 @@
+import ArgumentParser
+import Formats
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct XNOR: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xnor",
+        abstract: "Turn model weights into 1-bit XNOR/popcount models, inspect model files, and verify conversions.",
+        subcommands: [Inspect.self, Dump.self]
+    )
+
+    /// Runs the command line, promising what scripts rely on: exit 0 on success, 1 on any
+    /// data or usage error, with exactly one line on stderr.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            let line: String
+            if let formatError = error as? FormatError {
+                line = "xnor: error: \(formatError)"
+            } else {
+                line = "xnor: error: \(message(for: error)) (see 'xnor --help')"
+            }
+            let oneLine = line.split(whereSeparator: \.isNewline).joined(separator: " ")
+            FileHandleStream.standardError.write(oneLine + "\n")
+            Glibc.exit(1)
+        }
+    }
+}
