@@ -24,14 +24,21 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        .target(name: "Graph", dependencies: ["Tensors", "Formats"]),
+        .target(name: "BitPacking"),
+        .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors", "Formats"]),
+        .target(name: "Verify", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .executableTarget(
             name: "xnor",
             dependencies: [
-                "Tensors", "Formats",
+                "Tensors", "Formats", "Graph", "BitPacking", "Runtime", "Verify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"]),
+        .testTarget(name: "GraphTests", dependencies: ["Graph", "Formats", "Tensors"]),
+        .testTarget(name: "BitPackingTests", dependencies: ["BitPacking"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
     ]
 )

@@ -462,9 +462,9 @@ def values_problem(ours: np.ndarray, ref: np.ndarray | None, shape: list[int], c
     if bad.size == 0:
         return None
     i = int(bad[0])
-    at = list(np.unravel_index(i, shape)) if shape else []
+    at = [int(x) for x in np.unravel_index(i, shape)] if shape else []
     return (f"{bad.size} of {ours.size} values differ; first at {at}: "
-            f"ours {ours[i]!r} (0x{a[i]:08x}) vs reference {ref[i]!r} (0x{b[i]:08x})")
+            f"ours {ours[i]} (0x{a[i]:08x}) vs reference {ref[i]} (0x{b[i]:08x})")
 
 
 def check_dump(report: Report, xnor: Xnor, label: str, path: Path, t: RefTensor, tmp: Path):
@@ -569,7 +569,8 @@ def check_malformed(report: Report, xnor: Xnor, fixtures: Path, tmp: Path, selec
             problems = refusal_problems(run, path, word)
             if args[0] == "dump" and out.exists():
                 problems.append("a failed dump left its output file behind")
-            report.check(f"refuse {' '.join(str(a) for a in args[:1] + args[2:3])} {name}", problems)
+            how = {"inspect": "inspect", "dump": "dump"}[args[0]] + (" --json" if "--json" in args else "")
+            report.check(f"refuse {how} {name}", problems)
 
 
 # --------------------------------------------------------------------------------------------

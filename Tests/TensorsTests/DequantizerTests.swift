@@ -302,8 +302,8 @@ private func dequantize(_ type: GGMLType, _ bytes: [UInt8], count: Int? = nil, r
         #expect(throws: DequantizeError.invalidCount(type: "Q8_0", count: -32)) {
             _ = try dequantize(.q8_0, [], count: -32, room: 0)
         }
-        #expect(throws: DequantizeError.invalidCount(type: "Q4_K", count: Int.max - Int.max % 256)) {
-            _ = try dequantize(.q4_K, [], count: Int.max - Int.max % 256, room: 0)
+        #expect(throws: DequantizeError.invalidCount(type: "Q8_0", count: Int.max - Int.max % 32)) {
+            _ = try dequantize(.q8_0, [], count: Int.max - Int.max % 32, room: 0)
         }
         var out = [Float](repeating: 0, count: 31)
         #expect(throws: DequantizeError.destinationTooShort(needed: 32, available: 31)) {

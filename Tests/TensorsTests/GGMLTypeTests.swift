@@ -58,8 +58,9 @@ import Tensors
         #expect(GGMLType.f32.byteCount(elements: 3) == 12)
         #expect(GGMLType.q4_K.byteCount(elements: 100) == nil)
         #expect(GGMLType.q4_K.byteCount(elements: -256) == nil)
-        // Int.max / 256 blocks of 144 bytes does not fit.
-        #expect(GGMLType.q4_K.byteCount(elements: Int.max - Int.max % 256) == nil)
+        // About 2^58 blocks of 34 bytes is more than Int.max bytes.
+        #expect(GGMLType.q8_0.byteCount(elements: Int.max - Int.max % 32) == nil)
+        #expect(GGMLType.q4_K.byteCount(elements: Int.max - Int.max % 256) == (Int.max / 256) * 144)
         #expect(GGMLType.f64.byteCount(elements: Int.max / 8 + 1) == nil)
     }
 

@@ -2,7 +2,6 @@
 // code points doubled, as small integers, and halves the scale to compensate.
 
 /// E2M1 values times two, indexed by the 4-bit code (ggml's kvalues_mxfp4).
-@usableFromInline
 let e2m1Doubled: (Float, Float, Float, Float, Float, Float, Float, Float,
                   Float, Float, Float, Float, Float, Float, Float, Float) =
     (0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12)

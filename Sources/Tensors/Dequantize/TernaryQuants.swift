@@ -10,8 +10,7 @@ extension Dequantizer {
             let d = half(block, 52)
             // A run of 32 bytes, one of 16, then the 4 bytes of qh: each run yields the first
             // digit of every byte, then the second digits, and so on.
-            var o = out
-            o = ternaryRun(block, start: 0, length: 32, digits: 5, d, o)
+            var o = ternaryRun(block, start: 0, length: 32, digits: 5, d, out)
             o = ternaryRun(block, start: 32, length: 16, digits: 5, d, o)
             _ = ternaryRun(block, start: 48, length: 4, digits: 4, d, o)
         }

@@ -1,0 +1,1 @@
+// The bit-packed weight and activation planes of DESIGN.md.

@@ -1,0 +1,56 @@
+import Formats
+import Tensors
+
+/// A tensor whose value is fixed in the model: an initializer or a Constant's value.
+///
+/// Large weights are views into a mapped file (zero-copy); small tensors decoded from
+/// protobuf typed fields own their bytes. Either way the bytes are little-endian elements of
+/// `elementType` in row-major (numpy) order.
+public struct ConstantTensor: Sendable {
+    public enum Storage: Sendable {
+        case mapped(MappedFile, offset: Int, byteCount: Int)
+        case owned([UInt8])
+    }
+
+    public var name: String
+    public var elementType: ScalarType
+    public var shape: [Int]
+    public var storage: Storage
+
+    public init(name: String, elementType: ScalarType, shape: [Int], storage: Storage) {
+        self.name = name
+        self.elementType = elementType
+        self.shape = shape
+        self.storage = storage
+    }
+
+    public var elementCount: Int { shape.reduce(1, *) }
+
+    public var byteCount: Int {
+        switch storage {
+        case .mapped(_, _, let count): count
+        case .owned(let bytes): bytes.count
+        }
+    }
+
+    /// Calls `body` with the raw bytes, without copying mapped data.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        switch storage {
+        case .mapped(let file, let offset, let count):
+            return try body(try file.bytes(in: offset..<(offset + count)))
+        case .owned(let bytes):
+            return try bytes.withUnsafeBytes { try body($0) }
+        }
+    }
+
+    /// The elements converted to float32.
+    public func floatValues() throws -> [Float] {
+        let count = elementCount
+        return try withBytes { source in
+            try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                try elementType.decode(source: source, count: count, into: buffer)
+                initialized = count
+            }
+        }
+    }
+}

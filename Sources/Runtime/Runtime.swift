@@ -1,0 +1,1 @@
+// Executes graphs: reference float ops and popcount kernels.

@@ -1,0 +1,1 @@
+// Compares a converted model with its source.
