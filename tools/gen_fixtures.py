@@ -436,6 +436,21 @@ def write_json(path: Path, obj, indent=2):
     path.write_text(json.dumps(obj, indent=indent, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def save_safetensors(tensors: dict, path: Path, metadata: dict):
+    """safetensors.numpy.save_file, then the header's __metadata__ keys put in sorted order: the
+    library keeps them in a hash map, so their order changes from run to run."""
+    safetensors.numpy.save_file(tensors, str(path), metadata=metadata)
+    data = bytearray(path.read_bytes())
+    (n,) = struct.unpack_from("<Q", data)
+    header = json.loads(data[8:8 + n])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    raw = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert len(raw) <= n and not data[8 + len(raw):8 + n].strip(), "header changed size"
+    data[8:8 + n] = raw + b" " * (n - len(raw))
+    path.write_bytes(bytes(data))
+
+
 def write_sharded(folder: Path, cfg, shards: list[dict], shard_metadata: list[dict]):
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "config.json", cfg)
@@ -443,7 +458,7 @@ def write_sharded(folder: Path, cfg, shards: list[dict], shard_metadata: list[di
     weight_map, total = {}, 0
     for k, (tensors, meta) in enumerate(zip(shards, shard_metadata), start=1):
         fname = f"model-{k:05d}-of-{n:05d}.safetensors"
-        safetensors.numpy.save_file(tensors, str(folder / fname), metadata=meta)
+        save_safetensors(tensors, folder / fname, meta)
         for name, arr in tensors.items():
             weight_map[name] = fname
             total += arr.nbytes
@@ -463,8 +478,7 @@ def gen_hf(out: Path):
     single.mkdir(parents=True, exist_ok=True)
     cfg1 = llama_config(32, 64, 1, 2, 2, 128, tie=True, dtype="float32")
     write_json(single / "config.json", cfg1)
-    safetensors.numpy.save_file(llama_weights(cfg1, seed=12, dtype=np.float32),
-                                str(single / "model.safetensors"), metadata={"format": "pt"})
+    save_safetensors(llama_weights(cfg1, seed=12, dtype=np.float32), single / "model.safetensors", {"format": "pt"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -727,7 +741,7 @@ def hf_malformed(out: Path) -> dict[str, str]:
         d.mkdir(parents=True)
         write_json(d / "config.json", cfg)
         for fname, tensors in shard_names.items():
-            safetensors.numpy.save_file(tensors, str(d / fname), metadata={"format": "pt"})
+            save_safetensors(tensors, d / fname, {"format": "pt"})
         if index_text is None:
             index_text = json.dumps({"metadata": {"total_size": 24}, "weight_map": weight_map}, indent=2) + "\n"
         (d / "model.safetensors.index.json").write_text(index_text, encoding="utf-8")
@@ -735,7 +749,7 @@ def hf_malformed(out: Path) -> dict[str, str]:
 
     s1, s2 = "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"
     # the escaping shard really exists, one level up, so only a path check can refuse it
-    safetensors.numpy.save_file(b, str(out / "malformed" / "outside-shard.safetensors"), metadata={"format": "pt"})
+    save_safetensors(b, out / "malformed" / "outside-shard.safetensors", {"format": "pt"})
     folder("hf-shard-outside-folder", {s1: a}, {"a": s1, "b": "../outside-shard.safetensors"}, "outside")
     folder("hf-tensor-not-in-shard", {s1: a, s2: b}, {"a": s1, "b": s2, "c": s2}, "not found")
     folder("hf-missing-shard-file", {s1: a}, {"a": s1, "b": s2}, "not found")

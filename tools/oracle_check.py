@@ -147,14 +147,15 @@ class RefModel:
 
 
 GGUF_PSEUDO_FIELDS = ("GGUF.version", "GGUF.tensor_count", "GGUF.kv_count")
-GGUF_PLAIN_INTS = (QT.F64, QT.I8, QT.I16, QT.I32, QT.I64)
+GGUF_PLAIN_NUMBERS = (QT.F64, QT.I8, QT.I16, QT.I32, QT.I64)
 
 
 def gguf_tensor_values(t) -> np.ndarray | None:
     shape = tuple(int(d) for d in reversed(t.shape.tolist()))
     data = np.asarray(t.data)
-    if t.tensor_type in GGUF_PLAIN_INTS:
-        return data.astype(np.float32).reshape(shape)
+    if t.tensor_type in GGUF_PLAIN_NUMBERS:
+        with np.errstate(over="ignore"):   # float64 1e300 -> inf is intended
+            return data.astype(np.float32).reshape(shape)
     try:
         return np.asarray(gguf.quants.dequantize(data, t.tensor_type), dtype=np.float32).reshape(shape)
     except NotImplementedError:
@@ -223,8 +224,8 @@ def safetensors_tensors(path: Path, file_label: str | None = None) -> tuple[list
 
 
 def safetensors_value(path: Path, name: str) -> np.ndarray:
-    with safe_open(str(path), framework="numpy") as f:
-        return f.get_tensor(name).astype(np.float32)
+    with safe_open(str(path), framework="numpy") as f, np.errstate(over="ignore"):
+        return f.get_tensor(name).astype(np.float32)   # float64 1e300 -> inf is intended
 
 
 def safetensors_reference(path: Path) -> RefModel:
@@ -464,7 +465,7 @@ def values_problem(ours: np.ndarray, ref: np.ndarray | None, shape: list[int], c
     i = int(bad[0])
     at = [int(x) for x in np.unravel_index(i, shape)] if shape else []
     return (f"{bad.size} of {ours.size} values differ; first at {at}: "
-            f"ours {ours[i]} (0x{a[i]:08x}) vs reference {ref[i]} (0x{b[i]:08x})")
+            f"ours {str(ours[i])} (0x{a[i]:08x}) vs reference {str(ref[i])} (0x{b[i]:08x})")
 
 
 def check_dump(report: Report, xnor: Xnor, label: str, path: Path, t: RefTensor, tmp: Path):

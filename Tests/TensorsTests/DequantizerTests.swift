@@ -107,6 +107,7 @@ private func dequantize(_ type: GGMLType, _ bytes: [UInt8], count: Int? = nil, r
         for i in 104..<108 { block[i] = 0xAA }
         put(fp16Half, at: 108, in: &block)
         let x = try dequantize(.q3_K, block)
+        // d * (34 - 32) = 1, so each element is its quant: bit pair k, minus 4 without the high bit.
         let expected: [Float] = (0..<256).map { e in
             let q = e % 128 / 32 - (e < 128 ? 0 : 4)
             return Float(q)
