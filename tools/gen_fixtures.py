@@ -704,7 +704,7 @@ def st_malformed(out: Path) -> dict[str, str]:
     bad("st-header-not-object.safetensors", st_bytes("[1, 2, 3]", data), "object")
     bad("st-header-invalid-utf8.safetensors",
         st_bytes(b'{"a\xff":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}', data[:16]), "utf-8")
-    bad("st-hole.safetensors", st_bytes(patched(b={"data_offsets": [20, 28]}), data[:16] + b"\0" * 12), "gap")
+    bad("st-hole.safetensors", st_bytes(patched(b={"data_offsets": [20, 28]}), data[:16] + b"\0" * 12), "hole")
     bad("st-overlap.safetensors", st_bytes(patched(b={"data_offsets": [8, 16]}), data[:16]), "overlap")
     bad("st-trailing-bytes.safetensors", st_bytes(header, data + b"\0" * 8), "trailing")
     bad("st-buffer-short.safetensors", st_bytes(header, data[:20]), "end of file")
@@ -747,12 +747,13 @@ def hf_malformed(out: Path) -> dict[str, str]:
         (d / "model.safetensors.index.json").write_text(index_text, encoding="utf-8")
         expect[name] = word
 
+    # In each folder the index entry for tensor "a" is the broken one (oracle_check dumps "a").
     s1, s2 = "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"
     # the escaping shard really exists, one level up, so only a path check can refuse it
-    save_safetensors(b, out / "malformed" / "outside-shard.safetensors", {"format": "pt"})
-    folder("hf-shard-outside-folder", {s1: a}, {"a": s1, "b": "../outside-shard.safetensors"}, "outside")
-    folder("hf-tensor-not-in-shard", {s1: a, s2: b}, {"a": s1, "b": s2, "c": s2}, "not found")
-    folder("hf-missing-shard-file", {s1: a}, {"a": s1, "b": s2}, "not found")
+    save_safetensors(a, out / "malformed" / "outside-shard.safetensors", {"format": "pt"})
+    folder("hf-shard-outside-folder", {s1: b}, {"a": "../outside-shard.safetensors", "b": s1}, "outside")
+    folder("hf-tensor-not-in-shard", {s1: a, s2: b}, {"a": s2, "b": s2}, "not found")
+    folder("hf-missing-shard-file", {s1: b}, {"a": s2, "b": s1}, "not found")
     folder("hf-index-not-json", {s1: a, s2: b}, None, "json", index_text="{ weight_map: oops\n")
     return expect
 

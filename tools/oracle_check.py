@@ -561,7 +561,8 @@ def check_malformed(report: Report, xnor: Xnor, fixtures: Path, tmp: Path, selec
         if not selected(f"malformed/{name}"):
             continue
         path = folder / name
-        if not report.check(f"malformed {name} exists", None if path.exists() else "missing"):
+        if not path.exists():
+            report.check(f"malformed/{name}", "listed in EXPECT.json but missing: run tools/gen_fixtures.py")
             continue
         for args in (["inspect", path], ["inspect", path, "--json"],
                      ["dump", path, MALFORMED_DUMP_TENSOR, "-o", out]):

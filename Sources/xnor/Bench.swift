@@ -1,0 +1,74 @@
+import ArgumentParser
+import Formats
+import Tensors
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure speed: dequantization of one tensor (--dequant), on one core."
+    )
+
+    @Option(name: .customLong("dequant"), help: "A model file whose tensor --tensor is dequantized repeatedly.")
+    var dequantPath: String?
+
+    @Option(help: "The tensor to dequantize.")
+    var tensor: String?
+
+    @Option(help: "How many timed repetitions (the median is reported).")
+    var repeat: Int = 15
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard dequantPath != nil, tensor != nil else {
+            throw ValidationError("give --dequant FILE and --tensor NAME (model benchmarks come with the runtime)")
+        }
+        guard repeat >= 1 else { throw ValidationError("--repeat must be at least 1") }
+    }
+
+    func run() throws {
+        guard let path = dequantPath, let name = tensor else { return }
+        let model = try ModelOpener.open(path)
+        guard let entry = model.tensor(named: name) else {
+            throw FormatError(path: path, location: .field("tensor '\(name)'"), "no such tensor")
+        }
+        let source = try entry.bytes()
+        let count = entry.elementCount
+        var output = [Float](repeating: 0, count: count)
+        var seconds: [Double] = []
+        for _ in 0..<(repeat + 1) {
+            let start = Clock.now()
+            try output.withUnsafeMutableBufferPointer { buffer in
+                switch entry.type {
+                case .ggml(let type): try Dequantizer.dequantize(type, source: source, count: count, into: buffer)
+                case .scalar(let type): try type.decode(source: source, count: count, into: buffer)
+                }
+            }
+            seconds.append(Clock.now() - start)
+        }
+        seconds.removeFirst()  // the first pass faults the mapping in
+        seconds.sort()
+        let median = seconds[seconds.count / 2]
+        let gigabytes = Double(count * 4) / 1e9
+        if json {
+            print(JSONWriter().string(.object([
+                ("tensor", .string(name)), ("dtype", .string(entry.type.description)), ("elements", .int(Int64(count))),
+                ("median_seconds", .double(median)), ("output_gb_per_second", .double(gigabytes / median)),
+            ])))
+        } else {
+            print("\(name) \(entry.type) \(count) elements: median \(String(format1: median * 1000)) ms, \(String(format1: gigabytes / median)) GB/s of float32 output (one core, \(repeat) runs)")
+        }
+    }
+}
+
+/// Monotonic seconds.
+enum Clock {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}
