@@ -24,7 +24,7 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
-        .target(name: "Graph", dependencies: ["Tensors", "Formats"]),
+        .target(name: "Graph", dependencies: ["Tensors", "Formats", "BitPacking"]),
         .target(name: "BitPacking"),
         .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors", "Formats"]),
         .target(name: "Verify", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
@@ -37,8 +37,8 @@ let package = Package(
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"]),
-        .testTarget(name: "GraphTests", dependencies: ["Graph", "Formats", "Tensors"]),
-        .testTarget(name: "BitPackingTests", dependencies: ["BitPacking"]),
+        .testTarget(name: "GraphTests", dependencies: ["Graph", "Formats", "Tensors", "BitPacking"]),
+        .testTarget(name: "BitPackingTests", dependencies: ["BitPacking", "Formats"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
     ]
 )

@@ -1,6 +1,7 @@
 import Testing
 import Graph
 import Tensors
+import BitPacking
 
 /// Tiny graphs for the rewrite pass: what must be converted, what kept, and what folded.
 struct XNORRewritePassTests {

@@ -24,10 +24,3 @@ public enum XNORPopcountGemmNode {
         node.opType == opType && node.domain == domain
     }
 }
-
-/// Conversion modes: a weight mode and an activation mode (DESIGN.md, Numerics).
-public enum ConversionMode: String, Sendable, CaseIterable {
-    case w1a1
-    case w1a8
-    case w158a8 = "w1.58a8"
-}

@@ -1,3 +1,4 @@
+import BitPacking
 import Tensors
 
 /// Rewrites every MatMul or Gemm whose weight operand is a constant into XNORPopcountGemm.
