@@ -26,12 +26,13 @@ let package = Package(
         ),
         .target(name: "Graph", dependencies: ["Tensors", "Formats", "BitPacking"]),
         .target(name: "BitPacking"),
+        .target(name: "Conversion", dependencies: ["Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors", "Formats"]),
-        .target(name: "Verify", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .target(name: "Verify", dependencies: ["Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
         .executableTarget(
             name: "xnor",
             dependencies: [
-                "Tensors", "Formats", "Graph", "BitPacking", "Runtime", "Verify",
+                "Tensors", "Formats", "Graph", "BitPacking", "Conversion", "Runtime", "Verify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -39,6 +40,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Formats", "Tensors", "BitPacking"]),
         .testTarget(name: "BitPackingTests", dependencies: ["BitPacking", "Formats"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
     ]
 )

@@ -1,16 +1,18 @@
 /// The graph-level contract of the XNORPopcountGemm op (formats/XNORPopcountGemm.md).
 ///
 /// Y[..., n] = alpha · (popcount product of X[..., :] with weight row n) + bias[n].
-/// Input 0 is the activation X [..., K]; input 1 names the weight; input 2, when present,
-/// the bias [N]. Before packing the weight is the source float constant in the layout
-/// `weight_layout` says; after packing, input 1 is the base name of the packed planes and
-/// scales that the .xnor file stores.
+/// Input 0 is the activation X [..., K]; input 1, when present, the bias [N]. The weight is
+/// not an input but the attribute `weight`: before packing it names the source float
+/// constant (in the layout `weight_layout` says); after packing, the base name of the planes
+/// and scales the .xnor file stores. Keeping it out of the inputs lets the packed graph stay
+/// a valid graph whose every input is a value.
 public enum XNORPopcountGemmNode {
     public static let opType = "XNORPopcountGemm"
     public static let domain = "xnorkit"
 
     public enum Attribute {
         public static let mode = "mode"
+        public static let weight = "weight"
         /// "kn" when the source weight is [K, N] (ONNX MatMul's B), "nk" when it is [N, K].
         public static let weightLayout = "weight_layout"
         public static let n = "n"
@@ -22,5 +24,11 @@ public enum XNORPopcountGemmNode {
 
     public static func isXNOR(_ node: Node) -> Bool {
         node.opType == opType && node.domain == domain
+    }
+
+    /// The weight name of an XNORPopcountGemm node.
+    public static func weight(of node: Node) -> String? {
+        if case .string(let name) = node.attribute(Attribute.weight) { return name }
+        return nil
     }
 }

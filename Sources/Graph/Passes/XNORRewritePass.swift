@@ -80,6 +80,7 @@ public struct XNORRewritePass: Sendable {
 
             var attributes: [(name: String, value: AttributeValue)] = [
                 (XNORPopcountGemmNode.Attribute.mode, .string(mode.rawValue)),
+                (XNORPopcountGemmNode.Attribute.weight, .string(plan.weight)),
                 (XNORPopcountGemmNode.Attribute.weightLayout, .string(plan.layout)),
                 (XNORPopcountGemmNode.Attribute.n, .int(Int64(plan.n))),
                 (XNORPopcountGemmNode.Attribute.k, .int(Int64(plan.k))),
@@ -87,7 +88,7 @@ public struct XNORRewritePass: Sendable {
                 (XNORPopcountGemmNode.Attribute.sourceOp, .string(node.opType)),
             ]
             attributes.sort { $0.name < $1.name }
-            var inputs = [activation, plan.weight]
+            var inputs = [activation]
             if let biasName { inputs.append(biasName) }
             rewritten.append(Node(name: baseName, opType: XNORPopcountGemmNode.opType, domain: XNORPopcountGemmNode.domain,
                                   inputs: inputs, outputs: [output], attributes: attributes))
@@ -184,8 +185,8 @@ public struct XNORRewritePass: Sendable {
         let add = graph.nodes[users[0]]
         guard add.opType == "Add", add.domain.isEmpty, add.inputs.count == 2, add.outputs.count == 1 else { return nil }
         let other = add.inputs[0] == y ? add.inputs[1] : add.inputs[0]
-        guard other != y, let bias = constants[other], bias.elementType == .f32, bias.elementCount == n,
-              bias.shape.dropLast().allSatisfy({ $0 == 1 }), bias.shape.last == n else { return nil }
+        // Only a rank-1 bias: a [1, N] one would broadcast a 1-D product to rank 2.
+        guard other != y, let bias = constants[other], bias.elementType == .f32, bias.shape == [n] else { return nil }
         return (users[0], other, add.outputs[0])
     }
 

@@ -1,0 +1,128 @@
+import BitPacking
+import Formats
+import Graph
+import Tensors
+
+/// How a packed graph maps onto the tensors of a .xnor file (formats/xnor-file.md), both
+/// ways: the writer lays the graph's constants and packed weights out as GGUF tensors; the
+/// loader wraps the mapped tensors again, without copying them.
+///
+/// Packed weights are stored as `<weight>.<plane>` (I64 words, [N, row stride]) and
+/// `<weight>.scale` (F32: N values α for w1, one γ for w1.58); every other constant under
+/// its own name, in a ggml type of the same element size (the graph JSON keeps its real
+/// dtype).
+public enum XNORModelFile {
+    public static func planeTensorName(_ weight: String, plane: String) -> String { "\(weight).\(plane)" }
+    public static func scaleTensorName(_ weight: String) -> String { "\(weight).scale" }
+
+    /// The ggml type that stores elements of `type`: its own where ggml has one, else the
+    /// integer type of the same size.
+    static func storageType(_ type: ScalarType) -> GGMLType {
+        switch type {
+        case .f32: .f32
+        case .f16: .f16
+        case .bf16: .bf16
+        case .f64: .f64
+        case .i8, .u8, .bool, .f8e4m3, .f8e5m2, .f8e8m0: .i8
+        case .i16, .u16: .i16
+        case .i32, .u32: .i32
+        case .i64, .u64: .i64
+        }
+    }
+
+    /// Writes `packed` to `path` atomically; `replace` allows overwriting.
+    @discardableResult
+    public static func write(_ packed: PackedGraph, name: String, mode: ConversionMode, source: XNORSource,
+                             to path: String, replace: Bool) throws -> GGUFWriter.Summary {
+        var writer = XNORWriter(name: name, mode: mode.rawValue, graph: packed.graph.json(), source: source)
+        for tensor in packed.graph.initializers {
+            let constant = tensor
+            writer.addTensor(name: constant.name, type: storageType(constant.elementType), shape: constant.shape,
+                             payload: .stream { sink in try constant.withBytes { try sink.write($0) } })
+        }
+        for weightName in packed.weights.keys.sorted() {
+            guard let weights = packed.weights[weightName] else { continue }
+            for (index, plane) in weights.mode.planeNames.enumerated() {
+                writer.addTensor(name: planeTensorName(weightName, plane: plane), type: .i64, shape: [weights.n, weights.rowStrideWords],
+                                 payload: .stream { sink in try weights.withPlaneBytes(index) { try sink.write($0) } })
+            }
+            writer.addTensor(name: scaleTensorName(weightName), type: .f32, shape: [weights.mode.scaleCount(rows: weights.n)],
+                             payload: .stream { sink in try weights.withScaleBytes { try sink.write($0) } })
+        }
+        return try writer.write(to: path, replace: replace)
+    }
+
+    /// A .xnor model opened for running: its graph, with constants and packed weights as
+    /// views into the mapped file.
+    public struct Loaded: Sendable {
+        public var file: XNORFile
+        public var packed: PackedGraph
+        public var mode: ConversionMode
+    }
+
+    public static func open(_ path: String) throws -> Loaded {
+        let file = try XNORFile.open(path)
+        guard let mode = ConversionMode(rawValue: file.mode) else {
+            throw FormatError(path: path, location: .field(XNORFile.Key.mode), "unknown mode '\(file.mode)'")
+        }
+        let graph = try Graph(json: try file.graphJSON()) { name in
+            guard let entry = file.tensor(named: name) else { return nil }
+            return try constant(entry, path: path)
+        }
+        var weights: [String: PackedWeights] = [:]
+        for node in graph.nodes where XNORPopcountGemmNode.isXNOR(node) {
+            guard let weightName = XNORPopcountGemmNode.weight(of: node) else {
+                throw FormatError(path: path, location: .field("node '\(node.displayName)'"), "XNORPopcountGemm has no weight attribute")
+            }
+            if weights[weightName] != nil { continue }
+            weights[weightName] = try packedWeights(weightName, node: node, file: file)
+        }
+        return Loaded(file: file, packed: PackedGraph(graph: graph, weights: weights), mode: mode)
+    }
+
+    /// The stored tensor as a zero-copy constant; its element type comes from the graph JSON
+    /// (checked by the caller), so only the byte view is made here.
+    static func constant(_ entry: TensorEntry, path: String) throws -> ConstantTensor {
+        let scalar: ScalarType
+        switch entry.type {
+        case .ggml(let g):
+            switch g {
+            case .f32: scalar = .f32
+            case .f16: scalar = .f16
+            case .bf16: scalar = .bf16
+            case .f64: scalar = .f64
+            case .i8: scalar = .i8
+            case .i16: scalar = .i16
+            case .i32: scalar = .i32
+            case .i64: scalar = .i64
+            default:
+                throw FormatError(path: path, location: .field("tensor '\(entry.name)'"), "type \(g.name) cannot back a graph constant")
+            }
+        case .scalar(let s): scalar = s
+        }
+        return ConstantTensor(name: entry.name, elementType: scalar, shape: entry.shape,
+                              storage: .mapped(entry.file, offset: entry.offset, byteCount: entry.byteCount))
+    }
+
+    static func packedWeights(_ name: String, node: Node, file: XNORFile) throws -> PackedWeights {
+        let path = file.path
+        guard case .string(let modeName) = node.attribute(XNORPopcountGemmNode.Attribute.mode),
+              let mode = ConversionMode(rawValue: modeName),
+              case .int(let n64) = node.attribute(XNORPopcountGemmNode.Attribute.n),
+              case .int(let k64) = node.attribute(XNORPopcountGemmNode.Attribute.k),
+              n64 > 0, k64 > 0, n64 <= Int32.max, k64 <= Int32.max else {
+            throw FormatError(path: path, location: .field("node '\(node.displayName)'"), "XNORPopcountGemm needs mode, n and k attributes")
+        }
+        var planes: [UnsafeRawBufferPointer] = []
+        for plane in mode.weightMode.planeNames {
+            planes.append(try file.requireTensor(planeTensorName(name, plane: plane)).bytes())
+        }
+        let scales = try file.requireTensor(scaleTensorName(name)).bytes()
+        do {
+            return try PackedWeights(mode: mode.weightMode, n: Int(n64), k: Int(k64), planes: planes, scales: scales,
+                                     owner: file.model.tensors.first?.file ?? MappedFile.open(path))
+        } catch let error as BitPackingError {
+            throw FormatError(path: path, location: .field("weight '\(name)'"), error.message)
+        }
+    }
+}

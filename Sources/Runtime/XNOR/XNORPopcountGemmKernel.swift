@@ -1,0 +1,97 @@
+import BitPacking
+import Graph
+
+/// Runs an XNORPopcountGemm node (formats/XNORPopcountGemm.md): X [..., K] → Y [..., N].
+///
+/// The packed weights are the mapped planes of the .xnor file, used in place. `arithmetic`
+/// picks the popcount kernels (the runtime) or the simulated reference on unpacked codes
+/// (what `verify` holds the kernels to); both read the same packed weights.
+public final class XNORPopcountGemmKernel: OpKernel {
+    public enum Arithmetic: Sendable {
+        case popcount
+        case simulatedReference
+    }
+
+    let weights: PackedWeights
+    let mode: ConversionMode
+    let transform: OutputTransform
+    let arithmetic: Arithmetic
+    /// The codes of `weights`, unpacked once, for the simulated reference.
+    private lazy var unpacked = QuantizedWeights(unpacking: weights)
+    /// Reused between runs so packing activations allocates nothing per call.
+    private var activations = PackedActivations()
+
+    static let attributes: Set<String> = [
+        XNORPopcountGemmNode.Attribute.mode, XNORPopcountGemmNode.Attribute.weight, XNORPopcountGemmNode.Attribute.weightLayout,
+        XNORPopcountGemmNode.Attribute.n, XNORPopcountGemmNode.Attribute.k, XNORPopcountGemmNode.Attribute.alpha,
+        XNORPopcountGemmNode.Attribute.sourceOp,
+    ]
+
+    public init(setup: KernelSetup, weights table: [String: PackedWeights], arithmetic: Arithmetic) throws {
+        try setup.expect(inputs: 1...2)
+        let attributes = try setup.attributes(allowed: Self.attributes)
+        _ = attributes
+        guard let name = XNORPopcountGemmNode.weight(of: setup.node), let weights = table[name] else {
+            throw OpError("no packed weights for this node (attribute 'weight')")
+        }
+        guard case .string(let modeName) = setup.node.attribute(XNORPopcountGemmNode.Attribute.mode),
+              let mode = ConversionMode(rawValue: modeName), mode.weightMode == weights.mode else {
+            throw OpError("attribute 'mode' is missing or does not match the packed weights (\(weights.mode.rawValue))")
+        }
+        var alpha: Float?
+        if case .float(let value) = setup.node.attribute(XNORPopcountGemmNode.Attribute.alpha), value != 1 { alpha = value }
+        var bias: [Float]?
+        if setup.node.inputs.count > 1, !setup.node.inputs[1].isEmpty {
+            guard let constant = setup.constant(input: 1) else { throw OpError("the bias (input 1) must be a constant") }
+            let values = try constant.floatValues()
+            guard values.count == weights.n else { throw OpError("bias has \(values.count) values, expected N = \(weights.n)") }
+            bias = values
+        }
+        self.weights = weights
+        self.mode = mode
+        self.arithmetic = arithmetic
+        transform = OutputTransform(scale: alpha, bias: bias)
+    }
+
+    public func readsInput(at index: Int) -> Bool { index == 0 }
+
+    public func outputTypes(for inputs: [KernelInput?]) throws -> [TensorType] {
+        let x = try inputs.required(0).type
+        guard x.elementType == .float32 else { throw OpError("X must be float32, is \(x.elementType)") }
+        guard let last = x.shape.last, last == weights.k else {
+            throw OpError("X has shape \(x.shape) but the weights take K = \(weights.k) inputs on the last axis")
+        }
+        return [TensorType(.float32, Array(x.shape.dropLast()) + [weights.n])]
+    }
+
+    public func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        let x = try inputs.required(0)
+        let rows = x.count / weights.k
+        try x.withUnsafeBuffer(of: Float.self) { input in
+            switch arithmetic {
+            case .popcount:
+                try activations.pack(input, rows: rows, k: weights.k, mode: mode.activationMode)
+                try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in
+                    try PopcountGemm.run(weights: weights, activations: activations, transform: transform, into: output)
+                }
+            case .simulatedReference:
+                let y = try SimulatedReference.gemm(weights: unpacked, input: Array(input), rows: rows,
+                                                    activationMode: mode.activationMode, transform: transform)
+                try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in
+                    _ = output.update(fromContentsOf: y)
+                }
+            }
+        }
+    }
+}
+
+extension OpRegistry {
+    /// The standard ops plus XNORPopcountGemm over `weights`.
+    public static func xnor(weights: [String: PackedWeights], arithmetic: XNORPopcountGemmKernel.Arithmetic = .popcount) -> OpRegistry {
+        var registry = OpRegistry.standard
+        registry.register(XNORPopcountGemmNode.opType, domain: XNORPopcountGemmNode.domain) { setup in
+            try XNORPopcountGemmKernel(setup: setup, weights: weights, arithmetic: arithmetic)
+        }
+        return registry
+    }
+}
