@@ -16,8 +16,8 @@ struct Bench: ParsableCommand {
     @Option(help: "The tensor to dequantize.")
     var tensor: String?
 
-    @Option(help: "How many timed repetitions (the median is reported).")
-    var repeat: Int = 15
+    @Option(name: .customLong("repeat"), help: "How many timed repetitions (the median is reported).")
+    var repetitions: Int = 15
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -26,7 +26,7 @@ struct Bench: ParsableCommand {
         guard dequantPath != nil, tensor != nil else {
             throw ValidationError("give --dequant FILE and --tensor NAME (model benchmarks come with the runtime)")
         }
-        guard repeat >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
     }
 
     func run() throws {
@@ -39,7 +39,7 @@ struct Bench: ParsableCommand {
         let count = entry.elementCount
         var output = [Float](repeating: 0, count: count)
         var seconds: [Double] = []
-        for _ in 0..<(repeat + 1) {
+        for _ in 0..<(repetitions + 1) {
             let start = Clock.now()
             try output.withUnsafeMutableBufferPointer { buffer in
                 switch entry.type {
@@ -59,7 +59,7 @@ struct Bench: ParsableCommand {
                 ("median_seconds", .double(median)), ("output_gb_per_second", .double(gigabytes / median)),
             ])))
         } else {
-            print("\(name) \(entry.type) \(count) elements: median \(String(format1: median * 1000)) ms, \(String(format1: gigabytes / median)) GB/s of float32 output (one core, \(repeat) runs)")
+            print("\(name) \(entry.type) \(count) elements: median \(String(format1: median * 1000)) ms, \(String(format1: gigabytes / median)) GB/s of float32 output (one core, \(repetitions) runs)")
         }
     }
 }

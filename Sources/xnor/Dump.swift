@@ -6,7 +6,7 @@ struct Dump: ParsableCommand {
         abstract: "Write one tensor, dequantized to float32, as a NumPy .npy file."
     )
 
-    @Argument(help: "A .safetensors or .gguf file (optionally zstd-compressed) or a Hugging Face folder.")
+    @Argument(help: "A .safetensors, .gguf or .onnx file (optionally zstd-compressed) or a Hugging Face folder.")
     var path: String
 
     @Argument(help: "The tensor's name, as `xnor inspect` lists it.")
@@ -19,6 +19,10 @@ struct Dump: ParsableCommand {
     var force = false
 
     func run() throws {
+        if ONNXReport.isONNX(path) {
+            try ONNXReport.dump(path: path, tensor: tensor, to: output, replace: force)
+            return
+        }
         let model = try ModelOpener.open(path)
         guard let entry = model.tensor(named: tensor) else {
             throw FormatError(path: path, location: .field("tensor '\(tensor)'"),

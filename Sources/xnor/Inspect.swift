@@ -6,14 +6,29 @@ struct Inspect: ParsableCommand {
         abstract: "Show a model file's format, metadata and tensors without reading tensor data."
     )
 
-    @Argument(help: "A .safetensors or .gguf file (optionally zstd-compressed) or a Hugging Face folder.")
+    @Argument(help: "A .safetensors, .gguf, .onnx or .xnor file (optionally zstd-compressed) or a Hugging Face folder.")
     var path: String
 
     @Flag(help: "Print one JSON object instead of the readable summary.")
     var json = false
 
+    @Flag(help: "Also verify the SHA-256 of every tensor of a .xnor file (reads all tensor data). Exit 1 naming the first tensor that differs, or when the file has no checksums (not a .xnor file).")
+    var check = false
+
     func run() throws {
+        if check, ONNXReport.isONNX(path) { throw XNORReport.nothingToCheck(path, kind: "an ONNX file") }
+        if ONNXReport.isONNX(path) {
+            print(try ONNXReport.inspect(path, json: json), terminator: "")
+            return
+        }
         let model = try ModelOpener.open(path)
+        if XNORFile.isXNOR(model) {
+            let file = try XNORFile(model: model)
+            if check { try file.verifyChecksums() }
+            print(json ? JSONWriter().string(try XNORReport.json(file, checked: check)) + "\n" : try XNORReport.text(file, checked: check), terminator: "")
+            return
+        }
+        if check { throw XNORReport.nothingToCheck(path, kind: XNORReport.kind(of: model)) }
         if json {
             print(JSONWriter().string(InspectReport.json(model)))
         } else {

@@ -2,9 +2,11 @@ import Formats
 
 /// The two forms `xnor inspect` prints: a JSON object for scripts and a summary for people.
 enum InspectReport {
-    static func json(_ model: ModelFile) -> JSONValue {
+    /// `format` names a format carried inside the container (.xnor inside GGUF); `trailer`
+    /// adds members at the end ("graph").
+    static func json(_ model: ModelFile, format: String? = nil, trailer: [(String, JSONValue)] = []) -> JSONValue {
         var members: [(String, JSONValue)] = [
-            ("format", .string(model.format.rawValue)),
+            ("format", .string(format ?? model.format.rawValue)),
             ("path", .string(model.path)),
         ]
         if let version = model.version { members.append(("version", .int(Int64(version)))) }
@@ -14,7 +16,7 @@ enum InspectReport {
             members.append(("metadata_types", .object(model.metadata.map { ($0.key, .string($0.typeName ?? "")) })))
         }
         members.append(("tensors", .array(model.tensors.map { tensorJSON($0, model: model) })))
-        return .object(members)
+        return .object(members + trailer)
     }
 
     private static func tensorJSON(_ tensor: TensorEntry, model: ModelFile) -> JSONValue {
@@ -33,15 +35,21 @@ enum InspectReport {
     /// Arrays longer than this are shortened in the text form.
     static let shownArrayItems = 8
 
-    static func text(_ model: ModelFile) -> String {
+    /// `format` replaces the format line's name; `notes` are lines printed after it.
+    static func text(_ model: ModelFile, format: String? = nil, notes: [String] = []) -> String {
         var out = "path: \(model.path)\n"
-        switch model.format {
-        case .gguf: out += "format: GGUF v\(model.version ?? 0)"
-        case .safetensors: out += "format: safetensors"
-        case .huggingFaceFolder: out += "format: Hugging Face folder (safetensors)"
+        if let format {
+            out += "format: \(format)"
+        } else {
+            switch model.format {
+            case .gguf: out += "format: GGUF v\(model.version ?? 0)"
+            case .safetensors: out += "format: safetensors"
+            case .huggingFaceFolder: out += "format: Hugging Face folder (safetensors)"
+            }
         }
         for (key, value) in model.extra where key == "alignment" { out += ", alignment \(short(value))" }
         out += "\n"
+        for note in notes { out += note + "\n" }
         if let config = model.extra.first(where: { $0.0 == "config" })?.1, let members = config.objectValue {
             out += "config (\(members.count) keys):\n"
             out += table(members.map { ["  " + $0.0, short($0.1)] })

@@ -9,7 +9,7 @@ struct XNOR: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xnor",
         abstract: "Turn model weights into 1-bit XNOR/popcount models, inspect model files, and verify conversions.",
-        subcommands: [Inspect.self, Dump.self, Bench.self]
+        subcommands: [Inspect.self, Dump.self, Convert.self, VerifyCommand.self, RunCommand.self, Bench.self]
     )
 
     /// Runs the command line, promising what scripts rely on: exit 0 on success, 1 on any
@@ -24,10 +24,10 @@ struct XNOR: ParsableCommand {
                 Glibc.exit(0)
             }
             let line: String
-            if let formatError = error as? FormatError {
-                line = "xnor: error: \(formatError)"
+            if exitCode(for: error) == .validationFailure {
+                line = "xnor: error: \(message(for: error)) (see 'xnor help')"
             } else {
-                line = "xnor: error: \(message(for: error)) (see 'xnor --help')"
+                line = "xnor: error: \(error)"
             }
             let oneLine = line.split(whereSeparator: \.isNewline).joined(separator: " ")
             FileHandleStream.standardError.write(oneLine + "\n")

@@ -58,6 +58,20 @@ public final class AtomicFileWriter {
         }
     }
 
+    /// Overwrites bytes already appended, before the file is committed: lets a writer fill in
+    /// a header field (a checksum) that is only known once the data after it has been written.
+    public func overwrite(_ bytes: [UInt8], at offset: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in pwrite(fd, raw.baseAddress! + done, bytes.count - done, off_t(offset + done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FormatError(path: path, "write failed: \(SystemError.describe(errno))")
+            }
+            done += n
+        }
+    }
+
     /// Makes the file durable and moves it to its final name.
     public func commit() throws {
         guard fsync(fd) == 0 else { throw FormatError(path: path, "fsync failed: \(SystemError.describe(errno))") }
@@ -81,12 +95,12 @@ public final class AtomicFileWriter {
         }
     }
 
-    static func directory(of path: String) -> String {
+    public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    static func baseName(of path: String) -> String {
+    public static func baseName(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }

@@ -1,0 +1,85 @@
+import BitPacking
+import Conversion
+import Graph
+import Runtime
+
+/// Checks a converted model three ways (issue 3, `xnor verify`):
+/// (a) each XNORPopcountGemm's popcount output against the simulated reference on the very
+///     input it received: pass or fail;
+/// (b) the converted model end to end against the source float model: fidelity metrics;
+/// (c) the converted model end to end against the simulated reference model.
+public struct Verifier {
+    public let model: XNORModelFile.Loaded
+    public let source: Graph
+
+    public init(model: XNORModelFile.Loaded, source: Graph) {
+        self.model = model
+        self.source = source
+    }
+
+    public struct Report: Sendable {
+        public var mode: String
+        public var samples: Int
+        public var opChecks: [OpCheck]
+        public var againstSource: [OutputComparison]
+        public var againstSimulated: [OutputComparison]
+        public var opsPassed: Bool { opChecks.allSatisfy(\.passed) }
+    }
+
+    /// `progress(done, total)` after each sample.
+    public func run(samples: [[String: Tensor]], progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+        let graph = model.packed.graph
+        let converted = try Executor(graph: graph, registry: .xnor(weights: model.packed.weights, arithmetic: .popcount))
+        let simulated = try Executor(graph: graph, registry: .xnor(weights: model.packed.weights, arithmetic: .simulatedReference))
+        let reference = try Executor(graph: source, registry: .standard)
+
+        var constants: [String: ConstantTensor] = [:]
+        for tensor in graph.initializers { constants[tensor.name] = tensor }
+        let opset = graph.opsets[XNORPopcountGemmNode.domain] ?? 1
+        var checkers: [Int: XNORPopcountGemmKernel] = [:]
+        var checks: [Int: OpCheck] = [:]
+        for (index, node) in graph.nodes.enumerated() where XNORPopcountGemmNode.isXNOR(node) {
+            checkers[index] = try XNORPopcountGemmKernel(setup: KernelSetup(node: node, opset: opset, constants: constants),
+                                                         weights: model.packed.weights, arithmetic: .simulatedReference)
+            let weights = XNORPopcountGemmNode.weight(of: node).flatMap { model.packed.weights[$0] }
+            checks[index] = OpCheck(node: node.displayName, mode: model.mode.rawValue, n: weights?.n ?? 0, k: weights?.k ?? 0,
+                                    maxRelativeError: 0, outputMagnitude: 0, passed: true)
+        }
+
+        var versusSource: [String: OutputComparison.Accumulator] = [:]
+        var versusSimulated: [String: OutputComparison.Accumulator] = [:]
+        for (sampleIndex, inputs) in samples.enumerated() {
+            let ours = try converted.run(inputs: inputs, keeping: [], observer: { event in
+                guard let checker = checkers[event.index], let x = event.inputs.first ?? nil else { return }
+                var expected = [Tensor.zeros(event.outputs[0].type)]
+                try checker.run(inputs: [x], outputs: &expected)
+                let got = event.outputs[0].floatValues(), want = expected[0].floatValues()
+                var maxDiff = 0.0, magnitude = 0.0
+                for i in 0..<want.count {
+                    magnitude = max(magnitude, Double(abs(want[i])))
+                    let diff = Double(abs(got[i] - want[i]))
+                    maxDiff = max(maxDiff, got[i].isNaN != want[i].isNaN ? .infinity : (diff.isNaN ? 0 : diff))
+                }
+                guard var check = checks[event.index] else { return }
+                let relative = magnitude > 0 ? maxDiff / magnitude : maxDiff
+                check.maxRelativeError = max(check.maxRelativeError, relative)
+                check.outputMagnitude = max(check.outputMagnitude, magnitude)
+                check.passed = check.maxRelativeError <= OpCheck.tolerance
+                checks[event.index] = check
+            })
+            let simulatedOutputs = try simulated.run(inputs: inputs)
+            let referenceOutputs = try reference.run(inputs: inputs)
+            for output in graph.outputs {
+                guard let mine = ours[output.name] else { continue }
+                if let theirs = referenceOutputs[output.name] { try versusSource[output.name, default: .init()].add(mine, theirs) }
+                if let theirs = simulatedOutputs[output.name] { try versusSimulated[output.name, default: .init()].add(mine, theirs) }
+            }
+            progress?(sampleIndex + 1, samples.count)
+        }
+        let names = graph.outputs.map(\.name)
+        return Report(mode: model.mode.rawValue, samples: samples.count,
+                      opChecks: checks.keys.sorted().compactMap { checks[$0] },
+                      againstSource: names.compactMap { versusSource[$0]?.result($0) },
+                      againstSimulated: names.compactMap { versusSimulated[$0]?.result($0) })
+    }
+}

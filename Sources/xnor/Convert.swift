@@ -1,0 +1,94 @@
+import ArgumentParser
+import BitPacking
+import Conversion
+import Formats
+import Graph
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rewrite a model's weight products into XNORPopcountGemm ops, bit-pack the weights, and write one .xnor file."
+    )
+
+    @Argument(help: "The source model (.onnx, optionally zstd-compressed).")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "The .xnor file to write.")
+    var output: String
+
+    @Option(help: "Weight and activation modes: w1a1, w1a8 or w1.58a8.")
+    var mode: ConversionMode = .w1a1
+
+    @Option(name: .customLong("keep"), help: ArgumentHelp("Keep weights whose name matches GLOB at source precision; repeat for several.", valueName: "GLOB"))
+    var keep: [String] = []
+
+    @Option(help: "Also write OUT.zst, compressed with zstd, for transport (zstd).")
+    var compress: Compression?
+
+    @Option(help: "Write the conversion report as JSON to FILE.")
+    var report: String?
+
+    @Flag(help: "Replace the output files if they exist.")
+    var force = false
+
+    @Flag(help: "Print nothing but errors.")
+    var quiet = false
+
+    enum Compression: String, ExpressibleByArgument {
+        case zstd
+    }
+
+    func run() throws {
+        let (graph, info) = try SourceModel.load(source)
+        let (rewritten, conversion) = XNORRewritePass(mode: mode, keep: keep.map(Glob.init)).run(graph)
+        let progress = Progress("packing weights", quiet: quiet)
+        let packed = try WeightPackingPass.run(rewritten, progress: progress.update)
+        let sourceInfo = try XNORSource.hashing(format: "onnx", files: SourceModel.files(of: info))
+        let name = graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : graph.name
+        let summary = try XNORModelFile.write(packed, name: name, mode: mode, source: sourceInfo, to: output, replace: force)
+        if compress == .zstd {
+            try ZstdCompressor.compress(try MappedFile(mapping: output), to: output + ".zst", replace: force)
+        }
+        if let report {
+            let writer = try AtomicFileWriter(path: report, replace: force)
+            try writer.append(Array((JSONWriter().string(ConversionReportText.json(conversion)) + "\n").utf8))
+            try writer.commit()
+        }
+        if !quiet {
+            print(ConversionReportText.text(conversion), terminator: "")
+            print("wrote \(output): \(Units.bytes(summary.fileSize)), \(packed.weights.count) packed weights, \(packed.graph.initializers.count) other tensors")
+            if compress == .zstd { print("wrote \(output).zst") }
+        }
+    }
+}
+
+extension ConversionMode: ExpressibleByArgument {}
+
+/// The conversion report as people and scripts read it.
+enum ConversionReportText {
+    static func json(_ report: ConversionReport) -> JSONValue {
+        .object([
+            ("mode", .string(report.mode)),
+            ("converted", .int(Int64(report.convertedCount))),
+            ("kept", .int(Int64(report.keptCount))),
+            ("ops", .array(report.entries.map { entry in
+                var members: [(String, JSONValue)] = [
+                    ("node", .string(entry.node)),
+                    ("op_type", .string(entry.opType)),
+                    ("weight", entry.weight.map { .string($0) } ?? .null),
+                    ("decision", .string(entry.decision.rawValue)),
+                    ("reason", .string(entry.reason)),
+                ]
+                if let n = entry.n, let k = entry.k { members += [("n", .int(Int64(n))), ("k", .int(Int64(k)))] }
+                return .object(members)
+            })),
+        ])
+    }
+
+    static func text(_ report: ConversionReport) -> String {
+        var out = "mode \(report.mode): \(report.convertedCount) MatMul/Gemm converted, \(report.keptCount) kept\n"
+        out += InspectReport.table(report.entries.map {
+            ["  " + $0.node, $0.opType, $0.weight ?? "-", $0.decision.rawValue, $0.reason]
+        })
+        return out
+    }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Formats
+import Graph
+import Runtime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a command gets the inputs of a graph: .npy files, or seeded random values.
+struct InputOptions: ParsableArguments {
+    @Option(name: .customLong("input"), help: ArgumentHelp("An input as FILE.npy (single-input graphs) or NAME=FILE.npy; repeat for several.", valueName: "[NAME=]FILE"))
+    var inputs: [String] = []
+
+    @Option(name: .customLong("random-inputs"), help: "Run on N random inputs (normal, mean 0, variance 1) instead of files.")
+    var randomInputs: Int?
+
+    @Option(help: "Seed of the random inputs.")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("dim"), help: ArgumentHelp("Size of a symbolic dimension for random inputs; repeat for several.", valueName: "NAME=SIZE"))
+    var dims: [String] = []
+
+    func validate() throws {
+        if let n = randomInputs, n < 1 { throw ValidationError("--random-inputs must be at least 1") }
+        if randomInputs != nil && !inputs.isEmpty { throw ValidationError("give --input or --random-inputs, not both") }
+        _ = try dimValues()
+    }
+
+    var isEmpty: Bool { inputs.isEmpty && randomInputs == nil }
+
+    func dimValues() throws -> [String: Int] {
+        var values: [String: Int] = [:]
+        for item in dims {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let size = Int(parts[1]), size >= 0 else {
+                throw ValidationError("--dim '\(item)' is not NAME=SIZE with a non-negative size")
+            }
+            values[String(parts[0])] = size
+        }
+        return values
+    }
+
+    /// The samples to run: one from files, or N random ones.
+    func samples(for graph: Graph, executor: Executor) throws -> [[String: Tensor]] {
+        if let count = randomInputs {
+            let types = try executor.inputTypes(dims: try dimValues())
+            var generator = SeededNormal(seed: seed)
+            return try (0..<count).map { _ in
+                var sample: [String: Tensor] = [:]
+                for (name, type) in types.sorted(by: { $0.key < $1.key }) {
+                    guard type.elementType == .float32 else {
+                        throw ValidationError("input '\(name)' is \(type.elementType): random inputs are float only; give it with --input \(name)=FILE.npy")
+                    }
+                    sample[name] = try Tensor(shape: type.shape, floats: (0..<type.elementCount).map { _ in generator.next() })
+                }
+                return sample
+            }
+        }
+        guard !inputs.isEmpty else { throw ValidationError("give --input FILE.npy or --random-inputs N") }
+        var sample: [String: Tensor] = [:]
+        for item in inputs {
+            let name: String, file: String
+            if let eq = item.firstIndex(of: "="), !item[..<eq].contains("/") {
+                name = String(item[..<eq])
+                file = String(item[item.index(after: eq)...])
+            } else {
+                guard graph.inputs.count == 1 else {
+                    throw ValidationError("the graph has \(graph.inputs.count) inputs (\(graph.inputs.map(\.name).joined(separator: ", "))): name each as --input NAME=FILE.npy")
+                }
+                name = graph.inputs[0].name
+                file = item
+            }
+            guard graph.inputs.contains(where: { $0.name == name }) else {
+                throw ValidationError("the graph has no input '\(name)' (its inputs: \(graph.inputs.map(\.name).joined(separator: ", ")))")
+            }
+            sample[name] = try Tensor(npy: try NpyReader.read(file))
+        }
+        return [sample]
+    }
+}
+
+extension Tensor {
+    /// A runtime tensor holding a .npy array's values in the runtime type of its dtype.
+    init(npy: NpyArray) throws {
+        switch Tensor.ElementType(storing: npy.elementType) {
+        case .float32: try self.init(shape: npy.shape, floats: try npy.floatValues())
+        case .int64, .int32:
+            // Integer inputs keep their exact values: token ids and indices must not round.
+            let values = try npy.integerValues()
+            if Tensor.ElementType(storing: npy.elementType) == .int64 {
+                try self.init(shape: npy.shape, int64s: values)
+            } else {
+                try self.init(shape: npy.shape, int32s: values.map { Int32(truncatingIfNeeded: $0) })
+            }
+        case .bool: try self.init(shape: npy.shape, bools: npy.data.map { $0 != 0 })
+        }
+    }
+}
+
+/// Normal variates from a seeded SplitMix64 and the Box–Muller transform: the same seed
+/// gives the same inputs on every machine.
+struct SeededNormal {
+    var state: UInt64
+    var spare: Float?
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func nextUInt64() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func next() -> Float {
+        if let value = spare {
+            spare = nil
+            return value
+        }
+        let u1 = (Double(nextUInt64() >> 11) + 1) / 9_007_199_254_740_993.0
+        let u2 = Double(nextUInt64() >> 11) / 9_007_199_254_740_992.0
+        let radius = (-2 * log(u1)).squareRoot()
+        spare = Float(radius * sin(2 * .pi * u2))
+        return Float(radius * cos(2 * .pi * u2))
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Conversion
+import Formats
+import Runtime
+import Verify
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a converted model: each popcount op against the simulated reference (pass/fail), and end to end against the source model."
+    )
+
+    @Argument(help: "The converted .xnor model.")
+    var model: String
+
+    @Option(help: "The source model it was converted from (.onnx).")
+    var source: String
+
+    @OptionGroup var inputs: InputOptions
+
+    @Option(name: .customLong("min-cosine"), help: "Fail when the minimum cosine similarity against the source model is below C.")
+    var minCosine: Double?
+
+    @Flag(help: "Print the report as one JSON object.")
+    var json = false
+
+    @Flag(help: "Print nothing but the report and errors (no progress).")
+    var quiet = false
+
+    func run() throws {
+        let loaded = try XNORModelFile.open(model)
+        let (graph, _) = try SourceModel.load(source)
+        let verifier = Verifier(model: loaded, source: graph)
+        var options = inputs
+        if options.isEmpty { options.randomInputs = 4 }
+        let samples = try options.samples(for: graph, executor: try Executor(graph: graph))
+        let report = try verifier.run(samples: samples, progress: Progress("verifying samples", quiet: quiet).update)
+        let cosineMissed = minCosine.map { threshold in report.againstSource.contains { $0.minCosine < threshold } } ?? false
+        print(json ? JSONWriter().string(VerifyReportText.json(report, minCosine: minCosine)) : VerifyReportText.text(report, minCosine: minCosine),
+              terminator: json ? "\n" : "")
+        if !report.opsPassed {
+            throw FormatError(path: model, "verify failed: a popcount op differs from the simulated reference by more than \(OpCheck.tolerance) of its output's magnitude")
+        }
+        if cosineMissed, let minCosine {
+            throw FormatError(path: model, "verify failed: minimum cosine similarity against the source is below --min-cosine \(minCosine)")
+        }
+    }
+}
+
+/// The verify report as people and scripts read it.
+enum VerifyReportText {
+    static func json(_ report: Verifier.Report, minCosine: Double?) -> JSONValue {
+        func comparisons(_ list: [OutputComparison]) -> JSONValue {
+            .array(list.map {
+                .object([
+                    ("output", .string($0.output)), ("shape", .array($0.shape.map { .int(Int64($0)) })), ("rows", .int(Int64($0.rows))),
+                    ("max_abs_error", .double($0.maxAbsError)), ("mean_cosine", .double($0.meanCosine)),
+                    ("min_cosine", .double($0.minCosine)), ("top1_agreement", $0.top1Agreement.map { .double($0) } ?? .null),
+                ])
+            })
+        }
+        return .object([
+            ("mode", .string(report.mode)),
+            ("samples", .int(Int64(report.samples))),
+            ("ops_passed", .bool(report.opsPassed)),
+            ("tolerance", .double(OpCheck.tolerance)),
+            ("ops", .array(report.opChecks.map {
+                .object([
+                    ("node", .string($0.node)), ("n", .int(Int64($0.n))), ("k", .int(Int64($0.k))),
+                    ("max_relative_error", .double($0.maxRelativeError)), ("output_magnitude", .double($0.outputMagnitude)),
+                    ("passed", .bool($0.passed)),
+                ])
+            })),
+            ("against_source", comparisons(report.againstSource)),
+            ("against_simulated", comparisons(report.againstSimulated)),
+            ("min_cosine_threshold", minCosine.map { .double($0) } ?? .null),
+        ])
+    }
+
+    static func text(_ report: Verifier.Report, minCosine: Double?) -> String {
+        var out = "mode \(report.mode), \(report.samples) input sample(s)\n"
+        out += "(a) popcount ops against the simulated reference (pass if max relative error <= \(OpCheck.tolerance)):\n"
+        out += InspectReport.table(report.opChecks.map {
+            ["  " + $0.node, "N=\($0.n) K=\($0.k)", "max rel err \(sci($0.maxRelativeError))", $0.passed ? "PASS" : "FAIL"]
+        })
+        out += "(b) end to end against the source model:\n" + rows(report.againstSource)
+        out += "(c) end to end against the simulated reference:\n" + rows(report.againstSimulated)
+        let passed = report.opChecks.filter(\.passed).count
+        out += "ops: \(passed) passed, \(report.opChecks.count - passed) failed\n"
+        return out
+    }
+
+    static func rows(_ list: [OutputComparison]) -> String {
+        InspectReport.table(list.map {
+            ["  " + $0.output, "\($0.shape)", "max abs err \(sci($0.maxAbsError))", "cosine mean \(fixed($0.meanCosine)) min \(fixed($0.minCosine))",
+             $0.top1Agreement.map { "top-1 \(fixed($0 * 100, digits: 1))%" } ?? ""]
+        })
+    }
+
+    static func fixed(_ value: Double, digits: Int = 6) -> String {
+        guard value.isFinite else { return "\(value)" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (abs(value) * scale).rounded()
+        let whole = Int(rounded / scale)
+        var fraction = String(Int(rounded - Double(whole) * scale))
+        fraction = String(repeating: "0", count: max(0, digits - fraction.count)) + fraction
+        return (value < 0 ? "-" : "") + "\(whole)" + (digits > 0 ? "." + fraction : "")
+    }
+
+    static func sci(_ value: Double) -> String {
+        guard value.isFinite, value != 0 else { return value == 0 ? "0" : "\(value)" }
+        var exponent = 0
+        var mantissa = abs(value)
+        while mantissa >= 10 { mantissa /= 10; exponent += 1 }
+        while mantissa < 1 { mantissa *= 10; exponent -= 1 }
+        return (value < 0 ? "-" : "") + fixed(mantissa, digits: 2) + "e" + (exponent < 0 ? "-" : "+") + String(abs(exponent))
+    }
+}
