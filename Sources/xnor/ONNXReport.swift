@@ -89,7 +89,7 @@ enum ONNXReport {
             let op = node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"
             if let i = opCounts.firstIndex(where: { $0.op == op }) { opCounts[i].count += 1 } else { opCounts.append((op, 1)) }
         }
-        out += "nodes: \(graph.nodes.count) (\(opCounts.count) op types)\n"
+        out += "nodes: \(graph.nodes.count) (\(opCounts.count) op type\(opCounts.count == 1 ? "" : "s"))\n"
         out += InspectReport.table(opCounts.sorted { $0.count != $1.count ? $0.count > $1.count : $0.op < $1.op }
             .map { ["  " + $0.op, String($0.count)] })
 
@@ -102,7 +102,7 @@ enum ONNXReport {
             switch model.source(ofTensor: tensor.name) {
             case .external(let location, let offset): row.append("external: \(location) @ \(offset)")
             case .typedField(let field): row.append(field)
-            default: row.append("")
+            default: break
             }
             return row
         })
