@@ -1,0 +1,930 @@
+#!/usr/bin/env python3
+"""The numpy simulation of a converted model (DESIGN.md "Numerics"), for a whole ONNX graph.
+
+A small numpy interpreter runs the graph; every MatMul/Gemm that `xnor convert` would turn
+into XNORPopcountGemm is replaced by DESIGN.md's binarized product computed on unpacked
+codes. Nothing here uses XNORKit's Swift code, and no onnxruntime: `--mode float` runs the
+plain float32 graph and must match onnxruntime (`--self-test` checks that on every fixture
+in fixtures/onnx/models), which validates the interpreter the binarized modes share.
+
+    tools/xnor_sim.py MODEL.onnx --mode w1a1 --input X.npy [--input name=X.npy] -o OUT.npy
+    tools/xnor_sim.py MODEL.onnx --float --input X.npy -o OUT_DIR      # several outputs: a folder
+    tools/xnor_sim.py --self-test [--fixtures DIR]
+
+    import xnor_sim; xnor_sim.simulate("model.onnx", {"X": x}, "w1.58a8") -> {"Y": y}
+
+What is converted (the rule of Sources/Graph/Passes/XNORRewritePass.swift): a MatMul or
+Gemm (default domain) whose B is a graph initializer (Constant nodes do not count) and
+whose A is not; B float, rank 2, no zero dimension; a name matching a --keep pattern stays
+float. For Gemm with beta != 0 and a C input, C must be an initializer of N or 1 float
+elements whose leading dims are all 1, otherwise the op stays float. Gemm's alpha becomes
+the output scale; its bias is C as it is when beta == 1 and C is float32 [N], otherwise
+float32(beta) * C as a float32 product. A converted MatMul whose only consumer is an Add
+with an initializer bias (float32, N elements, shape [1, ..., 1, N]) and whose output is
+not a graph output absorbs that Add (either operand order).
+
+Evaluation order of a converted product (one activation row x [K], weight row n; every
+sum over codes is an exact integer I computed in int64):
+
+  scales    alpha[n] = float32(sum_k |W[n,k]| / K)   (w1; the sum in float64, k in order)
+            gamma    = c if every nonzero |W| equals one c > 0, else
+                       float32(max(float32(sum |W| / (N*K)), float32(1e-5)))  (w1.58; the
+                       float64 sum over W [N, K] in row-major order)
+            beta     = float32(sum_k |x_k| / K)      (a1; float64 sum, k in order)
+            s        = float32(127) / max(float32(max_k |x_k|), float32(1e-5))  (a8; float32)
+  codes     w1: -1 iff W < 0 else +1      w1.58: clip(rint(float32(W) / gamma), -1, 1)
+            a1: -1 iff x < 0 else +1      a8:   clip(rint(float32(x * s)), -128, 127)
+            (rint = round half to even; the divisions and products are float32 operations)
+  product   w1a1:    p = (float64(alpha[n]) * float64(beta)) * float64(I)
+            w1a8:    p = (float64(alpha[n]) / float64(s))    * float64(I)
+            w1.58a8: p = (float64(gamma)    / float64(s))    * float64(I)
+  transform p = p * float64(alpha_gemm)   (when the op has an output scale)
+            p = p + float64(bias[n])       (when it has a bias)
+            y = float32(p)                 -- the only rounding after the integer part
+
+This is the order Sources/BitPacking (Numerics.product and OutputTransform.apply) follows,
+so on identical inputs the Swift kernels and this file agree bit for bit. An activation row
+holding a NaN or an infinity gives NaN outputs (as the Swift kernels do).
+
+The float ops run in float32 with float64 intermediates where numpy makes that cheap
+(MatMul/Gemm, Softmax, LayerNormalization, ReduceMean, Erf/Gelu), each rounded once to
+float32.
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+MODES = ("float", "w1a1", "w1a8", "w1.58a8")
+CONVERTED_MODES = MODES[1:]
+SCALE_FLOOR = np.float32(1e-5)
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures" / "onnx" / "models"
+
+
+class SimError(Exception):
+    """A model, input or op the simulation cannot run; the message names the node and op."""
+
+
+# --------------------------------------------------------------------------------------
+# DESIGN.md numerics on unpacked values
+
+
+def _sequential_sum64(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """float64 sum one element after another (np.cumsum is sequential; np.sum is pairwise),
+    the order the Swift loops use."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape[axis] == 0:
+        return np.zeros(np.delete(v.shape, axis), dtype=np.float64)
+    return np.take(np.cumsum(v, axis=axis), -1, axis=axis)
+
+
+@dataclass
+class QuantizedWeights:
+    mode: str            # "w1" or "w1.58"
+    codes: np.ndarray    # int8 [N, K]
+    scales: np.ndarray   # float32 [N] (w1) or [1] (w1.58)
+    codes_as_given: bool = False
+
+    def row_scales(self) -> np.ndarray:
+        n = self.codes.shape[0]
+        return self.scales if self.mode == "w1" else np.full(n, self.scales[0], dtype=np.float32)
+
+
+def quantize_weights(w_nk: np.ndarray, mode: str) -> QuantizedWeights:
+    """W [N, K] (float) → codes and float32 scales by DESIGN.md's w1 or w1.58 rule."""
+    w = np.ascontiguousarray(w_nk, dtype=np.float32)
+    if w.ndim != 2 or w.shape[0] == 0 or w.shape[1] == 0:
+        raise SimError(f"weights must be a non-empty [N, K] matrix, got shape {list(w.shape)}")
+    if not np.all(np.isfinite(w)):
+        raise SimError("weights hold a NaN or an infinity; quantizing needs finite weights")
+    n, k = w.shape
+    magnitude = np.abs(w)
+    if mode == "w1":
+        alpha = (_sequential_sum64(magnitude, axis=1) / np.float64(k)).astype(np.float32)
+        codes = np.where(w < 0, -1, 1).astype(np.int8)
+        return QuantizedWeights("w1", codes, alpha)
+    if mode == "w1.58":
+        nonzero = magnitude[magnitude != 0]
+        if nonzero.size > 0 and np.all(nonzero == nonzero[0]):
+            gamma, given = np.float32(nonzero[0]), True
+        else:
+            mean = np.float32(_sequential_sum64(magnitude.reshape(-1), axis=0) / np.float64(n * k))
+            gamma, given = max(mean, SCALE_FLOOR), False
+        codes = np.clip(np.rint(w / np.float32(gamma)), -1, 1).astype(np.int8)
+        return QuantizedWeights("w1.58", codes, np.array([gamma], dtype=np.float32), given)
+    raise SimError(f"unknown weight mode {mode!r}")
+
+
+@dataclass
+class QuantizedActivations:
+    mode: str            # "a1" or "a8"
+    codes: np.ndarray    # int8 [M, K]; 0 in non-finite rows
+    scales: np.ndarray   # float32 [M]: beta (a1) or s (a8); NaN in non-finite rows
+    finite: np.ndarray   # bool [M]
+
+
+def quantize_activations(x_mk: np.ndarray, mode: str) -> QuantizedActivations:
+    """Rows x [M, K] (float32) → codes and float32 scales by DESIGN.md's a1 or a8 rule."""
+    x = np.ascontiguousarray(x_mk, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise SimError(f"activations must be [M, K] with K >= 1, got shape {list(x.shape)}")
+    m, k = x.shape
+    finite = np.all(np.isfinite(x), axis=1)
+    safe = np.where(finite[:, None], x, np.float32(0))
+    magnitude = np.abs(safe)
+    if mode == "a1":
+        scales = (_sequential_sum64(magnitude, axis=1) / np.float64(k)).astype(np.float32)
+        codes = np.where(safe < 0, -1, 1).astype(np.int8)
+    elif mode == "a8":
+        scales = np.float32(127) / np.maximum(magnitude.max(axis=1), SCALE_FLOOR)
+        assert scales.dtype == np.float32
+        product = safe * scales[:, None]                      # a float32 product
+        codes = np.clip(np.rint(product), -128, 127).astype(np.int8)
+    else:
+        raise SimError(f"unknown activation mode {mode!r}")
+    codes[~finite] = 0
+    scales = np.where(finite, scales, np.float32(np.nan)).astype(np.float32)
+    return QuantizedActivations(mode, codes, scales, finite)
+
+
+def split_mode(mode: str) -> tuple[str, str]:
+    """'w1.58a8' → ('w1.58', 'a8')."""
+    table = {"w1a1": ("w1", "a1"), "w1a8": ("w1", "a8"), "w1.58a8": ("w1.58", "a8"), "w158a8": ("w1.58", "a8")}
+    if mode not in table:
+        raise SimError(f"unknown mode {mode!r}; expected one of {', '.join(CONVERTED_MODES)}")
+    return table[mode]
+
+
+def integer_parts(weights: QuantizedWeights, activations: QuantizedActivations) -> np.ndarray:
+    """I [M, N] = sum_k code_x · code_w, exact in int64; 0 for non-finite rows."""
+    if weights.codes.shape[1] != activations.codes.shape[1]:
+        raise SimError(f"weights have K = {weights.codes.shape[1]} but activations have K = {activations.codes.shape[1]}")
+    return activations.codes.astype(np.int64) @ weights.codes.astype(np.int64).T
+
+
+def xnor_product(weights: QuantizedWeights, activations: QuantizedActivations,
+                 alpha: float | None = None, bias: np.ndarray | None = None) -> np.ndarray:
+    """Y [M, N] float32 in the evaluation order of the module docstring."""
+    if weights.mode == "w1.58" and activations.mode != "a8":
+        raise SimError("w1.58 weights take a8 activations only")
+    i = integer_parts(weights, activations).astype(np.float64)
+    w_scale = weights.row_scales().astype(np.float64)[None, :]
+    a_scale = activations.scales.astype(np.float64)[:, None]
+    if activations.mode == "a1":
+        p = (w_scale * a_scale) * i
+    else:
+        p = (w_scale / a_scale) * i
+    if alpha is not None:
+        p = p * np.float64(np.float32(alpha))
+    if bias is not None:
+        p = p + np.asarray(bias, dtype=np.float32).astype(np.float64)[None, :]
+    y = p.astype(np.float32)
+    y[~activations.finite] = np.float32(np.nan)
+    return y
+
+
+def simulate_product(x: np.ndarray, w_nk: np.ndarray, mode: str,
+                     alpha: float | None = None, bias: np.ndarray | None = None) -> np.ndarray:
+    """One converted product on activations x [..., K] and float weights W [N, K]: [..., N]."""
+    wmode, amode = split_mode(mode)
+    x = np.asarray(x, dtype=np.float32)
+    k = w_nk.shape[1]
+    if x.shape[-1] != k:
+        raise SimError(f"activation's last axis is {x.shape[-1]} but the weight has K = {k}")
+    rows = x.reshape(-1, k)
+    y = xnor_product(quantize_weights(w_nk, wmode), quantize_activations(rows, amode), alpha, bias)
+    return y.reshape(x.shape[:-1] + (w_nk.shape[0],))
+
+
+# --------------------------------------------------------------------------------------
+# Which products the converter rewrites (mirrors XNORRewritePass.swift)
+
+FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16, onnx.TensorProto.DOUBLE}
+
+
+@dataclass
+class ConversionPlan:
+    node_index: int
+    weight_name: str
+    w_nk: np.ndarray               # float32 [N, K]
+    alpha: float | None            # Gemm's alpha as the output scale
+    bias: np.ndarray | None        # float32 [N]
+    transpose_activation: bool     # Gemm transA
+    folded_add: int | None         # index of the absorbed Add node
+    output: str                    # the value the converted op writes
+
+
+@dataclass
+class KeptProduct:
+    node: str
+    reason: str
+
+
+def _attr(node: onnx.NodeProto, name: str, default=None):
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def _node_label(node: onnx.NodeProto, index: int) -> str:
+    return f"node {node.name!r} ({node.op_type})" if node.name else f"node #{index} ({node.op_type})"
+
+
+def plan_conversions(model: onnx.ModelProto, init_protos: dict, initializers: dict, keep: list[str] | None = None):
+    """→ (plans by node index, list of KeptProduct) for every MatMul/Gemm of the graph."""
+    graph = model.graph
+    keep = keep or []
+    consumers: dict[str, list[int]] = {}
+    for i, node in enumerate(graph.node):
+        for name in node.input:
+            if name:
+                consumers.setdefault(name, []).append(i)
+    graph_outputs = {o.name for o in graph.output}
+    plans: dict[int, ConversionPlan] = {}
+    kept: list[KeptProduct] = []
+    folded: set[int] = set()
+
+    for index, node in enumerate(graph.node):
+        if index in folded or node.domain not in ("", "ai.onnx") or node.op_type not in ("MatMul", "Gemm"):
+            continue
+        label = _node_label(node, index)
+
+        def keep_it(reason):
+            kept.append(KeptProduct(label, reason))
+
+        if len(node.input) < 2 or not node.output:
+            keep_it("too few inputs or outputs")
+            continue
+        a, b = node.input[0], node.input[1]
+        if b not in initializers:
+            keep_it("the constant is the left operand" if a in initializers else "no operand is a constant weight")
+            continue
+        if a in initializers:
+            keep_it("both operands are constants")
+            continue
+        if any(fnmatch.fnmatchcase(b, p) for p in keep):
+            keep_it(f"kept by --keep ({b})")
+            continue
+        proto = init_protos[b]
+        weight = initializers[b]
+        if weight.ndim != 2:
+            keep_it(f"weight has rank {weight.ndim}")
+            continue
+        if proto.data_type not in FLOAT_TYPES:
+            keep_it("weight is not a float type")
+            continue
+        if weight.shape[0] == 0 or weight.shape[1] == 0:
+            keep_it("weight is empty")
+            continue
+        w = weight.astype(np.float32)
+        if node.op_type == "MatMul":
+            n = w.shape[1]
+            plan = ConversionPlan(index, b, np.ascontiguousarray(w.T), None, None, False, None, node.output[0])
+            fold = _following_bias(graph, index, n, consumers, init_protos, initializers, graph_outputs)
+            if fold is not None:
+                add_index, bias = fold
+                folded.add(add_index)
+                plan.folded_add = add_index
+                plan.bias = bias
+                plan.output = graph.node[add_index].output[0]
+            plans[index] = plan
+            continue
+        trans_a = int(_attr(node, "transA", 0))
+        trans_b = int(_attr(node, "transB", 0))
+        alpha = np.float32(_attr(node, "alpha", 1.0))
+        beta = np.float32(_attr(node, "beta", 1.0))
+        w_nk = w if trans_b else w.T
+        n = w_nk.shape[0]
+        bias = None
+        if len(node.input) >= 3 and node.input[2] and beta != 0:
+            c_name = node.input[2]
+            if c_name not in initializers:
+                keep_it("Gemm's C is not a constant")
+                continue
+            c = initializers[c_name]
+            c_proto = init_protos[c_name]
+            if c_proto.data_type not in FLOAT_TYPES or not all(d == 1 for d in c.shape[:-1]) or c.size not in (n, 1):
+                keep_it(f"Gemm's C has shape {list(c.shape)}; only a vector [N] folds")
+                continue
+            if beta == 1 and c.size == n and c_proto.data_type == onnx.TensorProto.FLOAT:
+                bias = c.reshape(n).astype(np.float32)
+            else:
+                values = c.astype(np.float32).reshape(-1)
+                bias = (beta * (values if c.size == n else np.full(n, values[0], dtype=np.float32))).astype(np.float32)
+        plans[index] = ConversionPlan(index, b, np.ascontiguousarray(w_nk), float(alpha), bias, bool(trans_a), None,
+                                      node.output[0])
+    return plans, kept
+
+
+def _following_bias(graph, index, n, consumers, init_protos, initializers, graph_outputs):
+    """A lone Add(Y, b) after the MatMul at `index` with an initializer b of N float32 values."""
+    y = graph.node[index].output[0]
+    users = consumers.get(y, [])
+    if y in graph_outputs or len(users) != 1:
+        return None
+    add = graph.node[users[0]]
+    if add.op_type != "Add" or add.domain != "" or len(add.input) != 2 or len(add.output) != 1:
+        return None
+    other = add.input[1] if add.input[0] == y else add.input[0]
+    if other == y or other not in initializers:
+        return None
+    bias = initializers[other]
+    if init_protos[other].data_type != onnx.TensorProto.FLOAT or bias.size != n or bias.ndim == 0 \
+            or bias.shape[-1] != n or not all(d == 1 for d in bias.shape[:-1]):
+        return None
+    return users[0], bias.reshape(n).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------
+# The interpreter
+
+
+def _np_dtype(onnx_type: int):
+    return onnx.helper.tensor_dtype_to_np_dtype(onnx_type)
+
+
+def _axes(node, env_get, opset, attr_since_input: int):
+    """Axes from the attribute (older opsets) or the optional second input (newer)."""
+    if opset >= attr_since_input:
+        if len(node.input) >= 2 and node.input[1]:
+            return [int(v) for v in np.asarray(env_get(node.input[1])).reshape(-1)]
+        return None
+    value = _attr(node, "axes")
+    return None if value is None else [int(v) for v in value]
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    flat = np.asarray(x, dtype=np.float64).reshape(-1)
+    return np.fromiter((math.erf(v) for v in flat), dtype=np.float64, count=flat.size).reshape(np.shape(x))
+
+
+def _binary(fn):
+    def run(node, inputs, ctx):
+        a, b = inputs
+        if a.dtype != b.dtype:
+            raise SimError(f"{ctx.label}: operands have types {a.dtype} and {b.dtype}")
+        return [fn(a, b).astype(a.dtype)]
+    return run
+
+
+def _div(a, b):
+    if np.issubdtype(a.dtype, np.integer):
+        return np.trunc(a.astype(np.float64) / b.astype(np.float64)).astype(a.dtype)   # C integer division
+    return a / b
+
+
+def _op_matmul(node, inputs, ctx):
+    a, b = inputs
+    return [np.matmul(a.astype(np.float64), b.astype(np.float64)).astype(a.dtype)]
+
+
+def _op_gemm(node, inputs, ctx):
+    a = inputs[0].astype(np.float64)
+    b = inputs[1].astype(np.float64)
+    if _attr(node, "transA", 0):
+        a = a.T
+    if _attr(node, "transB", 0):
+        b = b.T
+    y = np.float64(np.float32(_attr(node, "alpha", 1.0))) * (a @ b)
+    if len(inputs) >= 3 and inputs[2] is not None:
+        y = y + np.float64(np.float32(_attr(node, "beta", 1.0))) * inputs[2].astype(np.float64)
+    return [y.astype(inputs[0].dtype)]
+
+
+def _op_softmax(node, inputs, ctx):
+    x = inputs[0]
+    if ctx.opset < 13:   # older opsets flatten to 2-D at `axis` (default 1)
+        axis = _attr(node, "axis", 1)
+        axis = axis + x.ndim if axis < 0 else axis
+        flat = x.reshape(int(np.prod(x.shape[:axis])), -1).astype(np.float64)
+        e = np.exp(flat - flat.max(axis=1, keepdims=True))
+        return [(e / e.sum(axis=1, keepdims=True)).reshape(x.shape).astype(x.dtype)]
+    axis = _attr(node, "axis", -1)
+    v = x.astype(np.float64)
+    e = np.exp(v - v.max(axis=axis, keepdims=True))
+    return [(e / e.sum(axis=axis, keepdims=True)).astype(x.dtype)]
+
+
+def _op_layer_norm(node, inputs, ctx):
+    x, scale = inputs[0], inputs[1]
+    bias = inputs[2] if len(inputs) >= 3 else None
+    axis = _attr(node, "axis", -1)
+    axis = axis + x.ndim if axis < 0 else axis
+    eps = np.float64(np.float32(_attr(node, "epsilon", 1e-5)))
+    axes = tuple(range(axis, x.ndim))
+    v = x.astype(np.float64)
+    mean = v.mean(axis=axes, keepdims=True)
+    var = ((v - mean) ** 2).mean(axis=axes, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    y = (v - mean) * inv_std * scale.astype(np.float64)
+    if bias is not None:
+        y = y + bias.astype(np.float64)
+    return [y.astype(x.dtype), mean.astype(np.float32), inv_std.astype(np.float32)]
+
+
+def _op_gelu(node, inputs, ctx):
+    x = inputs[0].astype(np.float64)
+    approximate = _attr(node, "approximate", b"none")
+    approximate = approximate.decode() if isinstance(approximate, bytes) else approximate
+    if approximate == "tanh":
+        y = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    elif approximate == "none":
+        y = 0.5 * x * (1 + _erf(x / math.sqrt(2)))
+    else:
+        raise SimError(f"{ctx.label}: approximate={approximate!r} is not 'none' or 'tanh'")
+    return [y.astype(inputs[0].dtype)]
+
+
+def _op_reshape(node, inputs, ctx):
+    x, shape = inputs
+    allow_zero = _attr(node, "allowzero", 0)
+    dims = [int(d) for d in shape.reshape(-1)]
+    if not allow_zero:
+        dims = [x.shape[i] if d == 0 else d for i, d in enumerate(dims)]
+    return [x.reshape(dims)]
+
+
+def _op_transpose(node, inputs, ctx):
+    perm = _attr(node, "perm")
+    return [np.transpose(inputs[0], None if perm is None else list(perm))]
+
+
+def _op_shape(node, inputs, ctx):
+    shape = np.array(inputs[0].shape, dtype=np.int64)
+    start = _attr(node, "start", 0)
+    end = _attr(node, "end", None)
+    return [shape[start:end]]
+
+
+def _op_gather(node, inputs, ctx):
+    data, indices = inputs
+    axis = _attr(node, "axis", 0)
+    axis = axis + data.ndim if axis < 0 else axis
+    idx = np.where(indices < 0, indices + data.shape[axis], indices)
+    return [np.take(data, idx, axis=axis)]
+
+
+def _op_unsqueeze(node, inputs, ctx):
+    x = inputs[0]
+    axes = _axes(node, ctx.get, ctx.opset, 13)
+    if axes is None:
+        raise SimError(f"{ctx.label}: Unsqueeze needs axes")
+    rank = x.ndim + len(axes)
+    for a in sorted(v + rank if v < 0 else v for v in axes):
+        x = np.expand_dims(x, a)
+    return [x]
+
+
+def _op_squeeze(node, inputs, ctx):
+    x = inputs[0]
+    axes = _axes(node, ctx.get, ctx.opset, 13)
+    if axes is None:
+        return [np.squeeze(x)]
+    return [np.squeeze(x, axis=tuple(v + x.ndim if v < 0 else v for v in axes))]
+
+
+def _op_concat(node, inputs, ctx):
+    return [np.concatenate(inputs, axis=_attr(node, "axis"))]
+
+
+def _op_reduce_mean(node, inputs, ctx):
+    x = inputs[0]
+    axes = _axes(node, ctx.get, ctx.opset, 18)
+    keepdims = bool(_attr(node, "keepdims", 1))
+    if axes is None or len(axes) == 0:
+        if _attr(node, "noop_with_empty_axes", 0):
+            return [x]
+        axes = list(range(x.ndim))
+    return [x.astype(np.float64).mean(axis=tuple(axes), keepdims=keepdims).astype(x.dtype)]
+
+
+def _op_pow(node, inputs, ctx):
+    x, p = inputs
+    return [np.power(x.astype(np.float64), p.astype(np.float64)).astype(x.dtype)]
+
+
+def _op_constant(node, inputs, ctx):
+    for a in node.attribute:
+        if a.name == "value":
+            return [numpy_helper.to_array(a.t)]
+        if a.name == "value_float":
+            return [np.array(a.f, dtype=np.float32)]
+        if a.name == "value_floats":
+            return [np.array(list(a.floats), dtype=np.float32)]
+        if a.name == "value_int":
+            return [np.array(a.i, dtype=np.int64)]
+        if a.name == "value_ints":
+            return [np.array(list(a.ints), dtype=np.int64)]
+    raise SimError(f"{ctx.label}: Constant has no value attribute this simulation reads")
+
+
+def _op_cast(node, inputs, ctx):
+    return [inputs[0].astype(_np_dtype(_attr(node, "to")))]
+
+
+def _op_flatten(node, inputs, ctx):
+    x = inputs[0]
+    axis = _attr(node, "axis", 1)
+    axis = axis + x.ndim if axis < 0 else axis
+    return [x.reshape(int(np.prod(x.shape[:axis])), -1)]
+
+
+def _unary64(fn):
+    return lambda node, inputs, ctx: [fn(inputs[0].astype(np.float64)).astype(inputs[0].dtype)]
+
+
+OPS = {
+    "MatMul": _op_matmul,
+    "Gemm": _op_gemm,
+    "Add": _binary(np.add),
+    "Sub": _binary(np.subtract),
+    "Mul": _binary(np.multiply),
+    "Div": _binary(_div),
+    "Pow": _op_pow,
+    "Sqrt": lambda node, inputs, ctx: [np.sqrt(inputs[0])],
+    "Reciprocal": lambda node, inputs, ctx: [(1 / inputs[0]).astype(inputs[0].dtype)],
+    "Neg": lambda node, inputs, ctx: [-inputs[0]],
+    "Relu": lambda node, inputs, ctx: [np.maximum(inputs[0], 0).astype(inputs[0].dtype)],
+    "Sigmoid": _unary64(lambda v: 1 / (1 + np.exp(-v))),
+    "Tanh": _unary64(np.tanh),
+    "Erf": _unary64(_erf),
+    "Gelu": _op_gelu,
+    "Softmax": _op_softmax,
+    "LayerNormalization": _op_layer_norm,
+    "ReduceMean": _op_reduce_mean,
+    "Reshape": _op_reshape,
+    "Transpose": _op_transpose,
+    "Flatten": _op_flatten,
+    "Shape": _op_shape,
+    "Gather": _op_gather,
+    "Unsqueeze": _op_unsqueeze,
+    "Squeeze": _op_squeeze,
+    "Concat": _op_concat,
+    "Identity": lambda node, inputs, ctx: [inputs[0]],
+    "Constant": _op_constant,
+    "Cast": _op_cast,
+}
+
+
+class _Context:
+    def __init__(self, env, opset):
+        self.env = env
+        self.opset = opset
+        self.label = ""
+
+    def get(self, name):
+        return self.env[name]
+
+
+def load_model(model_path) -> onnx.ModelProto:
+    try:
+        return onnx.load(str(model_path))     # external data is read from beside the model
+    except Exception as e:  # noqa: BLE001 - onnx raises many types
+        raise SimError(f"{model_path}: cannot load: {e}") from e
+
+
+def simulate(model_path, inputs: dict, mode: str = "float", keep: list[str] | None = None,
+             model: onnx.ModelProto | None = None) -> dict:
+    """Runs the ONNX model on `inputs` (name → array) and returns {output name: array}.
+
+    mode "float" runs every op in float; "w1a1", "w1a8" and "w1.58a8" replace each product
+    the converter would rewrite by DESIGN.md's binarized product.
+    """
+    if mode not in MODES and mode != "w158a8":
+        raise SimError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    model = model if model is not None else load_model(model_path)
+    graph = model.graph
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    if opset is None:
+        raise SimError(f"{model_path}: no default-domain opset")
+    for i, node in enumerate(graph.node):
+        if node.domain not in ("", "ai.onnx") or node.op_type not in OPS:
+            raise SimError(f"{_node_label(node, i)}: op {node.domain + '.' if node.domain else ''}{node.op_type} "
+                           "is not supported by xnor_sim")
+    if graph.sparse_initializer:
+        raise SimError(f"{model_path}: sparse initializers are not supported")
+
+    init_protos = {t.name: t for t in graph.initializer}
+    initializers = {name: numpy_helper.to_array(t) for name, t in init_protos.items()}
+    env: dict[str, np.ndarray] = dict(initializers)
+    unknown = set(inputs) - {v.name for v in graph.input}
+    if unknown:
+        raise SimError(f"inputs {sorted(unknown)} are not graph inputs (the graph's: {[v.name for v in graph.input]})")
+    for value in graph.input:
+        if value.name in initializers and value.name not in inputs:
+            continue
+        if value.name not in inputs:
+            raise SimError(f"graph input {value.name!r} has no value")
+        expected = _np_dtype(value.type.tensor_type.elem_type)
+        env[value.name] = np.asarray(inputs[value.name]).astype(expected, copy=False)
+
+    plans: dict[int, ConversionPlan] = {}
+    skipped: set[int] = set()         # Adds folded into a converted product
+    quantized: dict[int, QuantizedWeights] = {}
+    if mode != "float":
+        wmode, amode = split_mode(mode)
+        plans, _ = plan_conversions(model, init_protos, initializers, keep)
+        skipped = {p.folded_add for p in plans.values() if p.folded_add is not None}
+
+    ctx = _Context(env, opset)
+    for index, node in enumerate(graph.node):
+        if index in skipped:
+            continue
+        ctx.label = _node_label(node, index)
+        missing = [n for n in node.input if n and n not in env]
+        if missing:
+            raise SimError(f"{ctx.label}: input {missing[0]!r} is not defined before the node "
+                           "(the graph is not in topological order, or the value is never produced)")
+        if index in plans:
+            plan = plans[index]
+            x = env[node.input[0]].astype(np.float32)
+            if plan.transpose_activation:
+                if x.ndim != 2:
+                    raise SimError(f"{ctx.label}: transA needs a 2-D activation, got shape {list(x.shape)}")
+                x = x.T
+            if index not in quantized:     # per node: one initializer may feed Gemms with different transB
+                quantized[index] = quantize_weights(plan.w_nk, wmode)
+            qw = quantized[index]
+            k = plan.w_nk.shape[1]
+            if x.ndim == 0 or x.shape[-1] != k:
+                raise SimError(f"{ctx.label}: activation shape {list(x.shape)} does not end in K = {k}")
+            qa = quantize_activations(x.reshape(-1, k), amode)
+            y = xnor_product(qw, qa, plan.alpha, plan.bias)
+            env[plan.output] = y.reshape(x.shape[:-1] + (plan.w_nk.shape[0],))
+            continue
+        args = [env[n] if n else None for n in node.input]
+        while args and args[-1] is None:
+            args.pop()
+        try:
+            results = OPS[node.op_type](node, args, ctx)
+        except SimError:
+            raise
+        except Exception as e:  # noqa: BLE001 - numpy raises many types
+            raise SimError(f"{ctx.label}: {type(e).__name__}: {e}") from e
+        for name, value in zip(node.output, results):
+            if name:
+                env[name] = np.asarray(value)
+    outputs = {}
+    for value in graph.output:
+        if value.name not in env:
+            raise SimError(f"graph output {value.name!r} is never produced")
+        outputs[value.name] = env[value.name]
+    return outputs
+
+
+def converted_products(model_path, keep: list[str] | None = None):
+    """(names of the weights the converter rewrites, list of KeptProduct) for a model."""
+    model = load_model(model_path)
+    init_protos = {t.name: t for t in model.graph.initializer}
+    initializers = {name: numpy_helper.to_array(t) for name, t in init_protos.items()}
+    plans, kept = plan_conversions(model, init_protos, initializers, keep)
+    return [p.weight_name for p in plans.values()], kept
+
+
+# --------------------------------------------------------------------------------------
+# Fixture layout: model.onnx, input.npy | input_<name>.npy, ort_output.npy | ort_output_<name>.npy
+
+
+def fixture_inputs(folder: Path, model: onnx.ModelProto) -> dict:
+    init_names = {t.name for t in model.graph.initializer}
+    names = [v.name for v in model.graph.input if v.name not in init_names]
+    if len(names) == 1 and (folder / "input.npy").exists():
+        return {names[0]: np.load(folder / "input.npy")}
+    return {name: np.load(folder / f"input_{name}.npy") for name in names}
+
+
+def output_file(folder: Path, prefix: str, model: onnx.ModelProto, name: str) -> Path:
+    """ort_output.npy / sim_<mode>.npy for a single output, <prefix>_<name>.npy for several."""
+    if len(model.graph.output) == 1:
+        return folder / f"{prefix}.npy"
+    return folder / f"{prefix}_{name}.npy"
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """max |actual − expected| / max |expected| (the output's magnitude)."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return math.inf
+    scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, 1e-30)
+    return float(np.max(np.abs(actual - expected))) / scale if expected.size else 0.0
+
+
+# --------------------------------------------------------------------------------------
+# Self-test
+
+
+def _pack_rows(bits: np.ndarray) -> np.ndarray:
+    """bool [R, K] → uint64 words [R, W] in DESIGN.md's layout: bit k%64 of word k/64, each
+    row zero-padded to a multiple of 512 bits."""
+    r, k = bits.shape
+    words = -(-k // 512) * 8
+    padded = np.zeros((r, words * 64), dtype=np.uint8)
+    padded[:, :k] = bits
+    as_bytes = np.packbits(padded.reshape(r, words * 8, 8), axis=2, bitorder="little").reshape(r, words * 8)
+    return as_bytes.view("<u8")
+
+
+def _popcount(words: np.ndarray) -> np.ndarray:
+    """Σ over the last axis of the popcounts of uint64 words."""
+    return np.unpackbits(words.view(np.uint8), axis=-1).sum(axis=-1, dtype=np.int64)
+
+
+def popcount_integer_parts(weights: QuantizedWeights, activations: QuantizedActivations) -> np.ndarray:
+    """I [M, N] by DESIGN.md's popcount formulas on packed bit-planes: an independent route to
+    what integer_parts computes as a dot product of codes."""
+    k = weights.codes.shape[1]
+    m, n = activations.codes.shape[0], weights.codes.shape[0]
+    out = np.zeros((m, n), dtype=np.int64)
+    if activations.mode == "a1":
+        sw = _pack_rows(weights.codes < 0)
+        sx = _pack_rows(activations.codes < 0)
+        for i in range(m):
+            out[i] = k - 2 * _popcount(sw ^ sx[i][None, :])
+        return out
+    q = activations.codes.astype(np.int64)
+    planes = [_pack_rows(((q.astype(np.int8).view(np.uint8) >> b) & 1).astype(bool)) for b in range(8)]
+    weight_c = [2 ** b for b in range(7)] + [-128]
+    if weights.mode == "w1":
+        sw = _pack_rows(weights.codes < 0)
+        for i in range(m):
+            acc = sum(c * _popcount(p[i][None, :] & sw) for c, p in zip(weight_c, planes))
+            out[i] = q[i].sum() - 2 * acc
+        return out
+    nz = _pack_rows(weights.codes != 0)
+    neg = _pack_rows(weights.codes < 0)
+    pos_plane, neg_plane = nz & ~neg, nz & neg
+    for i in range(m):
+        out[i] = sum(c * (_popcount(p[i][None, :] & pos_plane) - _popcount(p[i][None, :] & neg_plane))
+                     for c, p in zip(weight_c, planes))
+    return out
+
+
+def known_answers():
+    """(what, simulated, expected) for products worked out by hand from DESIGN.md.
+
+    W = [[0.5, -1, 0, 0.5], [-0.25, -0.25, -0.25, -0.25]] (N = 2, K = 4);
+    x row 0 = [1, -2, 0.5, -0.5], row 1 = [127, 2.5, -0.5, -3.5].
+    w1:    alpha = [2/4, 1/4] = [0.5, 0.25]; codes [+ - + +], [- - - -]
+    w1.58: gamma = mean|W| = 3/8 = 0.375; W/gamma = [1.33, -2.67, 0, 1.33], [-0.67 ×4]
+           → codes [1 -1 0 1], [-1 -1 -1 -1]
+    a1:    beta = [4/4, 133.5/4] = [1, 33.375]; codes [+ - + -], [+ + - -]
+           → I = [[2, 0], [-2, 0]]
+    a8:    s = [127/2, 127/127] = [63.5, 1]; x·s = [63.5, -127, 31.75, -31.75], [127, 2.5, -0.5, -3.5]
+           → q = [64, -127, 32, -32], [127, 2, 0, -4]  (half to even: 63.5 → 64, 2.5 → 2, -0.5 → 0)
+           w1:    I = [[64+127+32-32, -64+127-32+32], [127-2+0-4, -127-2-0+4]] = [[191, 63], [121, -125]]
+           w1.58: I = [[64+127+0-32, 63], [127-2+0-4, -125]] = [[159, 63], [121, -125]]
+    w1.58 with W = [[0.5, -0.5, 0, 0.5]] (one magnitude): gamma = 0.5, codes [1 -1 0 1]
+    x = [1, 1, 1, 1] (a8: s = 127, q = 127 ×4) → w1: I = [254, -508]; a row with a NaN → NaN outputs
+    """
+    w = np.array([[0.5, -1, 0, 0.5], [-0.25, -0.25, -0.25, -0.25]], dtype=np.float32)
+    x = np.array([[1, -2, 0.5, -0.5], [127, 2.5, -0.5, -3.5]], dtype=np.float32)
+
+    def f32(*rows):
+        return np.array(rows, dtype=np.float32)
+
+    yield "w1a1", simulate_product(x, w, "w1a1"), f32([0.5 * 2, 0.25 * 0], [0.5 * 33.375 * -2, 0])
+    yield "w1a8", simulate_product(x, w, "w1a8"), f32([0.5 / 63.5 * 191, 0.25 / 63.5 * 63], [0.5 * 121, 0.25 * -125])
+    yield "w1.58a8", simulate_product(x, w, "w1.58a8"), f32([0.375 / 63.5 * 159, 0.375 / 63.5 * 63],
+                                                           [0.375 * 121, 0.375 * -125])
+    yield ("w1a1 alpha 2, bias [1, -1]", simulate_product(x[:1], w, "w1a1", 2.0, np.array([1, -1], np.float32)),
+           f32([3, -1]))
+    ternary = np.array([[0.5, -0.5, 0, 0.5]], dtype=np.float32)
+    q = quantize_weights(ternary, "w1.58")
+    yield "w1.58 codes as given", np.append(q.codes, q.scales), np.array([1, -1, 0, 1, 0.5], dtype=np.float32)
+    yield ("a row with a NaN", simulate_product(np.array([[1, np.nan, 0, 0], [1, 1, 1, 1]], np.float32), w, "w1a8"),
+           f32([np.nan, np.nan], [0.5 / 127 * 254, 0.25 / 127 * -508]))
+
+
+def self_test(fixtures: Path = FIXTURES, tolerance: float = 1e-5) -> int:
+    """Float mode against onnxruntime's stored outputs, the stored sim_<mode>.npy files against
+    a fresh run, and the code-product integers against DESIGN.md's popcount formulas on
+    every converted weight, for every fixture. Returns the number of failures."""
+    passed = failed = 0
+
+    def report(ok: bool, what: str):
+        nonlocal passed, failed
+        passed += ok
+        failed += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {what}")
+
+    for what, actual, expected in known_answers():
+        report(actual.dtype == expected.dtype and bool(np.array_equal(actual, expected, equal_nan=True)), f"known answer {what}: {actual.tolist()} (expected {expected.tolist()})")
+
+    folders = sorted(p.parent for p in fixtures.glob("*/model.onnx"))
+    if not folders:
+        print(f"no fixtures under {fixtures}")
+        return 1
+    rng = np.random.default_rng(20240611)
+    for folder in folders:
+        name = folder.name
+        try:
+            model = load_model(folder / "model.onnx")
+            inputs = fixture_inputs(folder, model)
+            outputs = simulate(folder / "model.onnx", inputs, "float", model=model)
+        except Exception as e:  # noqa: BLE001
+            report(False, f"{name} float: {e}")
+            continue
+        for out_name, value in outputs.items():
+            expected = np.load(output_file(folder, "ort_output", model, out_name))
+            err = relative_error(value, expected)
+            report(value.dtype == expected.dtype and err <= tolerance,
+                   f"{name} float {out_name}: max relative error {err:.2e} against onnxruntime")
+        for mode in CONVERTED_MODES:
+            try:
+                sim = simulate(folder / "model.onnx", inputs, mode, model=model)
+            except SimError as e:
+                report(False, f"{name} {mode}: {e}")
+                continue
+            for out_name, value in sim.items():
+                path = output_file(folder, f"sim_{mode}", model, out_name)
+                stored = np.load(path) if path.exists() else None
+                same = stored is not None and stored.shape == value.shape and np.array_equal(stored, value, equal_nan=True)
+                report(same, f"{name} {mode} {out_name}: {path.name} {'is up to date' if same else 'is missing or stale'}")
+        # Integer parts: dot product of codes against the popcount formulas.
+        init_protos = {t.name: t for t in model.graph.initializer}
+        initializers = {n: numpy_helper.to_array(t) for n, t in init_protos.items()}
+        plans, _ = plan_conversions(model, init_protos, initializers)
+        ok, detail = True, ""
+        for plan in plans.values():
+            k = plan.w_nk.shape[1]
+            x = rng.standard_normal((5, k)).astype(np.float32)
+            x[0, : (k + 1) // 2] = 0.0          # zeros and negative zeros take the + code
+            x[1, :] = -0.0
+            for mode in CONVERTED_MODES:
+                wmode, amode = split_mode(mode)
+                qw, qa = quantize_weights(plan.w_nk, wmode), quantize_activations(x, amode)
+                if not np.array_equal(integer_parts(qw, qa), popcount_integer_parts(qw, qa)):
+                    ok, detail = False, f" ({plan.weight_name}, {mode})"
+        report(ok and bool(plans), f"{name}: integer parts of {len(plans)} converted products agree with the "
+                                   f"popcount formulas{detail}")
+    print(f"{passed} passed, {failed} failed")
+    return failed
+
+
+# --------------------------------------------------------------------------------------
+# CLI
+
+
+def _parse_inputs(specs: list[str], model: onnx.ModelProto) -> dict:
+    init_names = {t.name for t in model.graph.initializer}
+    graph_inputs = [v.name for v in model.graph.input if v.name not in init_names]
+    inputs = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            if len(graph_inputs) != 1:
+                raise SimError(f"the graph has inputs {graph_inputs}; name each one: --input NAME=FILE.npy")
+            name, path = graph_inputs[0], spec
+        try:
+            inputs[name] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise SimError(f"{path}: cannot read as .npy: {e}") from e
+    return inputs
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model", nargs="?", type=Path, help="the ONNX model")
+    ap.add_argument("--mode", default=None, help=f"one of {', '.join(MODES)} (default w1a1)")
+    ap.add_argument("--float", action="store_true", help="the same as --mode float")
+    ap.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE.npy")
+    ap.add_argument("--keep", action="append", default=[], metavar="GLOB", help="weights to keep in float")
+    ap.add_argument("-o", "--output", type=Path, help="OUT.npy, or a folder for several outputs")
+    ap.add_argument("--self-test", action="store_true", help="check every fixture in --fixtures")
+    ap.add_argument("--fixtures", type=Path, default=FIXTURES)
+    args = ap.parse_args(argv)
+    if args.self_test:
+        return 1 if self_test(args.fixtures) else 0
+    if args.model is None or args.output is None:
+        ap.error("MODEL and -o are required (or --self-test)")
+    if args.float and args.mode not in (None, "float"):
+        ap.error("--float and --mode disagree")
+    mode = "float" if args.float else (args.mode or "w1a1")
+    try:
+        model = load_model(args.model)
+        outputs = simulate(args.model, _parse_inputs(args.input, model), mode, keep=args.keep, model=model)
+    except SimError as e:
+        print(f"xnor_sim: error: {e}", file=sys.stderr)
+        return 1
+    if len(outputs) == 1 and args.output.suffix == ".npy":
+        np.save(args.output, next(iter(outputs.values())))
+    else:
+        args.output.mkdir(parents=True, exist_ok=True)
+        for name, value in outputs.items():
+            np.save(args.output / f"{name}.npy", value)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
