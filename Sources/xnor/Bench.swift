@@ -1,4 +1,5 @@
 import ArgumentParser
+import Conversion
 import Formats
 import Tensors
 #if canImport(Glibc)
@@ -7,8 +8,11 @@ import Glibc
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure speed: dequantization of one tensor (--dequant), on one core."
+        abstract: "Measure speed: dequantization of one tensor (--dequant), or opening a .xnor model (--open), on one core."
     )
+
+    @Option(name: .customLong("open"), help: "A .xnor model opened repeatedly: mapped, header and graph read, packed weights wrapped.")
+    var openPath: String?
 
     @Option(name: .customLong("dequant"), help: "A model file whose tensor --tensor is dequantized repeatedly.")
     var dequantPath: String?
@@ -23,13 +27,14 @@ struct Bench: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard dequantPath != nil, tensor != nil else {
-            throw ValidationError("give --dequant FILE and --tensor NAME (model benchmarks come with the runtime)")
+        guard (dequantPath != nil && tensor != nil) != (openPath != nil) else {
+            throw ValidationError("give --dequant FILE --tensor NAME, or --open MODEL.xnor")
         }
         guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
     }
 
     func run() throws {
+        if let openPath { return try benchOpen(openPath) }
         guard let path = dequantPath, let name = tensor else { return }
         let model = try ModelOpener.open(path)
         guard let entry = model.tensor(named: name) else {
@@ -60,6 +65,27 @@ struct Bench: ParsableCommand {
             ])))
         } else {
             print("\(name) \(entry.type) \(count) elements: median \(String(format1: median * 1000)) ms, \(String(format1: gigabytes / median)) GB/s of float32 output (one core, \(repetitions) runs)")
+        }
+    }
+}
+
+extension Bench {
+    func benchOpen(_ path: String) throws {
+        var seconds: [Double] = []
+        var weights = 0
+        for _ in 0..<(repetitions + 1) {
+            let start = Clock.now()
+            let loaded = try XNORModelFile.open(path)
+            seconds.append(Clock.now() - start)
+            weights = loaded.packed.weights.count
+        }
+        seconds.removeFirst()
+        seconds.sort()
+        let median = seconds[seconds.count / 2]
+        if json {
+            print(JSONWriter().string(.object([("path", .string(path)), ("packed_weights", .int(Int64(weights))), ("median_seconds", .double(median))])))
+        } else {
+            print("open \(path): median \(String(format1: median * 1e6)) µs (\(weights) packed weights, \(repetitions) runs)")
         }
     }
 }
