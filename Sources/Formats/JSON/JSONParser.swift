@@ -25,13 +25,25 @@ public enum JSONParser {
         guard text.count < Int(Int32.max) else {
             throw Failure(message: "JSON text of \(text.count) bytes is too large", offset: 0)
         }
+        // json-c's UTF-8 check looks at byte patterns only and lets overlong forms and
+        // encoded surrogates through, which serde_json (the safetensors reference) refuses.
+        if let invalid = firstInvalidUTF8(text) {
+            throw Failure(message: "invalid JSON: invalid UTF-8", offset: invalid)
+        }
         // json-c wants a non-null pointer even for empty text.
         let empty: [CChar] = [0]
-        let object = empty.withUnsafeBufferPointer { emptyChars in
+        var object = empty.withUnsafeBufferPointer { emptyChars in
             json_tokener_parse_ex(tokener, text.baseAddress?.assumingMemoryBound(to: CChar.self) ?? emptyChars.baseAddress!, Int32(text.count))
         }
-        let status = json_tokener_get_error(tokener)
-        let end = Int(json_tokener_get_parse_end(tokener))
+        var status = json_tokener_get_error(tokener)
+        var end = Int(json_tokener_get_parse_end(tokener))
+        // A value with no closing character (a number, true, null) that ends the text is only
+        // complete once json-c is given the terminating NUL, as its documentation asks.
+        if status == json_tokener_continue {
+            object = empty.withUnsafeBufferPointer { json_tokener_parse_ex(tokener, $0.baseAddress!, 1) }
+            status = json_tokener_get_error(tokener) == json_tokener_success ? json_tokener_success : json_tokener_continue
+            end = text.count
+        }
         if status != json_tokener_success || object == nil && !isNullLiteral(text) {
             let reason = status == json_tokener_continue
                 ? "unexpected end of JSON text"
@@ -48,6 +60,20 @@ public enum JSONParser {
     public static func parse(_ text: String) throws -> JSONValue {
         var copy = text
         return try copy.withUTF8 { buffer in try parse(UnsafeRawBufferPointer(buffer)) }
+    }
+
+    /// Offset of the first byte that is not well-formed UTF-8 (Unicode 3.9, table 3-7).
+    private static func firstInvalidUTF8(_ text: UnsafeRawBufferPointer) -> Int? {
+        var parser = Unicode.UTF8.ForwardParser()
+        var bytes = text.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &bytes) {
+            case .valid(let encoded): offset += encoded.count
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
     }
 
     private static func isJSONWhitespace(_ byte: UInt8) -> Bool {

@@ -73,6 +73,8 @@ public enum SafetensorsReader {
     }
 
     private static func parseMetadata(_ value: JSONValue, path: String) throws -> [ModelFile.MetadataEntry] {
+        // The reference declares the map optional, so an explicit null means no metadata.
+        if case .null = value { return [] }
         guard case .object(let pairs) = value else {
             throw FormatError(path: path, location: .field("__metadata__"), "must be an object of strings, found \(value.kindName)")
         }

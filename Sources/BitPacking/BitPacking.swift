@@ -1,1 +1,0 @@
-// The bit-packed weight and activation planes of DESIGN.md.

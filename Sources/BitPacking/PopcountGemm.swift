@@ -1,0 +1,136 @@
+/// The XNORPopcountGemm kernels: Y [M, N] from packed activations [M, K] and packed weights
+/// [N, K], the integer part of every output by AND/XOR and popcount on 64-bit words
+/// (DESIGN.md "Products"), then the float64 scale and the output transform.
+///
+/// Portable Swift on `UInt64.nonzeroBitCount`; the weights are read in place.
+public enum PopcountGemm {
+    /// Y = transform(scale · integer part), row-major [activations.rows, weights.n], written
+    /// into `output`, which must hold exactly that many values.
+    public static func run(weights: PackedWeights, activations: PackedActivations, transform: OutputTransform = OutputTransform(),
+                           into output: UnsafeMutableBufferPointer<Float>) throws {
+        let mode = try check(weights, activations)
+        try transform.validate(columns: weights.n)
+        let n = weights.n
+        guard output.count / max(n, 1) == activations.rows, output.count % n == 0 else {
+            throw BitPackingError("output has room for \(output.count) values, expected M × N = \(activations.rows) × \(n)")
+        }
+        for m in 0..<activations.rows where !activations.finite[m] {
+            UnsafeMutableBufferPointer(rebasing: output[(m * n)..<(m * n + n)]).update(repeating: .nan)
+        }
+        let perRowScale = weights.mode == .w1
+        weights.scaleStorage.withBytes { scales in
+            forEachIntegerPart(mode, weights, activations) { m, column, integer in
+                let weightScale = scales.load(fromByteOffset: perRowScale ? column * 4 : 0, as: Float.self)
+                let product = Numerics.product(mode, weightScale: weightScale, activationScale: activations.scales[m], integer: integer)
+                output[m * n + column] = transform.apply(product, column: column)
+            }
+        }
+    }
+
+    public static func run(weights: PackedWeights, activations: PackedActivations, transform: OutputTransform = OutputTransform(),
+                           into output: inout [Float]) throws {
+        try output.withUnsafeMutableBufferPointer {
+            try run(weights: weights, activations: activations, transform: transform, into: $0)
+        }
+    }
+
+    /// The exact integer parts I[m, n] (row-major [M, N]) of DESIGN.md's products; 0 for
+    /// activation rows with a non-finite value.
+    public static func integerParts(weights: PackedWeights, activations: PackedActivations) throws -> [Int64] {
+        let mode = try check(weights, activations)
+        var parts = [Int64](repeating: 0, count: activations.rows * weights.n)
+        forEachIntegerPart(mode, weights, activations) { m, column, integer in
+            parts[m * weights.n + column] = integer
+        }
+        return parts
+    }
+
+    private static func check(_ weights: PackedWeights, _ activations: PackedActivations) throws -> ConversionMode {
+        guard let mode = ConversionMode(weight: weights.mode, activation: activations.mode) else {
+            throw BitPackingError("\(weights.mode.rawValue) weights cannot take \(activations.mode.rawValue) activations (w1.58 needs a8)")
+        }
+        guard weights.k == activations.k else {
+            throw BitPackingError("weights have K = \(weights.k) but activations have K = \(activations.k)")
+        }
+        return mode
+    }
+
+    /// Calls `body(m, n, I)` for every finite activation row m and weight row n.
+    @inline(__always)
+    private static func forEachIntegerPart(_ mode: ConversionMode, _ weights: PackedWeights, _ activations: PackedActivations,
+                                           _ body: (Int, Int, Int64) -> Void) {
+        let k = weights.k
+        let stride = weights.rowStrideWords
+        let dataWords = BitLayout.dataWords(k: k)
+        let tail = BitLayout.tailMask(k: k)
+        activations.words.withUnsafeBufferPointer { a in
+            switch mode {
+            case .w1a1:
+                weights.planes[0].withWords { w in
+                    for m in 0..<activations.rows where activations.finite[m] {
+                        let aRow = m * stride
+                        for n in 0..<weights.n {
+                            let wRow = n * stride
+                            var differing = 0
+                            for j in 0..<(dataWords - 1) {
+                                differing &+= (w[wRow + j] ^ a[aRow + j]).nonzeroBitCount
+                            }
+                            // Weight padding may hold anything in a file; XOR would count it.
+                            differing &+= ((w[wRow + dataWords - 1] ^ a[aRow + dataWords - 1]) & tail).nonzeroBitCount
+                            body(m, n, Int64(k) - 2 * Int64(differing))
+                        }
+                    }
+                }
+            case .w1a8:
+                weights.planes[0].withWords { w in
+                    for m in 0..<activations.rows where activations.finite[m] {
+                        let aRow = m * stride * 8
+                        for n in 0..<weights.n {
+                            let wRow = n * stride
+                            // Σ_b c_b · popcount(p_b AND s) = Σ_k q_k·s_k; the activation
+                            // padding is 0, so the weight padding never counts.
+                            var negativeDot = 0
+                            for j in 0..<dataWords {
+                                negativeDot &+= weightedCount(a, at: aRow + j * 8, w[wRow + j])
+                            }
+                            body(m, n, activations.codeSums[m] - 2 * Int64(negativeDot))
+                        }
+                    }
+                }
+            case .w1_58a8:
+                weights.planes[0].withWords { nz in
+                    weights.planes[1].withWords { neg in
+                        for m in 0..<activations.rows where activations.finite[m] {
+                            let aRow = m * stride * 8
+                            for n in 0..<weights.n {
+                                let wRow = n * stride
+                                var dot = 0
+                                for j in 0..<dataWords {
+                                    let nonzero = nz[wRow + j], negative = neg[wRow + j]
+                                    dot &+= weightedCount(a, at: aRow + j * 8, nonzero & ~negative)
+                                    dot &-= weightedCount(a, at: aRow + j * 8, nonzero & negative)
+                                }
+                                body(m, n, Int64(dot))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Σ_b c_b · popcount(p_b AND mask) over the 8 planes of one activation word, with
+    /// c_b = 2^b for b < 7 and c_7 = −128 (two's complement).
+    @inline(__always)
+    private static func weightedCount(_ a: UnsafeBufferPointer<UInt64>, at index: Int, _ mask: UInt64) -> Int {
+        var total = (a[index] & mask).nonzeroBitCount
+        total &+= (a[index + 1] & mask).nonzeroBitCount << 1
+        total &+= (a[index + 2] & mask).nonzeroBitCount << 2
+        total &+= (a[index + 3] & mask).nonzeroBitCount << 3
+        total &+= (a[index + 4] & mask).nonzeroBitCount << 4
+        total &+= (a[index + 5] & mask).nonzeroBitCount << 5
+        total &+= (a[index + 6] & mask).nonzeroBitCount << 6
+        total &-= (a[index + 7] & mask).nonzeroBitCount << 7
+        return total
+    }
+}

@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An element-wise op of one input whose output has the input's type and shape.
+struct UnaryKernel: OpKernel {
+    let opType: String
+    var float: ((Float) -> Float)?
+    var int64: ((Int64) -> Int64)?
+    var int32: ((Int32) -> Int32)?
+    var bool: ((Bool) -> Bool)?
+
+    func outputTypes(for inputs: [KernelInput?]) throws -> [TensorType] {
+        let x = try inputs.required(0).type
+        let supported = switch x.elementType {
+        case .float32: float != nil
+        case .int64: int64 != nil
+        case .int32: int32 != nil
+        case .bool: bool != nil
+        }
+        guard supported else { throw OpError("\(opType) of \(x.elementType) is not supported") }
+        return [x]
+    }
+
+    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        let x = try inputs.required(0)
+        switch x.elementType {
+        case .float32: if let f = float { try ElementLoops.map(x, into: &outputs[0], f) }
+        case .int64: if let f = int64 { try ElementLoops.map(x, into: &outputs[0], f) }
+        case .int32: if let f = int32 { try ElementLoops.map(x, into: &outputs[0], f) }
+        case .bool: if let f = bool { try ElementLoops.map(x, into: &outputs[0], f) }
+        }
+    }
+
+    /// The factories of the unary ops, by op type.
+    static func register(in registry: inout OpRegistry) {
+        func add(_ op: String, float: (@Sendable (Float) -> Float)? = nil,
+                 int64: (@Sendable (Int64) -> Int64)? = nil, int32: (@Sendable (Int32) -> Int32)? = nil,
+                 bool: (@Sendable (Bool) -> Bool)? = nil) {
+            registry.register(op) { setup in
+                try setup.expect(inputs: 1...1)
+                _ = try setup.attributes(allowed: [])
+                return UnaryKernel(opType: op, float: float, int64: int64, int32: int32, bool: bool)
+            }
+        }
+        add("Sqrt", float: { sqrtf($0) })
+        add("Reciprocal", float: { 1 / $0 })
+        add("Neg", float: { -$0 }, int64: { 0 &- $0 }, int32: { 0 &- $0 })
+        add("Abs", float: { abs($0) }, int64: { $0 < 0 ? 0 &- $0 : $0 }, int32: { $0 < 0 ? 0 &- $0 : $0 })
+        add("Relu", float: { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }, int64: { max($0, 0) }, int32: { max($0, 0) })
+        add("Sigmoid", float: { x in
+            // The two forms keep exp's argument non-positive, so neither overflows.
+            if x >= 0 { return 1 / (1 + expf(-x)) }
+            let e = expf(x)
+            return e / (1 + e)
+        })
+        add("Tanh", float: { tanhf($0) })
+        add("Erf", float: { erff($0) })
+        add("Exp", float: { expf($0) })
+        add("Log", float: { logf($0) })
+        add("Floor", float: { floorf($0) })
+        add("Ceil", float: { ceilf($0) })
+        add("Not", bool: { !$0 })
+    }
+}
+
+/// Gelu (opset 20): x·Φ(x), exactly with erf or by the tanh approximation.
+struct GeluKernel: OpKernel {
+    let approximateTanh: Bool
+
+    init(_ setup: KernelSetup) throws {
+        guard setup.opset >= 20 else { throw OpError("Gelu is an ONNX op from opset 20; the graph uses opset \(setup.opset)") }
+        try setup.expect(inputs: 1...1)
+        let approximate = try setup.attributes(allowed: ["approximate"]).string("approximate") ?? "none"
+        switch approximate {
+        case "none": approximateTanh = false
+        case "tanh": approximateTanh = true
+        default: throw OpError("attribute 'approximate' must be \"none\" or \"tanh\", got \"\(approximate)\"")
+        }
+    }
+
+    func outputTypes(for inputs: [KernelInput?]) throws -> [TensorType] {
+        let x = try inputs.required(0).type
+        guard x.elementType == .float32 else { throw OpError("Gelu of \(x.elementType) is not supported") }
+        return [x]
+    }
+
+    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        let x = try inputs.required(0)
+        if approximateTanh {
+            let c = (2 / Double.pi).squareRoot()
+            try ElementLoops.map(x, into: &outputs[0]) { (v: Float) -> Float in
+                let d = Double(v)
+                return Float(0.5 * d * (1 + tanh(c * (d + 0.044715 * d * d * d))))
+            }
+        } else {
+            try ElementLoops.map(x, into: &outputs[0]) { (v: Float) -> Float in
+                let d = Double(v)
+                return Float(0.5 * d * (1 + erf(d / 2.0.squareRoot())))
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Executes graphs: reference float ops and popcount kernels.

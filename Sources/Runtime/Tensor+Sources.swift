@@ -1,0 +1,52 @@
+import Formats
+import Graph
+import Tensors
+
+extension Tensor {
+    /// The elements of a constant (initializer or attribute) in the runtime type that holds
+    /// its scalar type (see `ElementType.init(storing:)`).
+    public init(_ constant: ConstantTensor) throws {
+        guard let count = Checked.product(constant.shape) else {
+            throw OpError("constant '\(constant.name)' has the invalid shape \(constant.shape)")
+        }
+        let type = constant.elementType
+        guard let bytes = Checked.multiply(count, type.byteSize), bytes == constant.byteCount else {
+            throw OpError("constant '\(constant.name)' holds \(constant.byteCount) bytes, but shape \(constant.shape) of \(type.rawValue) needs \(count)×\(type.byteSize)")
+        }
+        let storage: Storage
+        switch ElementType(storing: type) {
+        case .float32:
+            storage = .float32(try constant.floatValues())
+        case .int64:
+            storage = .int64(try constant.withBytes { raw in
+                (0..<count).map { i -> Int64 in
+                    let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i &* type.byteSize, as: UInt64.self))
+                    return type == .u32 ? Int64(word & 0xFFFF_FFFF) : Int64(bitPattern: word)
+                }
+            })
+        case .int32:
+            storage = .int32(try constant.withBytes { raw in
+                (0..<count).map { i -> Int32 in
+                    let at = i &* type.byteSize
+                    switch type {
+                    case .i8: return Int32(Int8(bitPattern: raw[at]))
+                    case .u8: return Int32(raw[at])
+                    case .i16: return Int32(Int16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self))))
+                    case .u16: return Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+                    default: return Int32(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                    }
+                }
+            })
+        case .bool:
+            storage = .bool(try constant.withBytes { raw in (0..<count).map { raw[$0] != 0 } })
+        }
+        self.init(unchecked: constant.shape, storage)
+    }
+}
+
+extension Tensor {
+    /// The elements of a .npy array, converted as a constant's are.
+    public init(_ array: NpyArray) throws {
+        try self.init(ConstantTensor(name: "", elementType: array.elementType, shape: array.shape, storage: .owned(array.data)))
+    }
+}

@@ -1,0 +1,26 @@
+// swift-tools-version: 6.1
+// libFuzzer targets for the readers of XNORKit. A package of its own, so that the main
+// package's `swift build` never sees executables without a `main`: tools/fuzz builds these
+// with `--sanitize fuzzer -Xswiftc -sanitize=fuzzer,address`, which links libFuzzer's driver
+// as `main`.
+import PackageDescription
+
+let package = Package(
+    name: "XNORKitFuzz",
+    dependencies: [
+        .package(name: "XNORKit", path: ".."),
+    ],
+    targets: [
+        .target(
+            name: "FuzzSupport",
+            dependencies: [
+                .product(name: "Formats", package: "XNORKit"),
+                .product(name: "Tensors", package: "XNORKit"),
+            ]
+        ),
+        .executableTarget(name: "FuzzGGUF", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
+        .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
+        .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
+        .executableTarget(name: "FuzzNpy", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
+    ]
+)

@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""numpy implementation of DESIGN.md "Numerics" (bit layout, weight and activation modes,
+the three popcount products, the output transform), written from the formulas and
+formats/XNORPopcountGemm.md, not from the Swift code.
+
+It writes deterministic cases into fixtures/bitpacking/ that the Swift tests
+(Tests/BitPackingTests) compare with: planes and integer parts bit for bit, outputs to
+float32 rounding.
+
+    .venv/bin/python tools/bitpack_reference.py            # (re)write fixtures/bitpacking
+    .venv/bin/python tools/bitpack_reference.py --check    # regenerate in memory, compare
+
+Per case, fixtures/bitpacking/<name>/ holds:
+    W.npy              float32 [N, K]     weights (Hugging Face Linear layout)
+    x.npy              float32 [M, K]     activation rows
+    weight_planes.npy  uint64 [P, N, S]   w1: [sign]; w1.58: [nonzero, negative]; S = row stride in words
+    weight_codes.npy   int8 [N, K]        w1: +-1; w1.58: -1/0/+1
+    weight_scales.npy  float32 [N] | [1]  alpha per row (w1) or gamma (w1.58)
+    act_planes.npy     uint64 [M, Pa, S]  a1: [sign]; a8: p_0..p_7
+    act_codes.npy      int8 [M, K]        a1: +-1; a8: int8 codes
+    act_scales.npy     float32 [M]        beta (a1) or s (a8); NaN for a non-finite row
+    int.npy            int64 [M, N]       the integer parts (0 for a non-finite row)
+    y.npy              float32 [M, N]     outputs after the output transform
+    out_scale.npy      float32 [1]        (optional) output scale (the op's alpha)
+    bias.npy           float32 [N]        (optional) per-column bias
+and cases.json lists the cases with their mode and shapes.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+
+F32 = np.float32
+F64 = np.float64
+FLOOR = np.float32(1e-5)  # bits 0x3727C5AC
+ROW_BITS = 512
+
+
+def row_stride_words(k):
+    return (k + ROW_BITS - 1) // ROW_BITS * (ROW_BITS // 64)
+
+
+def pack_bits(bits):
+    """bool [R, K] -> uint64 [R, S]: element k is bit k % 64 of little-endian word k // 64,
+    rows zero-padded to a multiple of 512 bits."""
+    rows, k = bits.shape
+    padded = np.zeros((rows, row_stride_words(k) * 64), dtype=np.uint8)
+    padded[:, :k] = bits
+    # packbits with little bit order puts element k in bit k % 8 of byte k // 8; eight such
+    # bytes read as one little-endian word put it in bit k % 64 of word k // 64.
+    return np.packbits(padded, axis=1, bitorder="little").view("<u8")
+
+
+def seq_abs_mean(a):
+    """mean |a| along the last axis: float64 magnitudes summed one after another in index
+    order (cumsum, never pairwise), divided by the count in float64, rounded once to float32."""
+    magnitudes = np.abs(np.asarray(a, dtype=F32).astype(F64))
+    return (np.cumsum(magnitudes, axis=-1)[..., -1] / F64(magnitudes.shape[-1])).astype(F32)
+
+
+def quantize_w1(w):
+    alpha = seq_abs_mean(w)
+    sign = w < 0  # -0.0 < 0 is False: both zeros are +1
+    codes = np.where(sign, -1, 1).astype(np.int8)
+    return codes, alpha, [pack_bits(sign)], False
+
+
+def quantize_w158(w):
+    magnitudes = np.abs(w)
+    nonzero = magnitudes[magnitudes != 0]
+    if nonzero.size > 0 and np.all(nonzero == nonzero[0]):
+        gamma, exact = F32(nonzero[0]), True
+    else:
+        mean = seq_abs_mean(w.reshape(1, -1))[0]
+        gamma, exact = max(mean, FLOOR), False
+    q = np.clip(np.rint(w / gamma), -1, 1)  # float32 division, round half to even
+    assert (w / gamma).dtype == F32
+    codes = q.astype(np.int8)
+    return codes, np.array([gamma], dtype=F32), [pack_bits(codes != 0), pack_bits(codes < 0)], exact
+
+
+def quantize_a1(x):
+    finite = np.all(np.isfinite(x), axis=1)
+    beta = np.where(finite, seq_abs_mean(np.where(np.isfinite(x), x, 0)), F32(np.nan)).astype(F32)
+    sign = (x < 0) & finite[:, None]
+    codes = np.where(finite[:, None], np.where(sign, -1, 1), 0).astype(np.int8)
+    return codes, beta, pack_bits(sign)[:, None, :], finite
+
+
+def quantize_a8(x):
+    finite = np.all(np.isfinite(x), axis=1)
+    safe = np.where(finite[:, None], x, F32(0))
+    max_abs = np.max(np.abs(safe), axis=1)
+    s = (F32(127) / np.maximum(max_abs, FLOOR)).astype(F32)  # float32 division
+    product = safe * s[:, None]  # float32 product
+    assert product.dtype == F32
+    q = np.clip(np.rint(product), -128, 127).astype(np.int64)
+    q[~finite] = 0
+    s = np.where(finite, s, F32(np.nan)).astype(F32)
+    byte = q & 0xFF  # two's complement 8-bit code
+    planes = np.stack([pack_bits(((byte >> b) & 1).astype(bool)) for b in range(8)], axis=1)
+    return q.astype(np.int8), s, planes, finite
+
+
+def popcount(words):
+    return np.bitwise_count(words).astype(np.int64).sum(axis=-1)
+
+
+PLANE_WEIGHTS = [1 << b for b in range(7)] + [-128]
+
+
+def integer_parts(mode, wplanes, aplanes, acodes, k):
+    """The integer parts by DESIGN.md's popcount formulas, on the planes."""
+    m, n = aplanes.shape[0], wplanes[0].shape[0]
+    out = np.zeros((m, n), dtype=np.int64)
+    for i in range(m):
+        for j in range(n):
+            if mode == "w1a1":
+                out[i, j] = k - 2 * popcount(wplanes[0][j] ^ aplanes[i, 0])
+            elif mode == "w1a8":
+                weighted = sum(c * popcount(aplanes[i, b] & wplanes[0][j]) for b, c in enumerate(PLANE_WEIGHTS))
+                out[i, j] = int(acodes[i].astype(np.int64).sum()) - 2 * weighted
+            else:
+                nz, neg = wplanes[0][j], wplanes[1][j]
+                out[i, j] = sum(
+                    c * (popcount(aplanes[i, b] & nz & ~neg) - popcount(aplanes[i, b] & nz & neg))
+                    for b, c in enumerate(PLANE_WEIGHTS)
+                )
+    return out
+
+
+def outputs(mode, wscales, ascales, ints, finite, out_scale, bias):
+    """(a*b)*I for w1a1, (a/s)*I for a8 modes, all in float64 from the float32 scales, then
+    *out_scale, +bias[n], rounded once to float32; NaN for a non-finite activation row."""
+    n = ints.shape[1]
+    w = np.broadcast_to(wscales.astype(F64), (n,))[None, :]
+    a = ascales.astype(F64)[:, None]
+    with np.errstate(invalid="ignore"):
+        core = (w * a) * ints.astype(F64) if mode == "w1a1" else (w / a) * ints.astype(F64)
+        if out_scale is not None:
+            core = core * F64(out_scale)
+        if bias is not None:
+            core = core + bias.astype(F64)[None, :]
+    y = core.astype(F32)
+    y[~finite] = np.nan
+    return y
+
+
+def run_case(mode, w, x, out_scale=None, bias=None):
+    n, k = w.shape
+    wcodes, wscales, wplanes, exact = quantize_w1(w) if mode in ("w1a1", "w1a8") else quantize_w158(w)
+    acodes, ascales, aplanes, finite = quantize_a1(x) if mode == "w1a1" else quantize_a8(x)
+    ints = integer_parts(mode, wplanes, aplanes, acodes, k)
+    ints[~finite] = 0
+    # An independent check of the popcount formulas: the plain integer dot products.
+    direct = acodes.astype(np.int64) @ wcodes.astype(np.int64).T
+    assert np.array_equal(ints, direct), (mode, ints, direct)
+    y = outputs(mode, wscales, ascales, ints, finite, out_scale, bias)
+    arrays = {
+        "W": w, "x": x,
+        "weight_planes": np.stack(wplanes), "weight_codes": wcodes, "weight_scales": wscales,
+        "act_planes": aplanes, "act_codes": acodes, "act_scales": ascales,
+        "int": ints, "y": y,
+    }
+    if out_scale is not None:
+        arrays["out_scale"] = np.array([out_scale], dtype=F32)
+    if bias is not None:
+        arrays["bias"] = bias
+    return arrays, exact
+
+
+def build_cases():
+    rng = np.random.default_rng(20240603)
+
+    def normal(*shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(F32)
+
+    def sprinkle_zeros(a, count):
+        flat = a.reshape(-1)
+        picks = rng.choice(flat.size, size=min(count, flat.size), replace=False)
+        flat[picks[: len(picks) // 2]] = F32(0.0)
+        flat[picks[len(picks) // 2:]] = F32(-0.0)
+        return a
+
+    cases = []
+
+    def add(name, mode, w, x, out_scale=None, bias=None):
+        cases.append((name, mode, np.ascontiguousarray(w, dtype=F32), np.ascontiguousarray(x, dtype=F32),
+                      None if out_scale is None else F32(out_scale),
+                      None if bias is None else np.asarray(bias, dtype=F32)))
+
+    modes = ["w1a1", "w1a8", "w1.58a8"]
+    # Random shapes around the word and 512-bit row boundaries.
+    for mode in modes:
+        tag = mode.replace(".", "")
+        for (n, k, m) in [(3, 1, 2), (4, 63, 3), (2, 64, 1), (2, 65, 2), (5, 100, 2), (2, 512, 2), (4, 513, 2), (2, 1100, 2)]:
+            w = sprinkle_zeros(normal(n, k, scale=0.05), k // 10)
+            x = sprinkle_zeros(normal(m, k, scale=2.0), k // 10)
+            add(f"{tag}_n{n}_k{k}_m{m}", mode, w, x)
+        # The output transform: a scale, a bias, both.
+        add(f"{tag}_scale", mode, normal(4, 100), normal(2, 100), out_scale=0.75)
+        add(f"{tag}_bias", mode, normal(4, 77), normal(3, 77), bias=normal(4))
+        add(f"{tag}_scale_bias", mode, normal(5, 130, scale=0.02), normal(2, 130), out_scale=-1.3, bias=normal(5))
+
+    # Constant rows, all-zero and negative-zero rows, in W and in x.
+    k = 70
+    w_const = np.stack([np.full(k, 0.5), np.full(k, -2.0), np.zeros(k), np.full(k, -0.0), np.linspace(-1, 1, k)]).astype(F32)
+    x_const = np.stack([np.full(k, 3.0), np.zeros(k), np.full(k, -0.0), np.full(k, -1e-3), np.linspace(1, -1, k)]).astype(F32)
+    for mode in modes:
+        add(f"{mode.replace('.', '')}_constant_rows", mode, w_const, x_const)
+
+    # All-zero W: alpha 0; w1.58 falls back to gamma = 1e-5 with all codes 0.
+    for mode in modes:
+        add(f"{mode.replace('.', '')}_zero_weights", mode, np.zeros((3, 90), dtype=F32), normal(2, 90))
+
+    # Activation edge rows: max |x| below the 1e-5 floor, huge values, subnormals, and exact
+    # ties of x*s at .5 (s = 1 when max |x| = 127).
+    ties = np.array([127, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, -127, 3.5, -3.5, 0], dtype=F32)
+    kx = ties.size
+    x_edge = np.stack([
+        ties,
+        np.full(kx, 3e-6) * np.where(np.arange(kx) % 2 == 0, 1, -1),
+        np.linspace(-1e30, 1e30, kx),
+        np.full(kx, 1e-40) * np.where(np.arange(kx) % 3 == 0, -1, 1),
+    ]).astype(F32)
+    for mode in modes:
+        add(f"{mode.replace('.', '')}_activation_edges", mode, normal(3, kx), x_edge)
+
+    # A non-finite activation row gives NaN outputs for that row only.
+    x_nonfinite = normal(3, 40)
+    x_nonfinite[0, 5] = np.inf
+    x_nonfinite[2, 39] = np.nan
+    for mode in modes:
+        add(f"{mode.replace('.', '')}_nonfinite_row", mode, normal(2, 40), x_nonfinite)
+
+    # w1.58: already ternary weights are taken as they are (gamma = c); near misses are not.
+    c = F32(0.25)
+    codes = rng.integers(-1, 2, size=(4, 150)).astype(F32)
+    ternary = codes * c
+    ternary[0, :3] = [F32(-0.0), c, -c]
+    add("w158a8_ternary", "w1.58a8", ternary, normal(2, 150))
+    add("w158a8_ternary_no_zero", "w1.58a8", np.where(codes == 0, c, codes * c).astype(F32), normal(2, 150))
+    add("w158a8_ternary_positive_only", "w1.58a8", np.where(codes < 0, 0, codes * c).astype(F32), normal(2, 150))
+    near = ternary.copy()
+    near[3, 149] = np.nextafter(c, F32(1))
+    add("w158a8_almost_ternary", "w1.58a8", near, normal(2, 150))
+    add("w158a8_one_weight", "w1.58a8", np.array([[-0.3]], dtype=F32), np.array([[2.0], [-1.0]], dtype=F32))
+    # w1.58 ties: mean |W| = 1 exactly, so W / gamma = +-0.5, +-1.5, 2.5 are exact halves.
+    w_ties = np.array([[0.5, 1.5, -0.5, -1.5, 2.5, 0, 0.5, -1.0],
+                       [-1.0, 0.5, 2.5, 0, -0.5, 1.5, -1.5, 0.5]], dtype=F32)
+    add("w158a8_ties", "w1.58a8", w_ties, normal(3, 8))
+    # Larger matrices with M > 1 and N > 1 in every mode.
+    for mode in modes:
+        add(f"{mode.replace('.', '')}_n8_k300_m3", mode, normal(8, 300, scale=0.1), normal(3, 300))
+    return cases
+
+
+def write_npy(path, array):
+    # np.save writes a fixed header for a given dtype and shape: byte-identical reruns.
+    np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def generate(out_dir):
+    manifest = []
+    for name, mode, w, x, out_scale, bias in build_cases():
+        arrays, exact = run_case(mode, w, x, out_scale, bias)
+        folder = os.path.join(out_dir, name)
+        os.makedirs(folder, exist_ok=True)
+        for key, value in arrays.items():
+            write_npy(os.path.join(folder, key + ".npy"), value)
+        manifest.append({
+            "name": name, "mode": mode,
+            "n": int(w.shape[0]), "k": int(w.shape[1]), "m": int(x.shape[0]),
+            "row_stride_words": row_stride_words(w.shape[1]),
+            "took_ternary_codes_as_given": bool(exact),
+            "out_scale": out_scale is not None, "bias": bias is not None,
+        })
+    with open(os.path.join(out_dir, "cases.json"), "w") as f:
+        json.dump({"scale_floor_bits": int(FLOOR.view(np.uint32)), "cases": manifest}, f, indent=1)
+        f.write("\n")
+
+
+def tree(folder):
+    found = {}
+    for root, _, files in os.walk(folder):
+        for file in files:
+            path = os.path.join(root, file)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, folder)] = f.read()
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "bitpacking")))
+    parser.add_argument("--check", action="store_true", help="compare a fresh generation with --out instead of writing")
+    args = parser.parse_args()
+    if args.check:
+        with tempfile.TemporaryDirectory() as scratch:
+            generate(scratch)
+            fresh, stored = tree(scratch), tree(args.out)
+        if fresh != stored:
+            differing = sorted(set(fresh) ^ set(stored) | {p for p in set(fresh) & set(stored) if fresh[p] != stored[p]})
+            print(f"fixtures/bitpacking differs from a fresh generation: {differing[:10]}", file=sys.stderr)
+            return 1
+        print(f"fixtures/bitpacking matches ({len(fresh)} files)")
+        return 0
+    if os.path.isdir(args.out):
+        shutil.rmtree(args.out)
+    os.makedirs(args.out)
+    generate(args.out)
+    size = sum(len(b) for b in tree(args.out).values())
+    print(f"wrote {args.out} ({size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
