@@ -1,0 +1,61 @@
+import Testing
+import BitPacking
+import Conversion
+import Formats
+import Graph
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The .xnor layout of packed graphs: written once, loaded back zero-copy with the same
+/// planes and scales, byte-identical when written twice, never overwriting without replace.
+struct XNORModelFileTests {
+    static let fixtures = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+    let model = "/" + XNORModelFileTests.fixtures + "/fixtures/onnx/models/gemm_tA1_tB1/model.onnx"
+
+    func scratch(_ name: String) -> String {
+        let dir = "/tmp/xnor-conversion-tests-\(getpid())"
+        mkdir(dir, 0o755)
+        let path = dir + "/" + name
+        unlink(path)
+        return path
+    }
+
+    func packed(_ mode: ConversionMode) throws -> (PackedGraph, ConversionReport) {
+        let (graph, _) = try ONNXImporter.load(path: model)
+        let (rewritten, report) = XNORRewritePass(mode: mode).run(graph)
+        return (try WeightPackingPass.run(rewritten), report)
+    }
+
+    @Test(arguments: ConversionMode.allCases)
+    func loadedWeightsEqualWrittenOnes(mode: ConversionMode) throws {
+        let (packed, report) = try packed(mode)
+        #expect(report.convertedCount == 1)
+        let path = scratch("m-\(mode.rawValue).xnor")
+        try XNORModelFile.write(packed, name: "t", mode: mode, source: XNORSource(format: "onnx", files: []), to: path, replace: false)
+        let loaded = try XNORModelFile.open(path)
+        #expect(loaded.mode == mode)
+        #expect(Set(loaded.packed.weights.keys) == Set(packed.weights.keys))
+        for (name, written) in packed.weights {
+            let read = try #require(loaded.packed.weights[name])
+            #expect(read.n == written.n && read.k == written.k)
+            #expect(read.scales == written.scales)
+            for plane in 0..<written.mode.planeCount { #expect(read.planeWords(plane) == written.planeWords(plane)) }
+        }
+        #expect(loaded.packed.graph.nodes.map(\.opType) == packed.graph.nodes.map(\.opType))
+        // The float weight the planes replaced is not stored again.
+        #expect(loaded.file.tensor(named: "B") == nil && loaded.file.tensor(named: "B.scale") != nil)
+    }
+
+    @Test func sameInputGivesIdenticalBytesAndNoSilentOverwrite() throws {
+        let (packed, _) = try packed(.w1a8)
+        let a = scratch("a.xnor"), b = scratch("b.xnor")
+        try XNORModelFile.write(packed, name: "t", mode: .w1a8, source: XNORSource(format: "onnx", files: []), to: a, replace: false)
+        try XNORModelFile.write(packed, name: "t", mode: .w1a8, source: XNORSource(format: "onnx", files: []), to: b, replace: false)
+        let first = try MappedFile(mapping: a), second = try MappedFile(mapping: b)
+        #expect(Array(try first.bytes(in: 0..<first.size)) == Array(try second.bytes(in: 0..<second.size)))
+        #expect(throws: FormatError.self) {
+            try XNORModelFile.write(packed, name: "t", mode: .w1a8, source: XNORSource(format: "onnx", files: []), to: a, replace: false)
+        }
+    }
+}
