@@ -26,10 +26,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import sys
 import tempfile
 from pathlib import Path
+
+_VENV_PYTHON = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
+if Path(sys.prefix).resolve() != _VENV_PYTHON.parent.parent.resolve() and _VENV_PYTHON.exists():
+    # Run as `tools/check_xnor_gguf.py FILE...`: the oracles live in the repository's venv.
+    os.execv(str(_VENV_PYTHON), [str(_VENV_PYTHON), __file__, *sys.argv[1:]])
 
 import numpy as np
 import gguf

@@ -327,8 +327,10 @@ enum EveryTypeModel {
 /// .xnor of that many MB of tensor data into $XNOR_BENCH_DIR (default: a temporary folder),
 /// and prints the write rate, the open time of that file and of a small one, the checksum
 /// verification rate, and the process's peak resident memory. It still checks its results.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["XNOR_BENCH_MB"] != nil))
-struct XNORFileBenchmark {
+///
+/// With XNOR_BENCH_FILE set to a .xnor file, `openTime` prints the median time of
+/// `XNORFile.open` on it and on a small file, in this process (no process start-up).
+@Suite struct XNORFileBenchmark {
     static func peakResidentMB() -> Int {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
@@ -342,7 +344,25 @@ struct XNORFileBenchmark {
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
-    @Test func largeFile() throws {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["XNOR_BENCH_FILE"] != nil))
+    func openTime() throws {
+        let path = ProcessInfo.processInfo.environment["XNOR_BENCH_FILE"] ?? ""
+        let folder = try TestFolder()
+        let small = folder.file("small.xnor")
+        try EveryTypeModel.writer().write(to: small, replace: true)
+        func median(_ file: String) throws -> Double {
+            var times: [Double] = []
+            for _ in 0..<21 { times.append(try Self.seconds { _ = try XNORFile.open(file) }) }
+            return times.sorted()[times.count / 2]
+        }
+        let big = try median(path), little = try median(small)
+        let size = try XNORFile.open(path).tensors.reduce(0) { $0 + $1.byteCount }
+        print("bench: XNORFile.open median of 21: \(String(format: "%.3f", big * 1e3)) ms for \(path) (\(size) bytes of tensors), "
+              + "\(String(format: "%.3f", little * 1e3)) ms for a \(try WriterTests.fileBytes(small).count)-byte file; peak RSS \(Self.peakResidentMB()) MB")
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["XNOR_BENCH_MB"] != nil))
+    func largeFile() throws {
         let megabytes = Int(ProcessInfo.processInfo.environment["XNOR_BENCH_MB"] ?? "") ?? 256
         let folder = try TestFolder()
         let directory = ProcessInfo.processInfo.environment["XNOR_BENCH_DIR"] ?? folder.path

@@ -125,6 +125,20 @@ public struct SHA256: Sendable {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
+    /// One round with the working variables renamed instead of shifted: a b c d e f g h in
+    /// the standard's terms; `d` and `h` are the two that change.
+    @inline(__always)
+    private static func round(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: inout UInt32,
+                              _ e: UInt32, _ f: UInt32, _ g: UInt32, _ h: inout UInt32, _ kw: UInt32) {
+        let s1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
+        let choice = g ^ (e & (f ^ g))
+        let t1 = h &+ s1 &+ choice &+ kw
+        let s0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
+        let majority = (a & b) | (c & (a | b))
+        d = d &+ t1
+        h = t1 &+ s0 &+ majority
+    }
+
     /// Runs the compression function over whole 64-byte blocks.
     private mutating func compress(blocks: UnsafeRawBufferPointer) {
         let count = blocks.count / 64
@@ -139,20 +153,22 @@ public struct SHA256: Sendable {
                     }
                     for t in 16..<64 {
                         let a = w[t - 15], b = w[t - 2]
-                        let s0 = a.rotatedRight(7) ^ a.rotatedRight(18) ^ (a >> 3)
-                        let s1 = b.rotatedRight(17) ^ b.rotatedRight(19) ^ (b >> 10)
+                        let s0 = a.rotatedRight(7) ^ a.rotatedRight(18) ^ (a &>> 3)
+                        let s1 = b.rotatedRight(17) ^ b.rotatedRight(19) ^ (b &>> 10)
                         w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
                     }
                     var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
-                    for t in 0..<64 {
-                        let s1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
-                        let choice = (e & f) ^ (~e & g)
-                        let t1 = h &+ s1 &+ choice &+ k[t] &+ w[t]
-                        let s0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
-                        let majority = (a & b) ^ (a & c) ^ (b & c)
-                        let t2 = s0 &+ majority
-                        h = g; g = f; f = e; e = d &+ t1
-                        d = c; c = b; b = a; a = t1 &+ t2
+                    var t = 0
+                    while t < 64 {
+                        Self.round(a, b, c, &d, e, f, g, &h, k[t] &+ w[t])
+                        Self.round(h, a, b, &c, d, e, f, &g, k[t + 1] &+ w[t + 1])
+                        Self.round(g, h, a, &b, c, d, e, &f, k[t + 2] &+ w[t + 2])
+                        Self.round(f, g, h, &a, b, c, d, &e, k[t + 3] &+ w[t + 3])
+                        Self.round(e, f, g, &h, a, b, c, &d, k[t + 4] &+ w[t + 4])
+                        Self.round(d, e, f, &g, h, a, b, &c, k[t + 5] &+ w[t + 5])
+                        Self.round(c, d, e, &f, g, h, a, &b, k[t + 6] &+ w[t + 6])
+                        Self.round(b, c, d, &e, f, g, h, &a, k[t + 7] &+ w[t + 7])
+                        t += 8
                     }
                     h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d
                     h4 &+= e; h5 &+= f; h6 &+= g; h7 &+= h
@@ -166,6 +182,7 @@ public struct SHA256: Sendable {
 extension UInt32 {
     @inline(__always)
     fileprivate func rotatedRight(_ n: UInt32) -> UInt32 {
-        (self >> n) | (self << (32 &- n))
+        // Masking shifts: the smart shifts `>>`/`<<` would test the amount on every call.
+        (self &>> n) | (self &<< (32 &- n))
     }
 }

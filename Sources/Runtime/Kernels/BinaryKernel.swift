@@ -201,14 +201,32 @@ struct PowKernel: OpKernel {
 
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
         let x = try inputs.required(0), y = try inputs.required(1)
+        // One function per base type: swift 6.3's optimizer crashes (CopyPropagation) on the
+        // single seven-way switch in release builds.
+        if x.elementType == .float32 {
+            try Self.floatPower(x, y, &outputs[0])
+        } else {
+            try Self.integerPower(x, y, &outputs[0])
+        }
+    }
+
+    @inline(never)
+    private static func floatPower(_ x: Tensor, _ y: Tensor, _ out: inout Tensor) throws {
+        switch y.elementType {
+        case .float32: try ElementLoops.zip(x, y, into: &out) { (a: Float, b: Float) in power(a, Double(b)) }
+        case .int64: try ElementLoops.zip(x, y, into: &out) { (a: Float, b: Int64) in power(a, Double(b)) }
+        case .int32: try ElementLoops.zip(x, y, into: &out) { (a: Float, b: Int32) in power(a, Double(b)) }
+        default: throw OpError("Pow of float32 to the power \(y.elementType) is not supported")
+        }
+    }
+
+    @inline(never)
+    private static func integerPower(_ x: Tensor, _ y: Tensor, _ out: inout Tensor) throws {
         switch (x.elementType, y.elementType) {
-        case (.float32, .float32): try ElementLoops.zip(x, y, into: &outputs[0]) { (a: Float, b: Float) in Self.power(a, Double(b)) }
-        case (.float32, .int64): try ElementLoops.zip(x, y, into: &outputs[0]) { (a: Float, b: Int64) in Self.power(a, Double(b)) }
-        case (.float32, .int32): try ElementLoops.zip(x, y, into: &outputs[0]) { (a: Float, b: Int32) in Self.power(a, Double(b)) }
-        case (.int64, .int64): try ElementLoops.zip(x, y, into: &outputs[0]) { (a: Int64, b: Int64) in Self.power(a, b) }
-        case (.int64, .int32): try ElementLoops.zip(x, y, into: &outputs[0]) { (a: Int64, b: Int32) in Self.power(a, Int64(b)) }
-        case (.int32, .int64): try ElementLoops.zip(x, y, into: &outputs[0]) { (a: Int32, b: Int64) in Int32(truncatingIfNeeded: Self.power(Int64(a), b)) }
-        case (.int32, .int32): try ElementLoops.zip(x, y, into: &outputs[0]) { (a: Int32, b: Int32) in Int32(truncatingIfNeeded: Self.power(Int64(a), Int64(b))) }
+        case (.int64, .int64): try ElementLoops.zip(x, y, into: &out) { (a: Int64, b: Int64) in power(a, b) }
+        case (.int64, .int32): try ElementLoops.zip(x, y, into: &out) { (a: Int64, b: Int32) in power(a, Int64(b)) }
+        case (.int32, .int64): try ElementLoops.zip(x, y, into: &out) { (a: Int32, b: Int64) in Int32(truncatingIfNeeded: power(Int64(a), b)) }
+        case (.int32, .int32): try ElementLoops.zip(x, y, into: &out) { (a: Int32, b: Int32) in Int32(truncatingIfNeeded: power(Int64(a), Int64(b))) }
         default: throw OpError("Pow of \(x.elementType) to the power \(y.elementType) is not supported")
         }
     }
