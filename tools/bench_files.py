@@ -41,7 +41,7 @@ def sparse_gguf(path, total_bytes):
     for i in range(count):
         # Q4_K: 144 bytes per 256 elements.
         rows = per // 144
-        writer.add_tensor_info(f"blk.{i}.w", [rows, 256], np.dtype(np.uint8), rows * 144, raw_dtype=gguf.GGMLQuantizationType.Q4_K)
+        writer.add_tensor_info(f"blk.{i}.w", [rows, 144], np.dtype(np.uint8), rows * 144, raw_dtype=gguf.GGMLQuantizationType.Q4_K)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()
@@ -62,7 +62,7 @@ def q4k_file(path):
     scales = rng.uniform(0.001, 0.05, size=(blocks, 2)).astype(np.float16)
     raw[:, 0:4] = scales.view(np.uint8).reshape(blocks, 4)
     writer = gguf.GGUFWriter(path, "bench")
-    writer.add_tensor("q4k", raw.reshape(rows, cols // 256 * 144), raw_shape=[rows, cols], raw_dtype=gguf.GGMLQuantizationType.Q4_K)
+    writer.add_tensor("q4k", raw.reshape(rows, cols // 256 * 144), raw_dtype=gguf.GGMLQuantizationType.Q4_K)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

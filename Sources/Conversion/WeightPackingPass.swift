@@ -35,11 +35,10 @@ public enum WeightPackingPass {
             guard case .string(let layout) = node.attribute(XNORPopcountGemmNode.Attribute.weightLayout), layout == "kn" || layout == "nk" else {
                 throw fail("weight_layout must be \"kn\" or \"nk\"")
             }
-            let values = try weight.floatValues()
             let rows = layout == "nk" ? weight.shape[0] : weight.shape[1]
             let columns = layout == "nk" ? weight.shape[1] : weight.shape[0]
-            let nk = layout == "nk" ? values : transpose(values, rows: weight.shape[0], columns: weight.shape[1])
-            packed[weightName] = try PackedWeights.pack(nk, n: rows, k: columns, mode: mode.weightMode)
+            packed[weightName] = try pack(weight, layout: layout, n: rows, k: columns, mode: mode.weightMode)
+            weight.releaseMappedPages()
             packedMode[weightName] = mode.weightMode
             progress?(index + 1, xnorNodes.count)
         }
@@ -48,6 +47,31 @@ public enum WeightPackingPass {
         let stillUsed = Set(graph.nodes.flatMap(\.inputs))
         result.initializers.removeAll { packed[$0.name] != nil && !stillUsed.contains($0.name) }
         return PackedGraph(graph: result, weights: packed)
+    }
+
+    /// Packs a weight as [N, K] rows. A float32 weight already in [N, K] is packed straight
+    /// from the mapped file; a [K, N] one is transposed from it into the one copy needed.
+    static func pack(_ weight: ConstantTensor, layout: String, n: Int, k: Int, mode: WeightMode) throws -> PackedWeights {
+        guard weight.elementType == .f32 else {
+            let values = try weight.floatValues()
+            let nk = layout == "nk" ? values : transpose(values, rows: k, columns: n)
+            return try PackedWeights.pack(nk, n: n, k: k, mode: mode)
+        }
+        return try weight.withBytes { raw in
+            guard raw.count == n * k * 4 else { throw Failure(node: weight.name, message: "weight has \(raw.count) bytes, expected \(n * k * 4)") }
+            // Mapped tensors may sit at any offset, so the floats are copied when unaligned.
+            if layout == "nk", Int(bitPattern: raw.baseAddress) % MemoryLayout<Float>.alignment == 0 {
+                return try PackedWeights.pack(raw.assumingMemoryBound(to: Float.self), n: n, k: k, mode: mode)
+            }
+            if layout == "nk" {
+                let values = [Float](unsafeUninitializedCapacity: n * k) { out, initialized in
+                    _ = raw.copyBytes(to: UnsafeMutableRawBufferPointer(out))
+                    initialized = n * k
+                }
+                return try PackedWeights.pack(values, n: n, k: k, mode: mode)
+            }
+            return try PackedWeights.pack(transpose(raw, rows: k, columns: n), n: n, k: k, mode: mode)
+        }
     }
 
     /// [rows, columns] → [columns, rows], in blocks so both sides stay in cache.
@@ -66,6 +90,24 @@ public enum WeightPackingPass {
                 }
             }
             initialized = values.count
+        }
+    }
+
+    /// The same transpose reading little-endian float32 straight from (possibly unaligned)
+    /// file bytes, so a mapped weight is copied once.
+    static func transpose(_ raw: UnsafeRawBufferPointer, rows: Int, columns: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: rows * columns) { out, initialized in
+            let block = 32
+            for r0 in stride(from: 0, to: rows, by: block) {
+                for c0 in stride(from: 0, to: columns, by: block) {
+                    for r in r0..<min(r0 + block, rows) {
+                        for c in c0..<min(c0 + block, columns) {
+                            out[c * rows + r] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: (r * columns + c) * 4, as: UInt32.self)))
+                        }
+                    }
+                }
+            }
+            initialized = rows * columns
         }
     }
 }

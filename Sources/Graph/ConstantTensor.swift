@@ -53,4 +53,10 @@ public struct ConstantTensor: Sendable {
             }
         }
     }
+
+    /// Tells the kernel the mapped pages of this tensor are not needed again soon, so a
+    /// conversion that reads each weight once does not keep the whole source resident.
+    public func releaseMappedPages() {
+        if case .mapped(let file, let offset, let count) = storage { file.adviseNotNeeded(offset..<(offset + count)) }
+    }
 }

@@ -66,6 +66,17 @@ public final class MappedFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
     }
 
+    /// Drops the resident pages of `range` (MADV_DONTNEED; the mapping is read-only and
+    /// private, so later reads fault the same bytes back in from the file).
+    public func adviseNotNeeded(_ range: Range<Int>) {
+        guard let base, range.lowerBound >= 0, range.upperBound <= size, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = range.upperBound / page * page
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// A cursor over the whole file.
     public func cursor(at offset: Int = 0) -> ByteCursor {
         ByteCursor(file: self, offset: offset)

@@ -92,6 +92,8 @@ public struct SHA256: Sendable {
         while offset < file.size {
             let end = min(file.size, offset + chunk)
             hasher.update(try file.bytes(in: offset..<end))
+            // Hashed bytes are not read again: keep resident memory at one chunk.
+            file.adviseNotNeeded(offset..<end)
             offset = end
         }
         return hasher.hexDigest()
