@@ -43,7 +43,12 @@ struct InputOptions: ParsableArguments {
     /// The samples to run: one from files, or N random ones.
     func samples(for graph: Graph, executor: Executor) throws -> [[String: Tensor]] {
         if let count = randomInputs {
-            let types = try executor.inputTypes(dims: try dimValues())
+            let types: [String: TensorType]
+            do {
+                types = try executor.inputTypes(dims: try dimValues())
+            } catch {
+                throw ValidationError("\(error); random inputs need every symbolic dim set with --dim NAME=SIZE")
+            }
             var generator = SeededNormal(seed: seed)
             return try (0..<count).map { _ in
                 var sample: [String: Tensor] = [:]
