@@ -117,10 +117,11 @@ public enum XNORModelFile {
         for plane in mode.weightMode.planeNames {
             planes.append(try file.requireTensor(planeTensorName(name, plane: plane)).bytes())
         }
-        let scales = try file.requireTensor(scaleTensorName(name)).bytes()
+        let scaleEntry = try file.requireTensor(scaleTensorName(name))
         do {
-            return try PackedWeights(mode: mode.weightMode, n: Int(n64), k: Int(k64), planes: planes, scales: scales,
-                                     owner: file.model.tensors.first?.file ?? MappedFile.open(path))
+            // Every tensor views the same mapping; the packed weights keep it alive.
+            return try PackedWeights(mode: mode.weightMode, n: Int(n64), k: Int(k64), planes: planes, scales: try scaleEntry.bytes(),
+                                     owner: scaleEntry.file)
         } catch let error as BitPackingError {
             throw FormatError(path: path, location: .field("weight '\(name)'"), error.message)
         }

@@ -78,27 +78,9 @@ struct InputOptions: ParsableArguments {
             guard graph.inputs.contains(where: { $0.name == name }) else {
                 throw ValidationError("the graph has no input '\(name)' (its inputs: \(graph.inputs.map(\.name).joined(separator: ", ")))")
             }
-            sample[name] = try Tensor(npy: try NpyReader.read(file))
+            sample[name] = try Tensor(try NpyReader.read(file))
         }
         return [sample]
-    }
-}
-
-extension Tensor {
-    /// A runtime tensor holding a .npy array's values in the runtime type of its dtype.
-    init(npy: NpyArray) throws {
-        switch Tensor.ElementType(storing: npy.elementType) {
-        case .float32: try self.init(shape: npy.shape, floats: try npy.floatValues())
-        case .int64, .int32:
-            // Integer inputs keep their exact values: token ids and indices must not round.
-            let values = try npy.integerValues()
-            if Tensor.ElementType(storing: npy.elementType) == .int64 {
-                try self.init(shape: npy.shape, int64s: values)
-            } else {
-                try self.init(shape: npy.shape, int32s: values.map { Int32(truncatingIfNeeded: $0) })
-            }
-        case .bool: try self.init(shape: npy.shape, bools: npy.data.map { $0 != 0 })
-        }
     }
 }
 

@@ -94,26 +94,3 @@ extension Substring {
         String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
     }
 }
-
-extension NpyArray {
-    /// The elements of an integer or bool array as exact Int64 values.
-    public func integerValues() throws -> [Int64] {
-        let count = elementCount
-        return data.withUnsafeBytes { raw -> [Int64] in
-            (0..<count).map { i -> Int64 in
-                let at = i * elementType.byteSize
-                switch elementType {
-                case .bool, .u8: return Int64(raw[at])
-                case .i8: return Int64(Int8(bitPattern: raw[at]))
-                case .u16: return Int64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
-                case .i16: return Int64(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int16.self)))
-                case .u32: return Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-                case .i32: return Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int32.self)))
-                case .u64: return Int64(truncatingIfNeeded: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
-                case .i64: return Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self))
-                default: return 0
-                }
-            }
-        }
-    }
-}

@@ -29,8 +29,8 @@ public final class XNORPopcountGemmKernel: OpKernel {
 
     public init(setup: KernelSetup, weights table: [String: PackedWeights], arithmetic: Arithmetic) throws {
         try setup.expect(inputs: 1...2)
-        let attributes = try setup.attributes(allowed: Self.attributes)
-        _ = attributes
+        // Refuses attributes the op does not define; the values are read from the node below.
+        _ = try setup.attributes(allowed: Self.attributes)
         guard let name = XNORPopcountGemmNode.weight(of: setup.node), let weights = table[name] else {
             throw OpError("no packed weights for this node (attribute 'weight')")
         }
