@@ -33,6 +33,7 @@ public enum HuggingFaceFolder {
                 throw FormatError(path: indexPath, location: .field("weight_map"), "is missing or not an object")
             }
             shardNames = []
+            var seenShards = Set<String>()
             for (tensor, shard) in map {
                 guard let name = shard.stringValue else {
                     throw FormatError(path: indexPath, location: .field("weight_map.\(tensor)"), "must be a string, found \(shard.kindName)")
@@ -40,7 +41,7 @@ public enum HuggingFaceFolder {
                 guard isPlainFileName(name) else {
                     throw FormatError(path: indexPath, location: .field("weight_map.\(tensor)"), "shard name '\(name)' points outside the folder (it must be a plain file name)")
                 }
-                if !shardNames.contains(name) { shardNames.append(name) }
+                if seenShards.insert(name).inserted { shardNames.append(name) }
                 weightMap.append((tensor, name))
             }
             indexMetadata = index["metadata"]?.objectValue ?? []
@@ -53,13 +54,15 @@ public enum HuggingFaceFolder {
         var tensors: [TensorEntry] = []
         var shardOf: [String: String] = [:]
         var metadata: [ModelFile.MetadataEntry] = []
+        var metadataKeys = Set<String>()
         for shard in shardNames.sorted() {
             let shardPath = join(folder, shard)
             guard fileExists(shardPath) else {
                 throw FormatError(path: indexPath, location: .field("weight_map"), "shard '\(shard)' not found in the folder")
             }
             let model = try SafetensorsReader.read(try MappedFile.open(shardPath))
-            for entry in model.metadata where !metadata.contains(where: { $0.key == entry.key }) {
+            // A Set, not a scan: a shard may carry hundreds of thousands of keys.
+            for entry in model.metadata where metadataKeys.insert(entry.key).inserted {
                 metadata.append(entry)
             }
             for tensor in model.tensors {
