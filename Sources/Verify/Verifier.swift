@@ -11,10 +11,18 @@ import Runtime
 public struct Verifier {
     public let model: XNORModelFile.Loaded
     public let source: Graph
+    /// The source model on the reference executor; callers plan inputs with it too, so the
+    /// source weights are converted for running once.
+    public let reference: Executor
+    let converted: Executor
+    let simulated: Executor
 
-    public init(model: XNORModelFile.Loaded, source: Graph) {
+    public init(model: XNORModelFile.Loaded, source: Graph) throws {
         self.model = model
         self.source = source
+        reference = try Executor(graph: source, registry: .standard)
+        converted = try Executor(graph: model.packed.graph, registry: .xnor(weights: model.packed.weights, arithmetic: .popcount))
+        simulated = try Executor(graph: model.packed.graph, registry: .xnor(weights: model.packed.weights, arithmetic: .simulatedReference))
     }
 
     public struct Report: Sendable {
@@ -29,9 +37,6 @@ public struct Verifier {
     /// `progress(done, total)` after each sample.
     public func run(samples: [[String: Tensor]], progress: ((Int, Int) -> Void)? = nil) throws -> Report {
         let graph = model.packed.graph
-        let converted = try Executor(graph: graph, registry: .xnor(weights: model.packed.weights, arithmetic: .popcount))
-        let simulated = try Executor(graph: graph, registry: .xnor(weights: model.packed.weights, arithmetic: .simulatedReference))
-        let reference = try Executor(graph: source, registry: .standard)
 
         var constants: [String: ConstantTensor] = [:]
         for tensor in graph.initializers { constants[tensor.name] = tensor }

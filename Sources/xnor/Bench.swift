@@ -45,14 +45,14 @@ struct Bench: ParsableCommand {
         var output = [Float](repeating: 0, count: count)
         var seconds: [Double] = []
         for _ in 0..<(repetitions + 1) {
-            let start = Clock.now()
+            let start = MonotonicClock.now()
             try output.withUnsafeMutableBufferPointer { buffer in
                 switch entry.type {
                 case .ggml(let type): try Dequantizer.dequantize(type, source: source, count: count, into: buffer)
                 case .scalar(let type): try type.decode(source: source, count: count, into: buffer)
                 }
             }
-            seconds.append(Clock.now() - start)
+            seconds.append(MonotonicClock.now() - start)
         }
         seconds.removeFirst()  // the first pass faults the mapping in
         seconds.sort()
@@ -74,9 +74,9 @@ extension Bench {
         var seconds: [Double] = []
         var weights = 0
         for _ in 0..<(repetitions + 1) {
-            let start = Clock.now()
+            let start = MonotonicClock.now()
             let loaded = try XNORModelFile.open(path)
-            seconds.append(Clock.now() - start)
+            seconds.append(MonotonicClock.now() - start)
             weights = loaded.packed.weights.count
         }
         seconds.removeFirst()
@@ -91,7 +91,7 @@ extension Bench {
 }
 
 /// Monotonic seconds.
-enum Clock {
+enum MonotonicClock {
     static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

@@ -9,9 +9,8 @@ enum SourceModel {
         guard name.hasSuffix(".onnx") else {
             throw FormatError(path: path, "only ONNX sources (.onnx) can be converted so far; LLM sources (safetensors, Hugging Face folders, GGUF) are not supported yet")
         }
-        let loaded = try ONNXImporter.load(path: path)
-        try loaded.graph.validate()
-        return loaded
+        // The importer validates the graph (topological order, defined inputs).
+        return try ONNXImporter.load(path: path)
     }
 
     /// The files a source is made of, for `xnor.source.*`: the model and its external data.

@@ -30,10 +30,10 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let loaded = try XNORModelFile.open(model)
         let (graph, _) = try SourceModel.load(source)
-        let verifier = Verifier(model: loaded, source: graph)
+        let verifier = try Verifier(model: loaded, source: graph)
         var options = inputs
         if options.isEmpty { options.randomInputs = 4 }
-        let samples = try options.samples(for: graph, executor: try Executor(graph: graph))
+        let samples = try options.samples(for: graph, executor: verifier.reference)
         let report = try verifier.run(samples: samples, progress: Progress("verifying samples", quiet: quiet).update)
         let cosineMissed = minCosine.map { threshold in report.againstSource.contains { $0.minCosine < threshold } } ?? false
         print(json ? JSONWriter().string(VerifyReportText.json(report, minCosine: minCosine)) : VerifyReportText.text(report, minCosine: minCosine),
