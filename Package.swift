@@ -27,12 +27,13 @@ let package = Package(
         .target(name: "Graph", dependencies: ["Tensors", "Formats", "BitPacking"]),
         .target(name: "BitPacking"),
         .target(name: "Conversion", dependencies: ["Graph", "BitPacking", "Formats", "Tensors"]),
+        .target(name: "Models", dependencies: ["Graph", "Formats", "Tensors"]),
         .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors", "Formats"]),
         .target(name: "Verify", dependencies: ["Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
         .executableTarget(
             name: "xnor",
             dependencies: [
-                "Tensors", "Formats", "Graph", "BitPacking", "Conversion", "Runtime", "Verify",
+                "Tensors", "Formats", "Graph", "BitPacking", "Conversion", "Runtime", "Verify", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,6 +42,7 @@ let package = Package(
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Formats", "Tensors", "BitPacking"]),
         .testTarget(name: "BitPackingTests", dependencies: ["BitPacking", "Formats"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
     ]
 )

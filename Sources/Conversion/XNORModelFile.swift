@@ -37,7 +37,7 @@ public enum XNORModelFile {
         var writer = XNORWriter(name: name, mode: mode.rawValue, graph: packed.graph.json(), source: source)
         for tensor in packed.graph.initializers {
             let constant = tensor
-            writer.addTensor(name: constant.name, type: storageType(constant.elementType), shape: constant.shape,
+            writer.addTensor(name: constant.name, type: constant.blockType ?? storageType(constant.elementType), shape: constant.shape,
                              payload: .stream { sink in try constant.withBytes { try sink.write($0) } })
         }
         for weightName in packed.weights.keys.sorted() {
@@ -95,6 +95,9 @@ public enum XNORModelFile {
             case .i16: scalar = .i16
             case .i32: scalar = .i32
             case .i64: scalar = .i64
+            case let block where block.canDequantize:
+                return ConstantTensor(name: entry.name, blockType: block, shape: entry.shape,
+                                      storage: .mapped(entry.file, offset: entry.offset, byteCount: entry.byteCount))
             default:
                 throw FormatError(path: path, location: .field("tensor '\(entry.name)'"), "type \(g.name) cannot back a graph constant")
             }

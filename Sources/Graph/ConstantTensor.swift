@@ -13,9 +13,13 @@ public struct ConstantTensor: Sendable {
     }
 
     public var name: String
+    /// The type of the values: for ggml block storage, the float type they dequantize to.
     public var elementType: ScalarType
     public var shape: [Int]
     public var storage: Storage
+    /// Set when the bytes are ggml blocks (Q8_0, Q4_K, TQ2_0, …) rather than plain elements:
+    /// a GGUF weight kept at source precision is used in this form, never widened to float32.
+    public var blockType: GGMLType?
 
     public init(name: String, elementType: ScalarType, shape: [Int], storage: Storage) {
         self.name = name
@@ -24,7 +28,27 @@ public struct ConstantTensor: Sendable {
         self.storage = storage
     }
 
+    /// A tensor of ggml blocks, whose values are float32 once dequantized.
+    public init(name: String, blockType: GGMLType, shape: [Int], storage: Storage) {
+        self.init(name: name, elementType: .f32, shape: shape, storage: storage)
+        self.blockType = blockType
+    }
+
     public var elementCount: Int { shape.reduce(1, *) }
+
+    /// The storage type's name as the source format spells it (F32, BF16, Q8_0).
+    public var storageTypeName: String { blockType?.name ?? elementType.rawValue }
+
+    /// The bytes `shape` needs in this tensor's storage type, or nil when the shape overflows
+    /// or (for blocks) its innermost dim is not a whole number of blocks.
+    public var expectedByteCount: Int? {
+        guard let count = Checked.product(shape) else { return nil }
+        if let blockType {
+            guard let inner = shape.last, inner % blockType.blockSize == 0 else { return nil }
+            return blockType.byteCount(elements: count)
+        }
+        return Checked.multiply(count, elementType.byteSize)
+    }
 
     public var byteCount: Int {
         switch storage {
@@ -48,7 +72,11 @@ public struct ConstantTensor: Sendable {
         let count = elementCount
         return try withBytes { source in
             try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                try elementType.decode(source: source, count: count, into: buffer)
+                if let blockType {
+                    try Dequantizer.dequantize(blockType, source: source, count: count, into: buffer)
+                } else {
+                    try elementType.decode(source: source, count: count, into: buffer)
+                }
                 initialized = count
             }
         }

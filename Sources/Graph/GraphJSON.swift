@@ -70,6 +70,7 @@ enum GraphJSON {
             ("dtype", .string(tensor.elementType.rawValue)),
             ("shape", .array(tensor.shape.map { .int(Int64($0)) })),
         ]
+        if let blockType = tensor.blockType { members.append(("ggml_type", .string(blockType.name))) }
         if inline {
             // A mapped tensor was range-checked when it was made; should reading it still fail,
             // the null makes loading the JSON fail with a message instead of carrying bad data.
@@ -150,21 +151,31 @@ enum GraphJSON {
             guard n >= 0, let size = Int(exactly: n) else { throw GraphError("\(path).shape[\(i)]: negative dimension \(n)") }
             return size
         }
-        guard let count = Checked.product(shape), let byteCount = Checked.multiply(count, type.byteSize) else {
-            throw GraphError("\(path).shape: \(shape) overflows the element count")
+        var described = ConstantTensor(name: name, elementType: type, shape: shape, storage: .owned([]))
+        if let ggml = json["ggml_type"] {
+            let typeName = try string(ggml, path + ".ggml_type")
+            guard let blockType = GGMLType.named(typeName), type == .f32 else {
+                throw GraphError("\(path).ggml_type: '\(typeName)' is not a ggml type of float32 values")
+            }
+            described = ConstantTensor(name: name, blockType: blockType, shape: shape, storage: .owned([]))
+        }
+        guard let byteCount = described.expectedByteCount else {
+            throw GraphError("\(path).shape: \(shape) overflows the element count or is not whole \(described.storageTypeName) blocks")
         }
         if let data = json["data"] {
             guard case .string(let text) = data, let bytes = Base64.decode(text) else {
                 throw GraphError("\(path).data: not a base64 string")
             }
             guard bytes.count == byteCount else {
-                throw GraphError("\(path).data: \(bytes.count) bytes, but shape \(shape) of \(type.rawValue) needs \(byteCount)")
+                throw GraphError("\(path).data: \(bytes.count) bytes, but shape \(shape) of \(described.storageTypeName) needs \(byteCount)")
             }
-            return ConstantTensor(name: name, elementType: type, shape: shape, storage: .owned(bytes))
+            described.storage = .owned(bytes)
+            return described
         }
         guard var supplied = try tensors(name) else { throw GraphError("\(path): no data for tensor '\(name)'") }
-        guard supplied.elementType == type, supplied.shape == shape, supplied.byteCount == byteCount else {
-            throw GraphError("\(path): tensor '\(name)' is \(supplied.elementType.rawValue) \(supplied.shape) (\(supplied.byteCount) bytes), the graph says \(type.rawValue) \(shape)")
+        guard supplied.elementType == type, supplied.blockType == described.blockType, supplied.shape == shape,
+              supplied.byteCount == byteCount else {
+            throw GraphError("\(path): tensor '\(name)' is \(supplied.storageTypeName) \(supplied.shape) (\(supplied.byteCount) bytes), the graph says \(described.storageTypeName) \(shape)")
         }
         supplied.name = name
         return supplied

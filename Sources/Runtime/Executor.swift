@@ -46,6 +46,8 @@ public final class Executor {
     private var outputIDs: [Int] = []
     /// Initializers converted to tensors and results of static nodes, shared by every plan.
     private var constants: [Int: Tensor] = [:]
+    /// The state of every stateful node (its KV cache) for the one sequence this executor runs.
+    private var states: [Int: any KernelState] = [:]
     private var plans: [[TensorType?]: ExecutionPlan] = [:]
     private var planOrder: [[TensorType?]] = []
 
@@ -116,6 +118,7 @@ public final class Executor {
                 case .node(let producer): return entries[producer].isStatic
                 }
             }
+            if let stateful = kernel as? any StatefulKernel { states[entries.count] = stateful.makeState() }
             entries.append(Entry(node: node, kernel: kernel, inputs: inputs, outputs: outputs,
                                  isONNX: domain.isEmpty, isStatic: isStatic))
         }
@@ -134,6 +137,14 @@ public final class Executor {
         if !name.isEmpty { idOf[name] = id }
         return id
     }
+
+    /// Starts a new sequence: every stateful node (KV cache) forgets what it holds.
+    public func resetState() {
+        for state in states.values { state.reset() }
+    }
+
+    /// Whether the graph has stateful nodes (attention with a KV cache).
+    public var hasState: Bool { !states.isEmpty }
 
     // MARK: Running
 
@@ -197,7 +208,11 @@ public final class Executor {
                 outputs.append(Tensor.reusing(&buffers[buffer], as: type, reserving: plan.bufferCapacities[buffer]))
             }
             do {
-                try entry.kernel.run(inputs: readInputs, outputs: &outputs)
+                if let state = states[step.node], let stateful = entry.kernel as? any StatefulKernel {
+                    try stateful.run(inputs: readInputs, outputs: &outputs, state: state)
+                } else {
+                    try entry.kernel.run(inputs: readInputs, outputs: &outputs)
+                }
             } catch let error as OpError {
                 throw ExecutionError(node: entry.node.displayName, opType: entry.node.opType, error.message)
             } catch let error as ExecutionError {

@@ -10,6 +10,13 @@ extension Tensor {
             throw OpError("constant '\(constant.name)' has the invalid shape \(constant.shape)")
         }
         let type = constant.elementType
+        if constant.blockType != nil {
+            guard constant.expectedByteCount == constant.byteCount else {
+                throw OpError("constant '\(constant.name)' holds \(constant.byteCount) bytes, not whole \(constant.storageTypeName) blocks of shape \(constant.shape)")
+            }
+            self.init(unchecked: constant.shape, .float32(try constant.floatValues()))
+            return
+        }
         guard let bytes = Checked.multiply(count, type.byteSize), bytes == constant.byteCount else {
             throw OpError("constant '\(constant.name)' holds \(constant.byteCount) bytes, but shape \(constant.shape) of \(type.rawValue) needs \(count)×\(type.byteSize)")
         }

@@ -30,3 +30,13 @@ public enum ScalarType: String, CaseIterable, Sendable, Hashable {
         }
     }
 }
+
+extension ScalarType {
+    /// The floating-point types (F16, BF16, F32, F64 and the F8 formats).
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .f16, .bf16, .f32, .f64, .f8e4m3, .f8e5m2, .f8e8m0: true
+        default: false
+        }
+    }
+}

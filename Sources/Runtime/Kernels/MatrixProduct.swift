@@ -120,6 +120,9 @@ struct MatMulKernel: OpKernel {
 struct GemmKernel: OpKernel {
     let alpha: Float, beta: Float
     let transA: Bool, transB: Bool
+    /// A constant B [N, K] (transB) read in place in its storage type, one row at a time, so a
+    /// weight kept at source precision (an LLM's output projection) is never widened to float32.
+    let weightRows: WeightRows?
 
     init(_ setup: KernelSetup) throws {
         try setup.expect(inputs: 2...3)
@@ -128,7 +131,14 @@ struct GemmKernel: OpKernel {
         beta = try attributes.float("beta", default: 1)
         transA = try attributes.flag("transA", default: false)
         transB = try attributes.flag("transB", default: false)
+        if transB, !transA, let constant = setup.constant(input: 1), constant.shape.count == 2 {
+            weightRows = try WeightRows(constant)
+        } else {
+            weightRows = nil
+        }
     }
+
+    func readsInput(at index: Int) -> Bool { index != 1 || weightRows == nil }
 
     private func dims(_ a: [Int], _ b: [Int]) throws -> (m: Int, k: Int, n: Int) {
         guard a.count == 2, b.count == 2 else { throw OpError("Gemm operands must be matrices, got \(a) and \(b)") }
@@ -154,6 +164,7 @@ struct GemmKernel: OpKernel {
     }
 
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        if let weightRows { return try runInPlace(inputs: inputs, outputs: &outputs, weights: weightRows) }
         let a = try inputs.required(0), b = try inputs.required(1)
         let (m, k, n) = try dims(a.shape, b.shape)
         let product = MatrixProduct(m: m, n: n, k: k,
@@ -179,6 +190,37 @@ struct GemmKernel: OpKernel {
                             product.compute(x, y, scratch: sp) { i, j, sum in
                                 let bias = c == nil ? 0 : beta * Double(cv[i &* cStrides[0] &+ j &* cStrides[1]])
                                 o[i &* n &+ j] = Float(alpha * sum + bias)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Y = alpha · A · Wᵀ + beta · C with W decoded row by row from its storage.
+    private func runInPlace(inputs: [Tensor?], outputs: inout [Tensor], weights: WeightRows) throws {
+        let a = try inputs.required(0)
+        let (m, k, n) = try dims(a.shape, [weights.rows, weights.columns])
+        let c = beta == 0 ? nil : inputs.optional(2)
+        let cStrides = c.map { Shapes.broadcastStrides($0.shape, to: [m, n]) } ?? [0, 0]
+        let cValues = c?.floats ?? [0]
+        let alpha = Double(self.alpha), beta = Double(self.beta)
+        try weights.withReader { reader in
+            try a.withUnsafeBuffer(of: Float.self) { pa in
+                try outputs[0].withUnsafeMutableBuffer(of: Float.self) { po in
+                    guard pa.count == m &* k, po.count == m &* n else {
+                        throw OpError("internal error: Gemm buffers do not match the shapes")
+                    }
+                    try withUnsafeTemporaryAllocation(of: Float.self, capacity: max(k, 1)) { row in
+                        for j in 0..<n {
+                            try reader.decode(row: j, into: row)
+                            for i in 0..<m {
+                                var sum = 0.0
+                                let x = i &* k
+                                for p in 0..<k { sum += Double(pa[x &+ p]) * Double(row[p]) }
+                                let bias = c == nil ? 0 : beta * Double(cValues[i &* cStrides[0] &+ j &* cStrides[1]])
+                                po[i &* n &+ j] = Float(alpha * sum + bias)
                             }
                         }
                     }

@@ -1,3 +1,4 @@
+import Graph
 /// Registers the ONNX ops of the reference executor.
 func registerStandardKernels(_ registry: inout OpRegistry) {
     UnaryKernel.register(in: &registry)
@@ -6,6 +7,10 @@ func registerStandardKernels(_ registry: inout OpRegistry) {
     registry.register("Gelu") { try GeluKernel($0) }
     registry.register("MatMul") { try MatMulKernel($0) }
     registry.register("Gemm") { try GemmKernel($0) }
+    registry.register(EmbeddingKernel.opType, domain: XNORPopcountGemmNode.domain) { try EmbeddingKernel($0) }
+    registry.register(RMSNormKernel.opType, domain: XNORPopcountGemmNode.domain) { try RMSNormKernel($0) }
+    registry.register(RotaryEmbeddingKernel.opType, domain: XNORPopcountGemmNode.domain) { try RotaryEmbeddingKernel($0) }
+    registry.register(AttentionKernel.opType, domain: XNORPopcountGemmNode.domain) { try AttentionKernel($0) }
     registry.register("Softmax") { try SoftmaxKernel($0) }
     registry.register("LayerNormalization") { try LayerNormalizationKernel($0) }
     registry.register("ReduceMean") { try ReduceKernel($0, "ReduceMean", .mean) }

@@ -1,0 +1,38 @@
+import Graph
+
+/// Emits the nodes and constants of a model graph, naming values after the GGUF tensor they
+/// derive from so a graph dump reads like gguf-dump.
+struct GraphBuilder {
+    static let domain = "xnorkit"
+    var nodes: [Node] = []
+    var initializers: [ConstantTensor] = []
+    private var added = Set<String>()
+
+    mutating func constant(_ tensor: ConstantTensor) -> String {
+        if added.insert(tensor.name).inserted { initializers.append(tensor) }
+        return tensor.name
+    }
+
+    @discardableResult
+    mutating func node(_ opType: String, domain: String = "", _ inputs: [String], _ output: String,
+                       _ attributes: [(name: String, value: AttributeValue)] = []) -> String {
+        nodes.append(Node(name: output, opType: opType, domain: domain, inputs: inputs, outputs: [output], attributes: attributes))
+        return output
+    }
+
+    /// x · Wᵀ (+ bias): a Gemm with transB, the form the rewrite pass turns into
+    /// XNORPopcountGemm and the runtime reads in place when it stays at source precision.
+    mutating func linear(_ x: String, _ weight: ConstantTensor, bias: ConstantTensor?, _ output: String) -> String {
+        var inputs = [x, constant(weight)]
+        if let bias { inputs.append(constant(bias)) }
+        return node("Gemm", inputs, output, [("transB", .int(1))])
+    }
+
+    mutating func rmsNorm(_ x: String, _ weight: ConstantTensor, epsilon: Double, _ output: String) -> String {
+        node("RMSNorm", domain: Self.domain, [x, constant(weight)], output, [("epsilon", .float(Float(epsilon)))])
+    }
+
+    mutating func layerNorm(_ x: String, _ weight: ConstantTensor, _ bias: ConstantTensor, epsilon: Double, _ output: String) -> String {
+        node("LayerNormalization", [x, constant(weight), constant(bias)], output, [("axis", .int(-1)), ("epsilon", .float(Float(epsilon)))])
+    }
+}

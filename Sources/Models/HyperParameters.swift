@@ -1,0 +1,86 @@
+import Formats
+
+/// llama.cpp's `<arch>.*` metadata keys, both ways: written into a .xnor so gguf-dump users
+/// recognise the model, and read from a GGUF source into the same config a config.json gives.
+enum HyperParameters {
+    static func metadata(_ c: TransformerConfig, architecture a: String, contextLength: Int) -> [(String, GGUFMetadataValue)] {
+        var m: [(String, GGUFMetadataValue)] = [
+            ("\(a).context_length", .uint32(UInt32(clamping: c.maxPositionEmbeddings ?? contextLength))),
+            ("\(a).embedding_length", .uint32(UInt32(clamping: c.hiddenSize))),
+            ("\(a).block_count", .uint32(UInt32(clamping: c.numHiddenLayers))),
+            ("\(a).feed_forward_length", .uint32(UInt32(clamping: c.intermediateSize))),
+            ("\(a).attention.head_count", .uint32(UInt32(clamping: c.numAttentionHeads))),
+            ("\(a).attention.head_count_kv", .uint32(UInt32(clamping: c.kvHeads))),
+            ("\(a).attention.key_length", .uint32(UInt32(clamping: c.attentionHeadDim))),
+            ("\(a).attention.value_length", .uint32(UInt32(clamping: c.attentionHeadDim))),
+            ("\(a).vocab_size", .uint32(UInt32(clamping: c.vocabSize))),
+        ]
+        if a == "bert" {
+            m.append(("\(a).attention.layer_norm_epsilon", .float32(Float(c.layerNormEps ?? 1e-12))))
+            m.append(("\(a).attention.causal", .bool(false)))
+        } else {
+            m.append(("\(a).attention.layer_norm_rms_epsilon", .float32(Float(c.rmsNormEps ?? 1e-6))))
+            m.append(("\(a).rope.freq_base", .float32(Float(c.theta))))
+            m.append(("\(a).rope.dimension_count", .uint32(UInt32(clamping: c.attentionHeadDim))))
+            if let rope = c.rope, rope.kind != "default" {
+                m.append(("\(a).rope.scaling.type", .string(rope.kind)))
+                if let factor = rope.factor { m.append(("\(a).rope.scaling.factor", .float32(Float(factor)))) }
+                if let original = rope.originalMaxPositionEmbeddings {
+                    m.append(("\(a).rope.scaling.original_context_length", .uint32(UInt32(clamping: original))))
+                }
+            }
+        }
+        return m
+    }
+
+    /// The config of a GGUF file of architecture `a`, from its `<arch>.*` keys.
+    static func config(_ model: ModelFile, architecture a: String, modelType: String) throws -> TransformerConfig {
+        let path = model.path
+        var values: [String: JSONValue] = [:]
+        for entry in model.metadata { values[entry.key] = entry.value }
+        func int(_ key: String) throws -> Int? {
+            guard let value = values["\(a).\(key)"] else { return nil }
+            guard let n = value.nonNegativeInt else {
+                throw FormatError(path: path, location: .field("\(a).\(key)"), "must be a non-negative integer")
+            }
+            return n
+        }
+        func required(_ key: String) throws -> Int {
+            guard let n = try int(key) else { throw FormatError(path: path, location: .field("\(a).\(key)"), "is missing") }
+            return n
+        }
+        func double(_ key: String) throws -> Double? {
+            guard let value = values["\(a).\(key)"] else { return nil }
+            switch value {
+            case .float(let f): return Double(f)
+            case .double(let d): return d
+            case .int(let i): return Double(i)
+            case .uint(let u): return Double(u)
+            default: throw FormatError(path: path, location: .field("\(a).\(key)"), "must be a number")
+            }
+        }
+        let hidden = try required("embedding_length")
+        let heads = try required("attention.head_count")
+        var vocab = try int("vocab_size")
+        if vocab == nil, let tokens = model.tensors.first(where: { $0.name == "token_embd.weight" }), tokens.shape.count == 2 {
+            vocab = tokens.shape[0]
+        }
+        guard let vocab else { throw FormatError(path: path, location: .field("\(a).vocab_size"), "is missing and token_embd.weight gives none") }
+        var c = TransformerConfig(modelType: modelType, hiddenSize: hidden, numHiddenLayers: try required("block_count"),
+                                  numAttentionHeads: heads, intermediateSize: try required("feed_forward_length"), vocabSize: vocab)
+        c.numKeyValueHeads = try int("attention.head_count_kv")
+        c.headDim = try int("attention.key_length")
+        c.maxPositionEmbeddings = try int("context_length")
+        c.rmsNormEps = try double("attention.layer_norm_rms_epsilon")
+        c.layerNormEps = try double("attention.layer_norm_epsilon")
+        c.ropeTheta = try double("rope.freq_base")
+        if case .string(let kind)? = values["\(a).rope.scaling.type"], kind != "none" {
+            var rope = TransformerConfig.RopeParameters(ropeType: kind, factor: try double("rope.scaling.factor"))
+            rope.originalMaxPositionEmbeddings = try int("rope.scaling.original_context_length")
+            // llama.cpp's converter writes BitNet's rope as linear with factor 1: no scaling.
+            c.ropeParameters = rope.factor == 1 && kind == "linear" ? nil : rope
+            c.ropeParameters?.ropeTheta = c.ropeTheta
+        }
+        return c
+    }
+}

@@ -1,0 +1,56 @@
+/// Hugging Face tensor names → llama.cpp's GGUF names, as convert_hf_to_gguf.py maps them
+/// (gguf-py's tensor_mapping), for the architectures the builders know.
+public enum TensorNames {
+    /// The GGUF name of a Hugging Face tensor, or nil for tensors no builder reads
+    /// (rotary caches, position-id buffers, a pooler).
+    public static func gguf(fromHuggingFace name: String) -> String? {
+        var name = name
+        for prefix in ["model.", "bert.", "transformer."] where name.hasPrefix(prefix) {
+            name.removeFirst(prefix.count)
+            break
+        }
+        if let fixed = fixedNames[name] { return fixed }
+        for prefix in ["layers.", "encoder.layer."] where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]) else { return nil }
+            let member = String(rest[rest.index(after: dot)...])
+            return layerNames[member].map { "blk.\(layer).\($0)" }
+        }
+        return nil
+    }
+
+    static let fixedNames: [String: String] = [
+        "embed_tokens.weight": "token_embd.weight",
+        "norm.weight": "output_norm.weight",
+        "lm_head.weight": "output.weight",
+        "embeddings.word_embeddings.weight": "token_embd.weight",
+        "embeddings.position_embeddings.weight": "position_embd.weight",
+        "embeddings.token_type_embeddings.weight": "token_types.weight",
+        "embeddings.LayerNorm.weight": "token_embd_norm.weight",
+        "embeddings.LayerNorm.bias": "token_embd_norm.bias",
+    ]
+
+    static let layerNames: [String: String] = {
+        var names: [String: String] = [:]
+        let decoder: [(String, String)] = [
+            ("input_layernorm", "attn_norm"),
+            ("self_attn.q_proj", "attn_q"), ("self_attn.k_proj", "attn_k"), ("self_attn.v_proj", "attn_v"),
+            ("self_attn.o_proj", "attn_output"),
+            ("self_attn.q_norm", "attn_q_norm"), ("self_attn.k_norm", "attn_k_norm"),
+            ("self_attn.attn_sub_norm", "attn_sub_norm"),
+            ("post_attention_layernorm", "ffn_norm"),
+            ("mlp.gate_proj", "ffn_gate"), ("mlp.up_proj", "ffn_up"), ("mlp.down_proj", "ffn_down"),
+            ("mlp.ffn_sub_norm", "ffn_sub_norm"),
+            // BERT
+            ("attention.self.query", "attn_q"), ("attention.self.key", "attn_k"), ("attention.self.value", "attn_v"),
+            ("attention.output.dense", "attn_output"), ("attention.output.LayerNorm", "attn_output_norm"),
+            ("intermediate.dense", "ffn_up"), ("output.dense", "ffn_down"), ("output.LayerNorm", "layer_output_norm"),
+        ]
+        for (hf, gguf) in decoder {
+            for member in ["weight", "bias", "weight_scale"] {
+                names["\(hf).\(member)"] = "\(gguf).\(member)"
+            }
+        }
+        return names
+    }()
+}

@@ -1,0 +1,40 @@
+import Graph
+
+/// xnorkit.Embedding: ids [T] (int32 or int64) → rows of a constant table [V, H] as [T, H].
+///
+/// The table stays in its storage type (BF16, Q8_0, …) and only the looked-up rows are
+/// decoded, so a 128k-row embedding costs no float32 copy.
+struct EmbeddingKernel: OpKernel {
+    static let opType = "Embedding"
+    let table: WeightRows
+
+    init(_ setup: KernelSetup) throws {
+        try setup.expect(inputs: 2...2)
+        _ = try setup.attributes(allowed: [])
+        guard let constant = setup.constant(input: 1) else { throw OpError("the table (input 1) must be a constant") }
+        table = try WeightRows(constant)
+    }
+
+    func readsInput(at index: Int) -> Bool { index == 0 }
+
+    func outputTypes(for inputs: [KernelInput?]) throws -> [TensorType] {
+        let ids = try inputs.required(0).type
+        guard ids.elementType.isInteger else { throw OpError("ids must be integers, are \(ids.elementType)") }
+        return [TensorType(.float32, ids.shape + [table.columns])]
+    }
+
+    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        let ids = try inputs.required(0).integerValues()
+        let width = table.columns
+        try table.withReader { reader in
+            try outputs[0].withUnsafeMutableBuffer(of: Float.self) { out in
+                for (t, id) in ids.enumerated() {
+                    guard id >= 0, id < table.rows else {
+                        throw OpError("token id \(id) at position \(t) is outside the vocabulary [0, \(table.rows))")
+                    }
+                    try reader.decode(row: id, into: UnsafeMutableBufferPointer(rebasing: out[(t * width)..<((t + 1) * width)]))
+                }
+            }
+        }
+    }
+}

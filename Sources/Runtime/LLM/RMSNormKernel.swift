@@ -1,0 +1,47 @@
+import Graph
+
+/// xnorkit.RMSNorm: y = x / sqrt(mean(x²) + epsilon) · weight over each group of `weight.count`
+/// consecutive elements of the last axis (the whole hidden vector, or one attention head for
+/// Qwen3's q_norm/k_norm). Sums in float64, as transformers computes the norm in float32 or wider.
+struct RMSNormKernel: OpKernel {
+    static let opType = "RMSNorm"
+    let epsilon: Double
+    let weight: [Float]
+
+    init(_ setup: KernelSetup) throws {
+        try setup.expect(inputs: 2...2)
+        let attributes = try setup.attributes(allowed: ["epsilon"])
+        epsilon = Double(try attributes.float("epsilon", default: 1e-6))
+        guard let constant = setup.constant(input: 1), constant.shape.count == 1, constant.elementCount > 0 else {
+            throw OpError("the weight (input 1) must be a non-empty 1-D constant")
+        }
+        weight = try constant.floatValues()
+    }
+
+    func readsInput(at index: Int) -> Bool { index == 0 }
+
+    func outputTypes(for inputs: [KernelInput?]) throws -> [TensorType] {
+        let x = try inputs.required(0).type
+        guard x.elementType == .float32, let last = x.shape.last, last % weight.count == 0 else {
+            throw OpError("X \(x) must be float32 with a last axis that is a multiple of \(weight.count)")
+        }
+        return [x]
+    }
+
+    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        let x = try inputs.required(0)
+        let group = weight.count
+        try x.withUnsafeBuffer(of: Float.self) { input in
+            try outputs[0].withUnsafeMutableBuffer(of: Float.self) { out in
+                weight.withUnsafeBufferPointer { w in
+                    for start in stride(from: 0, to: input.count, by: group) {
+                        var sum = 0.0
+                        for i in 0..<group { let v = Double(input[start + i]); sum += v * v }
+                        let inverse = 1 / (sum / Double(group) + epsilon).squareRoot()
+                        for i in 0..<group { out[start + i] = Float(Double(input[start + i]) * inverse * Double(w[i])) }
+                    }
+                }
+            }
+        }
+    }
+}
