@@ -33,8 +33,11 @@ public enum XNORModelFile {
     /// Writes `packed` to `path` atomically; `replace` allows overwriting.
     @discardableResult
     public static func write(_ packed: PackedGraph, name: String, mode: ConversionMode, source: XNORSource,
-                             to path: String, replace: Bool) throws -> GGUFWriter.Summary {
-        var writer = XNORWriter(name: name, mode: mode.rawValue, graph: packed.graph.json(), source: source)
+                             to path: String, replace: Bool, architecture: String? = nil,
+                             metadata: [(String, GGUFMetadataValue)] = []) throws -> GGUFWriter.Summary {
+        var writer = XNORWriter(name: name, mode: mode.rawValue, graph: packed.graph.json(), source: source,
+                                architecture: architecture ?? XNORWriter.graphArchitecture)
+        for (key, value) in metadata { writer.addMetadata(key, value) }
         for tensor in packed.graph.initializers {
             let constant = tensor
             writer.addTensor(name: constant.name, type: constant.blockType ?? storageType(constant.elementType), shape: constant.shape,

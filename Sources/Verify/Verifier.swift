@@ -31,11 +31,17 @@ public struct Verifier {
         public var opChecks: [OpCheck]
         public var againstSource: [OutputComparison]
         public var againstSimulated: [OutputComparison]
+        /// Causal LMs: logits compared as distributions over the vocabulary, per position.
+        public var languageModelAgainstSource: LanguageModelComparison?
+        public var languageModelAgainstSimulated: LanguageModelComparison?
         public var opsPassed: Bool { opChecks.allSatisfy(\.passed) }
     }
 
     /// `progress(done, total)` after each sample.
-    public func run(samples: [[String: Tensor]], progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+    /// `tokens`, for a causal LM, gives each sample's token ids, so its logits are also
+    /// compared as next-token distributions. Each sample is a sequence of its own: stateful
+    /// ops (the KV caches) start empty for every sample.
+    public func run(samples: [[String: Tensor]], tokens: [[Int]]? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> Report {
         let graph = model.packed.graph
 
         var constants: [String: ConstantTensor] = [:]
@@ -53,7 +59,10 @@ public struct Verifier {
 
         var versusSource: [String: OutputComparison.Accumulator] = [:]
         var versusSimulated: [String: OutputComparison.Accumulator] = [:]
+        var languageSource = LanguageModelComparison.Accumulator()
+        var languageSimulated = LanguageModelComparison.Accumulator()
         for (sampleIndex, inputs) in samples.enumerated() {
+            for executor in [converted, simulated, reference] { executor.resetState() }
             let ours = try converted.run(inputs: inputs, keeping: [], observer: { event in
                 guard let checker = checkers[event.index], let x = event.inputs.first ?? nil else { return }
                 var expected = [Tensor.zeros(event.outputs[0].type)]
@@ -79,12 +88,18 @@ public struct Verifier {
                 if let theirs = referenceOutputs[output.name] { try versusSource[output.name, default: .init()].add(mine, theirs) }
                 if let theirs = simulatedOutputs[output.name] { try versusSimulated[output.name, default: .init()].add(mine, theirs) }
             }
+            if let sequence = tokens?[sampleIndex], let name = graph.outputs.first?.name, let mine = ours[name] {
+                if let theirs = referenceOutputs[name] { try languageSource.add(ours: mine, reference: theirs, tokens: sequence, sequence: sampleIndex) }
+                if let theirs = simulatedOutputs[name] { try languageSimulated.add(ours: mine, reference: theirs, tokens: sequence, sequence: sampleIndex) }
+            }
             progress?(sampleIndex + 1, samples.count)
         }
         let names = graph.outputs.map(\.name)
         return Report(mode: model.mode.rawValue, samples: samples.count,
                       opChecks: checks.keys.sorted().compactMap { checks[$0] },
                       againstSource: names.compactMap { versusSource[$0]?.result($0) },
-                      againstSimulated: names.compactMap { versusSimulated[$0]?.result($0) })
+                      againstSimulated: names.compactMap { versusSimulated[$0]?.result($0) },
+                      languageModelAgainstSource: tokens == nil ? nil : languageSource.result(),
+                      languageModelAgainstSimulated: tokens == nil ? nil : languageSimulated.result())
     }
 }

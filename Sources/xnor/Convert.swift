@@ -9,14 +9,14 @@ struct Convert: ParsableCommand {
         abstract: "Rewrite a model's weight products into XNORPopcountGemm ops, bit-pack the weights, and write one .xnor file."
     )
 
-    @Argument(help: "The source model (.onnx, optionally zstd-compressed).")
+    @Argument(help: "The source model: .onnx, a Hugging Face folder, or a GGUF checkpoint (optionally zstd-compressed).")
     var source: String
 
     @Option(name: .shortAndLong, help: "The .xnor file to write.")
     var output: String
 
-    @Option(help: "Weight and activation modes: w1a1, w1a8 or w1.58a8.")
-    var mode: ConversionMode = .w1a1
+    @Option(help: "Weight and activation modes: w1a1, w1a8 or w1.58a8 (default: w1.58a8 for BitNet checkpoints, else w1a1).")
+    var mode: ConversionMode?
 
     @Option(name: .customLong("keep"), help: ArgumentHelp("Keep weights whose name matches GLOB at source precision; repeat for several.", valueName: "GLOB"))
     var keep: [String] = []
@@ -38,13 +38,22 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
-        let (graph, info) = try SourceModel.load(source)
-        let (rewritten, conversion) = XNORRewritePass(mode: mode, keep: keep.map(Glob.init)).run(graph)
+        let model = try SourceModel.open(source)
+        let mode = self.mode ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1
+        var pass = XNORRewritePass(mode: mode, keep: keep.map(Glob.init))
+        if let built = model.built {
+            for name in built.keptByDefault {
+                pass.keptByDefault[name] = "the \(name.hasPrefix("output") ? "output projection" : "embedding") stays at source precision by default"
+            }
+        }
+        let (rewritten, conversion) = pass.run(model.graph)
         let progress = Progress("packing weights", quiet: quiet)
         let packed = try WeightPackingPass.run(rewritten, progress: progress.update)
-        let sourceInfo = try XNORSource.hashing(format: "onnx", files: SourceModel.files(of: info))
-        let name = graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : graph.name
-        let summary = try XNORModelFile.write(packed, name: name, mode: mode, source: sourceInfo, to: output, replace: force)
+        let format = model.onnx != nil ? "onnx" : (source.hasSuffix(".gguf") || source.hasSuffix(".gguf.zst") ? "gguf" : "hf-folder")
+        let sourceInfo = try XNORSource.hashing(format: format, files: SourceModel.files(of: source, model: model))
+        let name = model.graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : model.graph.name
+        let summary = try XNORModelFile.write(packed, name: name, mode: mode, source: sourceInfo, to: output, replace: force,
+                                              architecture: model.built?.architecture, metadata: model.built?.metadata ?? [])
         if compress == .zstd {
             try ZstdCompressor.compress(try MappedFile(mapping: output), to: output + ".zst", replace: force)
         }

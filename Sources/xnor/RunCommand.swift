@@ -10,38 +10,106 @@ import Glibc
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a graph on one input: a source .onnx on the reference executor, a .xnor on the popcount runtime."
+        abstract: "Run a model: a source (.onnx, Hugging Face folder, GGUF) on the reference executor, a .xnor on the popcount runtime.",
+        discussion: """
+        Graphs take tensors (--input, --random-inputs). Language models and encoders take token ids (--tokens, --prompt-ids, \
+        --random-tokens) and write the output of every position: logits [T, vocab] or the last hidden state [T, hidden]. \
+        With --n-predict N a causal LM decodes N tokens greedily with its KV cache and prints the ids and the time per token.
+        """
     )
 
-    @Argument(help: "A .onnx or .xnor model.")
+    @Argument(help: "A .onnx, a Hugging Face folder, a GGUF checkpoint or a .xnor model.")
     var path: String
 
     @OptionGroup var inputs: InputOptions
 
+    @OptionGroup var tokenOptions: TokenOptions
+
+    @Option(name: .customLong("n-predict"), help: "Greedily decode N tokens after the prompt (causal LMs).")
+    var nPredict: Int?
+
+    @Option(name: .customLong("ctx-size"), help: "KV cache capacity in tokens (default: the model's context, at most 4096).")
+    var contextSize: Int?
+
     @Option(name: .shortAndLong, help: "The output .npy (one output) or a folder for NAME.npy files (several outputs).")
-    var output: String
+    var output: String?
 
     @Flag(help: "Replace output files that exist.")
     var force = false
 
     func validate() throws {
         if let n = inputs.randomInputs, n != 1 { throw ValidationError("run takes one input: --random-inputs 1 or --input") }
+        if let n = nPredict, n < 0 { throw ValidationError("--n-predict must not be negative") }
+        if let n = contextSize, n < 1 { throw ValidationError("--ctx-size must be at least 1") }
+        if nPredict == nil, output == nil { throw ValidationError("give -o OUT.npy (or --n-predict N for a causal LM)") }
     }
 
     func run() throws {
-        let graph: Graph
-        let executor: Executor
-        let name = path.hasSuffix(".zst") ? String(path.dropLast(4)) : path
-        if name.hasSuffix(".onnx") {
-            graph = try SourceModel.load(path).graph
-            executor = try Executor(graph: graph)
-        } else {
-            let loaded = try XNORModelFile.open(path)
-            graph = loaded.packed.graph
-            executor = try Executor(graph: graph, registry: .xnor(weights: loaded.packed.weights))
+        let model = try SourceModel.open(path, contextLength: contextSize)
+        let graph = model.graph
+        let executor = try Executor(graph: graph, registry: model.registry)
+        if model.takesTokens {
+            let vocabulary = LanguageModelInputs.vocabulary(graph) ?? Int.max
+            guard let sequences = try tokenOptions.sequences(vocabulary: vocabulary, seed: inputs.seed), let prompt = sequences.first else {
+                throw ValidationError("\(path) is a language model: give its input as --tokens 1,2,3 (or --prompt-ids FILE, --random-tokens N)")
+            }
+            if let count = nPredict {
+                guard model.isCausal else { throw ValidationError("--n-predict needs a causal LM; \(path) is an encoder") }
+                try generate(executor, graph: graph, prompt: prompt, count: count)
+                if output == nil { return }
+            }
+            executor.resetState()
+            let outputs = try executor.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt))
+            try write(outputs, graph: graph)
+            return
+        }
+        guard nPredict == nil, tokenOptions.isEmpty else {
+            throw ValidationError("\(path) is a graph, not a language model: --tokens and --n-predict do not apply; give --input")
         }
         guard let sample = try inputs.samples(for: graph, executor: executor).first else { return }
-        let outputs = try executor.run(inputs: sample)
+        try write(try executor.run(inputs: sample), graph: graph)
+    }
+
+    /// Greedy decoding: the prompt in one run, then one token per run through the KV cache.
+    private func generate(_ executor: Executor, graph: Graph, prompt: [Int], count: Int) throws {
+        executor.resetState()
+        var clock = ContinuousClock.now
+        var logits = try executor.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt))["logits"]
+        let promptTime = ContinuousClock.now - clock
+        var generated: [Int] = []
+        var tokenTimes: [Duration] = []
+        while generated.count < count, let last = logits {
+            let vocab = last.shape[1]
+            let row = last.floatValues()[((last.shape[0] - 1) * vocab)...]
+            var best = row.startIndex
+            for i in row.indices where row[i] > row[best] { best = i }
+            generated.append(best - row.startIndex)
+            if generated.count == count { break }
+            clock = ContinuousClock.now
+            logits = try executor.run(inputs: try LanguageModelInputs.make(graph, tokens: [generated.last!], start: prompt.count + generated.count - 1))["logits"]
+            tokenTimes.append(ContinuousClock.now - clock)
+        }
+        print("prompt: \(prompt.map(String.init).joined(separator: ","))")
+        print("generated: \(generated.map(String.init).joined(separator: ","))")
+        let promptMS = Self.milliseconds(promptTime)
+        print("prompt eval: \(prompt.count) tokens in \(Self.format(promptMS)) ms (\(Self.format(promptMS / Double(prompt.count))) ms per token, \(Self.format(Double(prompt.count) / promptMS * 1000)) tokens/s)")
+        if !tokenTimes.isEmpty {
+            let total = tokenTimes.map(Self.milliseconds).reduce(0, +)
+            print("eval: \(tokenTimes.count) runs in \(Self.format(total)) ms (\(Self.format(total / Double(tokenTimes.count))) ms per token, \(Self.format(Double(tokenTimes.count) / total * 1000)) tokens/s)")
+        }
+    }
+
+    static func milliseconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+
+    static func format(_ value: Double) -> String {
+        let rounded = (value * 100).rounded() / 100
+        return "\(rounded)"
+    }
+
+    private func write(_ outputs: [String: Tensor], graph: Graph) throws {
+        guard let output else { return }
         if graph.outputs.count == 1, let only = graph.outputs.first, let tensor = outputs[only.name] {
             try NpyWriter.write(float32: tensor.floatValues(), shape: tensor.shape, to: output, replace: force)
             return

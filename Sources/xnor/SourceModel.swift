@@ -1,28 +1,69 @@
+import Conversion
 import Formats
 import Graph
+import Models
+import Runtime
 
-/// Loads the graph of a conversion source. ONNX graphs come with their ops; the LLM
-/// builders for safetensors folders and GGUF files come later.
+/// A model as the commands run it: its graph, the ops it needs, and what kind of model it is.
+struct LoadedModel {
+    var graph: Graph
+    var registry: OpRegistry
+    /// Set for checkpoints the builders made (HF folders, GGUF).
+    var built: BuiltModel?
+    /// Set for .xnor files.
+    var xnor: XNORModelFile.Loaded?
+    var onnx: ONNXModelInfo?
+
+    var takesTokens: Bool { LanguageModelInputs.takesTokens(graph) }
+    var isCausal: Bool { graph.outputs.first?.name == "logits" && takesTokens }
+}
+
+/// Loads a model for `run`, `convert` and `verify`: an ONNX graph as the file gives it, a
+/// Hugging Face folder or a GGUF checkpoint through the architecture registry, a .xnor as
+/// written.
 enum SourceModel {
-    static func load(_ path: String) throws -> (graph: Graph, model: ONNXModelInfo) {
+    static func open(_ path: String, contextLength: Int? = nil) throws -> LoadedModel {
         let name = path.hasSuffix(".zst") ? String(path.dropLast(4)) : path
-        guard name.hasSuffix(".onnx") else {
-            throw FormatError(path: path, "only ONNX sources (.onnx) can be converted so far; LLM sources (safetensors, Hugging Face folders, GGUF) are not supported yet")
+        if name.hasSuffix(".onnx") {
+            // The importer validates the graph (topological order, defined inputs).
+            let (graph, info) = try ONNXImporter.load(path: path)
+            return LoadedModel(graph: graph, registry: .standard, onnx: info)
         }
-        // The importer validates the graph (topological order, defined inputs).
-        return try ONNXImporter.load(path: path)
+        if name.hasSuffix(".xnor") {
+            let loaded = try XNORModelFile.open(path)
+            return LoadedModel(graph: loaded.packed.graph, registry: .xnor(weights: loaded.packed.weights), xnor: loaded)
+        }
+        let file = try ModelOpener.open(path)
+        guard ModelRegistry.isModel(file) else {
+            throw FormatError(path: path, "holds tensors but no model: give an ONNX file, a Hugging Face folder (config.json + safetensors) or a GGUF checkpoint")
+        }
+        let built = try ModelRegistry.build(file, options: .init(contextLength: contextLength))
+        return LoadedModel(graph: built.graph, registry: .standard, built: built)
     }
 
-    /// The files a source is made of, for `xnor.source.*`: the model and its external data.
-    static func files(of info: ONNXModelInfo) -> [(path: String, name: String)] {
-        let folder = AtomicFileWriter.directory(of: info.path)
-        var files = [(path: info.path, name: AtomicFileWriter.baseName(of: info.path))]
-        var seen = Set<String>()
-        for (_, source) in info.tensorSources {
-            if case .external(let location, _) = source, seen.insert(location).inserted {
-                files.append((path: folder + "/" + location, name: location))
+    /// The files a source is made of, for `xnor.source.*`: the model and its external data,
+    /// or a folder's config and shards.
+    static func files(of path: String, model: LoadedModel) throws -> [(path: String, name: String)] {
+        if let info = model.onnx {
+            let folder = AtomicFileWriter.directory(of: info.path)
+            var files = [(path: info.path, name: AtomicFileWriter.baseName(of: info.path))]
+            var seen = Set<String>()
+            for (_, source) in info.tensorSources {
+                if case .external(let location, _) = source, seen.insert(location).inserted {
+                    files.append((path: folder + "/" + location, name: location))
+                }
             }
+            return files
         }
-        return files
+        let file = try ModelOpener.open(path)
+        if file.format == .huggingFaceFolder {
+            var names = ["config.json"]
+            var seen = Set<String>()
+            for tensor in file.tensors where seen.insert(tensor.file.path).inserted {
+                names.append(AtomicFileWriter.baseName(of: tensor.file.path))
+            }
+            return names.map { (path: path + "/" + $0, name: $0) }
+        }
+        return [(path: path, name: AtomicFileWriter.baseName(of: path))]
     }
 }

@@ -13,10 +13,12 @@ struct VerifyCommand: ParsableCommand {
     @Argument(help: "The converted .xnor model.")
     var model: String
 
-    @Option(help: "The source model it was converted from (.onnx).")
+    @Option(help: "The source model it was converted from (.onnx, Hugging Face folder or GGUF).")
     var source: String
 
     @OptionGroup var inputs: InputOptions
+
+    @OptionGroup var tokenOptions: TokenOptions
 
     @Option(name: .customLong("min-cosine"), help: "Fail when the minimum cosine similarity against the source model is below C.")
     var minCosine: Double?
@@ -29,12 +31,26 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try XNORModelFile.open(model)
-        let (graph, _) = try SourceModel.load(source)
-        let verifier = try Verifier(model: loaded, source: graph)
-        var options = inputs
-        if options.isEmpty { options.randomInputs = 4 }
-        let samples = try options.samples(for: graph, executor: verifier.reference)
-        let report = try verifier.run(samples: samples, progress: Progress("verifying samples", quiet: quiet).update)
+        let sourceModel = try SourceModel.open(source)
+        let verifier = try Verifier(model: loaded, source: sourceModel.graph)
+        let report: Verifier.Report
+        if sourceModel.takesTokens {
+            guard LanguageModelInputs.takesTokens(loaded.packed.graph) else {
+                throw FormatError(path: model, "is not a language model, but the source \(source) is")
+            }
+            let vocabulary = LanguageModelInputs.vocabulary(sourceModel.graph) ?? Int.max
+            var options = tokenOptions
+            if options.isEmpty { options.randomTokens = 16 }
+            guard let sequences = try options.sequences(vocabulary: vocabulary, seed: inputs.seed) else { return }
+            let samples = try sequences.map { try LanguageModelInputs.make(sourceModel.graph, tokens: $0) }
+            report = try verifier.run(samples: samples, tokens: sourceModel.isCausal ? sequences : nil,
+                                      progress: Progress("verifying sequences", quiet: quiet).update)
+        } else {
+            var options = inputs
+            if options.isEmpty { options.randomInputs = 4 }
+            let samples = try options.samples(for: sourceModel.graph, executor: verifier.reference)
+            report = try verifier.run(samples: samples, progress: Progress("verifying samples", quiet: quiet).update)
+        }
         let cosineMissed = minCosine.map { threshold in report.againstSource.contains { $0.minCosine < threshold } } ?? false
         print(json ? JSONWriter().string(VerifyReportText.json(report, minCosine: minCosine)) : VerifyReportText.text(report, minCosine: minCosine),
               terminator: json ? "\n" : "")
@@ -74,7 +90,37 @@ enum VerifyReportText {
             ("against_source", comparisons(report.againstSource)),
             ("against_simulated", comparisons(report.againstSimulated)),
             ("min_cosine_threshold", minCosine.map { .double($0) } ?? .null),
+            ("language_model_against_source", report.languageModelAgainstSource.map(languageModel) ?? .null),
+            ("language_model_against_simulated", report.languageModelAgainstSimulated.map(languageModel) ?? .null),
         ])
+    }
+
+    static func languageModel(_ c: LanguageModelComparison) -> JSONValue {
+        .object([
+            ("positions", .int(Int64(c.positions))),
+            ("kl_divergence", .object([("mean", .double(c.klMean)), ("max", .double(c.klMax))]
+                + c.klPercentiles.map { (percentileName($0.percentile), .double($0.value)) })),
+            ("same_top1_percent", .double(c.sameTop1Percent)),
+            ("perplexity_reference", .double(c.perplexityReference)),
+            ("perplexity_ours", .double(c.perplexityOurs)),
+            ("perplexity_ratio", .double(c.perplexityRatio)),
+            ("per_position", .array(c.perPosition.map {
+                .object([("sequence", .int(Int64($0.sequence))), ("position", .int(Int64($0.index))), ("kl", .double($0.kl)),
+                         ("cosine", .double($0.cosine)), ("max_abs_error", .double($0.maxAbsError)), ("same_top1", .bool($0.sameTop1))])
+            })),
+        ])
+    }
+
+    static func percentileName(_ p: Double) -> String {
+        p == 50 ? "median" : "p" + (p == p.rounded() ? String(Int(p)) : String(p))
+    }
+
+    static func languageModelText(_ c: LanguageModelComparison) -> String {
+        var out = "    KL divergence over \(c.positions) positions: mean \(sci(c.klMean)), max \(sci(c.klMax))"
+        out += c.klPercentiles.map { ", \(percentileName($0.percentile)) \(sci($0.value))" }.joined() + "\n"
+        out += "    same top-1: \(fixed(c.sameTop1Percent, digits: 2))%\n"
+        out += "    perplexity: reference \(fixed(c.perplexityReference, digits: 4)), ours \(fixed(c.perplexityOurs, digits: 4)), ratio \(fixed(c.perplexityRatio, digits: 4))\n"
+        return out
     }
 
     static func text(_ report: Verifier.Report, minCosine: Double?) -> String {
@@ -84,7 +130,9 @@ enum VerifyReportText {
             ["  " + $0.node, "N=\($0.n) K=\($0.k)", "max rel err \(sci($0.maxRelativeError))", $0.passed ? "PASS" : "FAIL"]
         })
         out += "(b) end to end against the source model:\n" + rows(report.againstSource)
+        if let lm = report.languageModelAgainstSource { out += languageModelText(lm) }
         out += "(c) end to end against the simulated reference:\n" + rows(report.againstSimulated)
+        if let lm = report.languageModelAgainstSimulated { out += languageModelText(lm) }
         let passed = report.opChecks.filter(\.passed).count
         out += "ops: \(passed) passed, \(report.opChecks.count - passed) failed\n"
         return out

@@ -10,6 +10,9 @@ import Tensors
 public struct XNORRewritePass: Sendable {
     public var mode: ConversionMode
     public var keep: [Glob]
+    /// Weights a model keeps at source precision unless asked (an LLM's embedding and output
+    /// projection), with the reason the report gives.
+    public var keptByDefault: [String: String] = [:]
 
     public init(mode: ConversionMode, keep: [Glob] = []) {
         self.mode = mode
@@ -132,6 +135,7 @@ public struct XNORRewritePass: Sendable {
             return .kept(weight: nil, reason: "no operand is a constant weight")
         }
         if constants[a] != nil { return .kept(weight: b, reason: "both operands are constants") }
+        if let reason = keptByDefault[b] { return .kept(weight: b, reason: reason) }
         if let pattern = keep.first(where: { $0.matches(b) }) {
             return .kept(weight: b, reason: "kept at source precision by --keep \(pattern)")
         }
