@@ -42,7 +42,8 @@ let package = Package(
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Formats", "Tensors", "BitPacking"]),
         .testTarget(name: "BitPackingTests", dependencies: ["BitPacking", "Formats"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Verify", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
     ]
 )

@@ -289,6 +289,51 @@ def simulate(folder: Path, case: dict, mode: str) -> tuple[np.ndarray, dict]:
     return forward(model, case.get("encoder", False)), info
 
 
+
+# llama.cpp's GGUF names of a llama-family layer → transformers' module names.
+GGUF_TO_HF_LAYER = {
+    "attn_norm.weight": "input_layernorm.weight", "ffn_norm.weight": "post_attention_layernorm.weight",
+    "attn_q.weight": "self_attn.q_proj.weight", "attn_k.weight": "self_attn.k_proj.weight",
+    "attn_v.weight": "self_attn.v_proj.weight", "attn_output.weight": "self_attn.o_proj.weight",
+    "ffn_gate.weight": "mlp.gate_proj.weight", "ffn_up.weight": "mlp.up_proj.weight", "ffn_down.weight": "mlp.down_proj.weight",
+}
+
+
+def ref_from_dequantized_gguf(folder: Path, fname: str) -> np.ndarray:
+    """float64 logits of the folder's model with every weight replaced by gguf-py's dequantization of
+    llama.cpp's quantized GGUF (attn_q/attn_k rows un-permuted as llama.cpp's converter permuted them).
+    transformers' own GGUF loader is not used here: for Q8_0 its logits differ from this by 4e-3
+    relative, while this independent path needs only gguf-py and the float64 model."""
+    import gguf
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float64).eval()
+    config = model.config
+    reader = gguf.GGUFReader(str(folder / fname))
+    state = model.state_dict()
+
+    def unpermute(w, heads):
+        return w.reshape(heads, w.shape[0] // heads // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+    fixed = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight",
+             "output_norm.weight": "model.norm.weight"}
+    for t in reader.tensors:
+        shape = [int(x) for x in reversed(t.shape)]
+        values = gguf.quants.dequantize(t.data, t.tensor_type).reshape(shape)
+        if t.name in fixed:
+            name = fixed[t.name]
+        elif t.name.startswith("blk."):
+            _, layer, rest = t.name.split(".", 2)
+            name = f"model.layers.{layer}.{GGUF_TO_HF_LAYER[rest]}"
+            if rest == "attn_q.weight":
+                values = unpermute(values, config.num_attention_heads)
+            if rest == "attn_k.weight":
+                values = unpermute(values, config.num_key_value_heads)
+        else:
+            continue  # rope_freqs: the model computes its frequencies from config.json
+        state[name] = torch.tensor(np.asarray(values, dtype=np.float64))
+    model.load_state_dict(state)
+    with torch.no_grad():
+        return model(torch.tensor(TOKENS)[None]).logits[0].numpy()
+
 def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
@@ -650,6 +695,12 @@ def write_case(name: str, case: dict, sp_blob: bytes, llama: Path | None, llama_
                 meta["files"]["model.q4_0.gguf"] = "llama.cpp llama-quantize model.gguf Q4_0"
             else:
                 log.append(f"{name}: llama-quantize skipped: {msgq}")
+        for fname in [f for f in ("model.q8_0.gguf", "model.q4_0.gguf") if (folder / f).exists()]:
+            suffix = fname[len("model"):-len(".gguf")].replace(".", "_")
+            save_npy(folder / f"ref_dequantized{suffix}.npy", ref_from_dequantized_gguf(folder, fname))
+            meta["files"][f"ref_dequantized{suffix}.npy"] = (
+                f"float64 {out_desc}: the folder's model in float64 with gguf-py's dequantization of {fname} "
+                f"(attn_q/attn_k un-permuted): the oracle of our float path from that file")
         # transformers' GGUF loader
         for fname in [f for f in ("model.gguf", "model.q8_0.gguf", "model.q4_0.gguf") if (folder / f).exists()]:
             arch = meta["gguf"][fname]["arch"]

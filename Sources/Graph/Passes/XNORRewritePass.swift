@@ -174,7 +174,11 @@ public struct XNORRewritePass: Sendable {
                 }
                 let scaled = (0..<n).map { beta * values[c.elementCount == 1 ? 0 : $0] }
                 let bytes = scaled.withUnsafeBytes { Array($0) }
-                bias = .scaled(ConstantTensor(name: "\(node.name.isEmpty ? b : node.name).bias", elementType: .f32, shape: [n], storage: .owned(bytes)))
+                // A node named after its weight (an LLM's "blk.0.attn_q") would give the bias
+                // the source bias's own name; the float32 copy must not shadow it.
+                var name = "\(node.name.isEmpty ? b : node.name).bias"
+                if constants[name] != nil { name += ".f32" }
+                bias = .scaled(ConstantTensor(name: name, elementType: .f32, shape: [n], storage: .owned(bytes)))
             }
         }
         return .convert(Plan(weight: b, layout: transB != 0 ? "nk" : "kn", n: n, k: k, alpha: alpha,
