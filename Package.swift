@@ -1,9 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// Linux only: the file and memory code calls Glibc (O_TMPFILE, madvise, statfs), so no Apple
+// platform is declared.
 let package = Package(
     name: "XNORKit",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "xnor", targets: ["xnor"]),
         .library(name: "Tensors", targets: ["Tensors"]),

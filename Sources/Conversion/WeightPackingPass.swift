@@ -52,7 +52,7 @@ public enum WeightPackingPass {
     /// Packs a weight as [N, K] rows. A float32 weight already in [N, K] is packed straight
     /// from the mapped file; a [K, N] one is transposed from it into the one copy needed.
     static func pack(_ weight: ConstantTensor, layout: String, n: Int, k: Int, mode: WeightMode) throws -> PackedWeights {
-        guard weight.elementType == .f32 else {
+        guard weight.elementType == .f32, weight.blockType == nil else {
             let values = try weight.floatValues()
             let nk = layout == "nk" ? values : transpose(values, rows: k, columns: n)
             return try PackedWeights.pack(nk, n: n, k: k, mode: mode)
