@@ -5,7 +5,7 @@ import Graph
 ///
 /// `run` gets the outputs already allocated with the types `outputTypes` returned and must
 /// write every element: the buffers are reused between values and hold stale data.
-public protocol OpKernel {
+public protocol OpKernel: Sendable {
     /// Whether `run` needs input `index`. A kernel that took a constant input at setup (packed
     /// weights used in place) answers false, so the executor never materializes it, and
     /// receives nil for it. An op whose inputs it does not read (Shape) is evaluated while
@@ -22,12 +22,21 @@ public protocol OpKernel {
     /// inputs and for inputs the kernel does not read.
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws
 
+    /// Computes the outputs within a session: `context` holds the session's scratch and state
+    /// for this node (a KV cache, packed activations). Kernels themselves are immutable and
+    /// shared by every session of a compiled model.
+    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws
+
     /// The outputs when the input types alone decide them (Shape), else nil. Such nodes, and
     /// ONNX nodes whose inputs are all known, are evaluated while planning, not when running.
     func outputsFromTypes(_ inputs: [KernelInput?]) throws -> [Tensor]?
 }
 
 extension OpKernel {
+    public func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
+        try run(inputs: inputs, outputs: &outputs)
+    }
+
     public func readsInput(at index: Int) -> Bool { true }
     public func outputsFromTypes(_ inputs: [KernelInput?]) throws -> [Tensor]? { nil }
 }

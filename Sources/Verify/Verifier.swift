@@ -13,16 +13,16 @@ public struct Verifier {
     public let source: Graph
     /// The source model on the reference executor; callers plan inputs with it too, so the
     /// source weights are converted for running once.
-    public let reference: Executor
-    let converted: Executor
-    let simulated: Executor
+    public let reference: Session
+    let converted: Session
+    let simulated: Session
 
     public init(model: XNORModelFile.Loaded, source: Graph) throws {
         self.model = model
         self.source = source
-        reference = try Executor(graph: source, registry: .standard)
-        converted = try Executor(graph: model.packed.graph, registry: .xnor(weights: model.packed.weights, arithmetic: .popcount))
-        simulated = try Executor(graph: model.packed.graph, registry: .xnor(weights: model.packed.weights, arithmetic: .simulatedReference))
+        reference = try Session(graph: source, registry: .standard)
+        converted = try Session(graph: model.packed.graph, registry: .xnor(weights: model.packed.weights, arithmetic: .popcount))
+        simulated = try Session(graph: model.packed.graph, registry: .xnor(weights: model.packed.weights, arithmetic: .simulatedReference))
     }
 
     public struct Report: Sendable {

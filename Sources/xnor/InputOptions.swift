@@ -41,7 +41,7 @@ struct InputOptions: ParsableArguments {
     }
 
     /// The samples to run: one from files, or N random ones.
-    func samples(for graph: Graph, executor: Executor) throws -> [[String: Tensor]] {
+    func samples(for graph: Graph, executor: Session) throws -> [[String: Tensor]] {
         if let count = randomInputs {
             let types: [String: TensorType]
             do {

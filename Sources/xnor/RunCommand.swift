@@ -47,7 +47,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let model = try SourceModel.open(path, contextLength: contextSize)
         let graph = model.graph
-        let executor = try Executor(graph: graph, registry: model.registry)
+        let executor = try Session(graph: graph, registry: model.registry)
         if model.takesTokens {
             let vocabulary = LanguageModelInputs.vocabulary(graph) ?? Int.max
             guard let sequences = try tokenOptions.sequences(vocabulary: vocabulary, seed: inputs.seed), let prompt = sequences.first else {
@@ -71,7 +71,7 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Greedy decoding: the prompt in one run, then one token per run through the KV cache.
-    private func generate(_ executor: Executor, graph: Graph, prompt: [Int], count: Int) throws {
+    private func generate(_ executor: Session, graph: Graph, prompt: [Int], count: Int) throws {
         executor.resetState()
         var clock = ContinuousClock.now
         var logits = try executor.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt))["logits"]

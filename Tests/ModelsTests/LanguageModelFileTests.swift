@@ -24,7 +24,7 @@ import Testing
         for name in built.keptByDefault { pass.keptByDefault[name] = "kept" }
         let packed = try WeightPackingPass.run(pass.run(built.graph).graph)
         let tokens = try LanguageModelCase(name: String(relative.split(separator: "/")[0])).tokens
-        let inMemory = try runSequence(try Executor(graph: packed.graph, registry: .xnor(weights: packed.weights)), packed.graph, tokens: tokens)
+        let inMemory = try runSequence(try Session(graph: packed.graph, registry: .xnor(weights: packed.weights)), packed.graph, tokens: tokens)
 
         let name = relative.replacingOccurrences(of: "/", with: "-") + "." + mode.rawValue + ".xnor"
         let path = FileManager.default.temporaryDirectory.path + "/\(ProcessInfo.processInfo.processIdentifier)-" + name
@@ -38,7 +38,7 @@ import Testing
         }
         let loaded = try XNORModelFile.open(path)
         #expect(loaded.file.architecture == built.architecture)
-        let fromFile = try runSequence(try Executor(graph: loaded.packed.graph, registry: .xnor(weights: loaded.packed.weights)),
+        let fromFile = try runSequence(try Session(graph: loaded.packed.graph, registry: .xnor(weights: loaded.packed.weights)),
                                        loaded.packed.graph, tokens: tokens)
         #expect(fromFile.floatValues() == inMemory.floatValues())
         // The kept token embedding is stored in its source type, not widened.

@@ -45,7 +45,7 @@ struct LanguageModelCase: CustomTestStringConvertible, Sendable {
 }
 
 /// Runs a built or converted graph on one sequence, as `xnor run --tokens` does.
-func runSequence(_ executor: Executor, _ graph: Graph, tokens: [Int], start: Int = 0) throws -> Tensor {
+func runSequence(_ executor: Session, _ graph: Graph, tokens: [Int], start: Int = 0) throws -> Tensor {
     var inputs: [String: Tensor] = [
         BuiltModel.tokensInput: try Tensor(shape: [tokens.count], int64s: tokens.map { Int64($0) }),
         BuiltModel.positionsInput: try Tensor(shape: [tokens.count], int64s: (0..<tokens.count).map { Int64(start + $0) }),

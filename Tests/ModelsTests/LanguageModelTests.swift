@@ -15,7 +15,7 @@ import Testing
     @Test(arguments: LanguageModelCase.all)
     func floatPathFromTheFolderMatchesTransformers(_ c: LanguageModelCase) throws {
         let built = try ModelRegistry.build(try ModelOpener.open(c.folder))
-        let executor = try Executor(graph: built.graph)
+        let executor = try Session(graph: built.graph)
         let ours = try runSequence(executor, built.graph, tokens: try c.tokens)
         let reference = try #require(try c.reference("ref_float.npy"))
         #expect(ours.shape == reference.shape)
@@ -26,7 +26,7 @@ import Testing
     func floatPathFromLlamaCppGGUFMatches(_ c: LanguageModelCase) throws {
         for (file, referenceName) in c.ggufSources {
             let built = try ModelRegistry.build(try ModelOpener.open(c.folder + "/" + file))
-            let ours = try runSequence(try Executor(graph: built.graph), built.graph, tokens: try c.tokens)
+            let ours = try runSequence(try Session(graph: built.graph), built.graph, tokens: try c.tokens)
             let reference = try #require(try c.reference(referenceName))
             #expect(relativeError(ours, reference) <= 1e-4, "\(c.name)/\(file) against \(referenceName): \(relativeError(ours, reference))")
         }
@@ -65,7 +65,7 @@ import Testing
         let c = LanguageModelCase(name: "llama")
         let tokens = try c.tokens
         let built = try ModelRegistry.build(try ModelOpener.open(c.folder))
-        let executor = try Executor(graph: built.graph)
+        let executor = try Session(graph: built.graph)
         let whole = try runSequence(executor, built.graph, tokens: tokens).floatValues()
         executor.resetState()
         let vocab = built.config.vocabSize
@@ -99,7 +99,7 @@ import Testing
         let (rewritten, report) = pass.run(built.graph)
         #expect(report.convertedCount == built.config.numHiddenLayers * (built.kind == .encoder ? 6 : 7))
         let packed = try WeightPackingPass.run(rewritten)
-        let executor = try Executor(graph: packed.graph, registry: .xnor(weights: packed.weights))
+        let executor = try Session(graph: packed.graph, registry: .xnor(weights: packed.weights))
         return try runSequence(executor, packed.graph, tokens: tokens)
     }
 }

@@ -31,7 +31,7 @@ import Testing
         let inputName = try #require(graph.inputs.first?.name)
         let x = try OpFixtures.tensor("\(folder)/input.npy")
         let expected = try OpFixtures.tensor("\(folder)/ort_output.npy")
-        let executor = try Executor(graph: graph)
+        let executor = try Session(graph: graph)
         for run in 1...2 {
             let outputs = try executor.run(inputs: [inputName: x])
             let output = try #require(graph.outputs.first?.name)

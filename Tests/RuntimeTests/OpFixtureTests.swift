@@ -24,7 +24,7 @@ import Testing
     }
 
     private func check(_ graph: Graph, _ name: String) throws {
-        let executor = try Executor(graph: graph)
+        let executor = try Session(graph: graph)
         let inputs = try OpFixtures.inputs(name)
         let expected = try OpFixtures.expectedOutputs(name)
         // Twice: the second run reuses the plan and its buffers, which must not change anything.

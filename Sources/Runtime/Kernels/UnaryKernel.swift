@@ -7,10 +7,10 @@ import Darwin
 /// An element-wise op of one input whose output has the input's type and shape.
 struct UnaryKernel: OpKernel {
     let opType: String
-    var float: ((Float) -> Float)?
-    var int64: ((Int64) -> Int64)?
-    var int32: ((Int32) -> Int32)?
-    var bool: ((Bool) -> Bool)?
+    var float: (@Sendable (Float) -> Float)?
+    var int64: (@Sendable (Int64) -> Int64)?
+    var int32: (@Sendable (Int32) -> Int32)?
+    var bool: (@Sendable (Bool) -> Bool)?
 
     func outputTypes(for inputs: [KernelInput?]) throws -> [TensorType] {
         let x = try inputs.required(0).type

@@ -9,7 +9,7 @@ import Graph
 /// position. A prompt runs in one call, then one token per call; nothing is re-planned or
 /// reallocated as the cache fills. Not causal (encoders): every token attends to every token
 /// of the call, and no state is kept. Scores and softmax are computed in float64.
-struct AttentionKernel: StatefulKernel {
+struct AttentionKernel: OpKernel {
     static let opType = "Attention"
     let heads: Int
     let kvHeads: Int
@@ -38,7 +38,6 @@ struct AttentionKernel: StatefulKernel {
         }
     }
 
-    func makeState() -> any KernelState { KVCache(capacity: capacity, width: kvHeads * headDim) }
 
     func outputTypes(for inputs: [KernelInput?]) throws -> [TensorType] {
         let q = try inputs.required(0).type, k = try inputs.required(1).type, v = try inputs.required(2).type
@@ -59,7 +58,12 @@ struct AttentionKernel: StatefulKernel {
         return [q]
     }
 
-    func run(inputs: [Tensor?], outputs: inout [Tensor], state: any KernelState) throws {
+    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        guard !causal else { throw OpError("a causal attention runs in a session, which holds its KV cache") }
+        try run(inputs: inputs, outputs: &outputs, context: KernelContext())
+    }
+
+    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
         let q = try inputs.required(0), k = try inputs.required(1), v = try inputs.required(2)
         let tokens = q.shape[0]
         guard causal else {
@@ -70,7 +74,7 @@ struct AttentionKernel: StatefulKernel {
             }
             return
         }
-        guard let cache = state as? KVCache else { throw OpError("internal error: the attention state is not a KV cache") }
+        let cache = context.slot { KVCache(capacity: capacity, width: kvHeads * headDim) }
         let positions = try inputs.required(3).integerValues()
         let start = cache.length
         for (t, position) in positions.enumerated() where position != start + t {

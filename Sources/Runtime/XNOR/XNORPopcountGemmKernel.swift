@@ -6,7 +6,7 @@ import Graph
 /// The packed weights are the mapped planes of the .xnor file, used in place. `arithmetic`
 /// picks the popcount kernels (the runtime) or the simulated reference on unpacked codes
 /// (what `verify` holds the kernels to); both read the same packed weights.
-public final class XNORPopcountGemmKernel: OpKernel {
+public final class XNORPopcountGemmKernel: OpKernel, Sendable {
     public enum Arithmetic: Sendable {
         case popcount
         case simulatedReference
@@ -17,9 +17,7 @@ public final class XNORPopcountGemmKernel: OpKernel {
     let transform: OutputTransform
     let arithmetic: Arithmetic
     /// The codes of `weights`, unpacked once, for the simulated reference.
-    private lazy var unpacked = QuantizedWeights(unpacking: weights)
-    /// Reused between runs so packing activations allocates nothing per call.
-    private var activations = PackedActivations()
+    private let unpacked: QuantizedWeights?
 
     static let attributes: Set<String> = [
         XNORPopcountGemmNode.Attribute.mode, XNORPopcountGemmNode.Attribute.weight, XNORPopcountGemmNode.Attribute.weightLayout,
@@ -51,6 +49,7 @@ public final class XNORPopcountGemmKernel: OpKernel {
         self.mode = mode
         self.arithmetic = arithmetic
         transform = OutputTransform(scale: alpha, bias: bias)
+        unpacked = arithmetic == .simulatedReference ? QuantizedWeights(unpacking: weights) : nil
     }
 
     public func readsInput(at index: Int) -> Bool { index == 0 }
@@ -65,16 +64,23 @@ public final class XNORPopcountGemmKernel: OpKernel {
     }
 
     public func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        try run(inputs: inputs, outputs: &outputs, context: KernelContext())
+    }
+
+    public func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
         let x = try inputs.required(0)
         let rows = x.count / weights.k
         try x.withUnsafeBuffer(of: Float.self) { input in
             switch arithmetic {
             case .popcount:
-                try activations.pack(input, rows: rows, k: weights.k, mode: mode.activationMode)
+                // The session's packed-activation buffer, reused so a token allocates nothing.
+                let activations = context.slot { Scratch(PackedActivations()) }
+                try activations.value.pack(input, rows: rows, k: weights.k, mode: mode.activationMode)
                 try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in
-                    try PopcountGemm.run(weights: weights, activations: activations, transform: transform, into: output)
+                    try PopcountGemm.run(weights: weights, activations: activations.value, transform: transform, into: output)
                 }
             case .simulatedReference:
+                guard let unpacked else { throw OpError("internal error: no unpacked codes for the simulated reference") }
                 let y = try SimulatedReference.gemm(weights: unpacked, input: Array(input), rows: rows,
                                                     activationMode: mode.activationMode, transform: transform)
                 try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in

@@ -54,7 +54,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
                           nodes: [Node(name: "first", opType: "Double", domain: "test", inputs: ["X"], outputs: ["T"]), node],
                           opsets: ["": opset, "test": 1])
         expectError(expected) {
-            let executor = try Executor(graph: graph, registry: registry)
+            let executor = try Session(graph: graph, registry: registry)
             _ = try executor.run(inputs: ["X": try Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])])
         }
         #expect(counter.runs == 0, "a node ran before the graph was refused")
@@ -119,7 +119,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
         let g = graph([Node(name: "first", opType: "Relu", inputs: ["A"], outputs: ["R"]),
                        Node(name: "sum", opType: "Add", inputs: ["R", "B"], outputs: ["Y"])],
                       inputs: [input("A", [.fixed(2), .fixed(3)]), input("B", [.fixed(4)])])
-        let executor = try Executor(graph: g)
+        let executor = try Session(graph: g)
         var events = 0
         expectError(["'sum'", "Add", "[2, 3]", "[4]", "broadcast"]) {
             _ = try executor.run(inputs: ["A": try Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6]),
@@ -133,7 +133,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
         let g = graph([Node(name: "mm", opType: "MatMul", inputs: ["A", "B"], outputs: ["Y"])],
                       inputs: [input("A", [.fixed(2), .fixed(3)]), input("B", [.fixed(4), .fixed(2)])])
         expectError(["'mm'", "inner dimensions 3 and 4"]) {
-            _ = try Executor(graph: g).run(inputs: ["A": try Tensor(shape: [2, 3], floats: [Float](repeating: 1, count: 6)),
+            _ = try Session(graph: g).run(inputs: ["A": try Tensor(shape: [2, 3], floats: [Float](repeating: 1, count: 6)),
                                                     "B": try Tensor(shape: [4, 2], floats: [Float](repeating: 1, count: 8))])
         }
     }
@@ -141,7 +141,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
     @Test func gatherIndexOutOfRangeNamesTheNode() throws {
         let g = graph([Node(name: "lookup", opType: "Gather", inputs: ["D", "I"], outputs: ["Y"])],
                       inputs: [input("D", [.fixed(3), .fixed(2)]), input("I", [.fixed(2)], .i64)])
-        let executor = try Executor(graph: g)
+        let executor = try Session(graph: g)
         let data = try Tensor(shape: [3, 2], floats: [1, 2, 3, 4, 5, 6])
         expectError(["'lookup'", "Gather", "index 3", "out of range"]) {
             _ = try executor.run(inputs: ["D": data, "I": try Tensor(shape: [2], int64s: [0, 3])])
@@ -158,7 +158,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
         let g = graph([Node(name: "d", opType: "Div", inputs: ["A", "B"], outputs: ["Y"])],
                       inputs: [input("A", [.fixed(2)], .i64), input("B", [.fixed(2)], .i64)])
         expectError(["'d'", "division by zero"]) {
-            _ = try Executor(graph: g).run(inputs: ["A": try Tensor(shape: [2], int64s: [1, 2]), "B": try Tensor(shape: [2], int64s: [1, 0])])
+            _ = try Session(graph: g).run(inputs: ["A": try Tensor(shape: [2], int64s: [1, 2]), "B": try Tensor(shape: [2], int64s: [1, 0])])
         }
     }
 
@@ -166,7 +166,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
         let g = graph([Node(name: "rs", opType: "Reshape", inputs: ["X", "s"], outputs: ["Y"])],
                       inputs: [input("X", [.fixed(2), .fixed(3)])], initializers: [int64Constant("s", [4, -1])])
         expectError(["'rs'", "cannot reshape"]) {
-            _ = try Executor(graph: g).run(inputs: ["X": try Tensor(shape: [2, 3], floats: [Float](repeating: 0, count: 6))])
+            _ = try Session(graph: g).run(inputs: ["X": try Tensor(shape: [2, 3], floats: [Float](repeating: 0, count: 6))])
         }
     }
 
@@ -174,14 +174,14 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
         for dims: [Int64] in [[1 << 40, 1 << 40], [1 << 20, 1 << 20], [-1]] {
             let g = graph([Node(name: "fill", opType: "ConstantOfShape", inputs: ["s"], outputs: ["Y"])],
                           inputs: [], initializers: [int64Constant("s", dims)])
-            expectError(["'fill'"]) { _ = try Executor(graph: g).run(inputs: [:]) }
+            expectError(["'fill'"]) { _ = try Session(graph: g).run(inputs: [:]) }
         }
     }
 
     @Test func inputsAreCheckedAgainstTheDeclaration() throws {
         let g = graph([Node(name: "sum", opType: "Add", inputs: ["A", "B"], outputs: ["Y"])],
                       inputs: [input("A", [.symbolic("batch"), .fixed(3)]), input("B", [.symbolic("batch"), .fixed(3)])])
-        let executor = try Executor(graph: g)
+        let executor = try Session(graph: g)
         let two = try Tensor(shape: [2, 3], floats: [Float](repeating: 1, count: 6))
         let one = try Tensor(shape: [1, 3], floats: [1, 1, 1])
         expectError(["batch", "2", "1"]) { _ = try executor.run(inputs: ["A": two, "B": one]) }
@@ -217,7 +217,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
     }
 
     @Test func buffersAreReusedAfterTheLastRead() throws {
-        let executor = try Executor(graph: chain(10))
+        let executor = try Session(graph: chain(10))
         let summary = try executor.planSummary(inputTypes: ["X": TensorType(.float32, [4, 8])])
         #expect(summary.computedNodeCount == 10)
         #expect(summary.bufferCount == 2, "a chain needs two alternating buffers, got \(summary.bufferCount)")
@@ -226,7 +226,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
     }
 
     @Test func repeatedRunsReuseThePlanAndGiveTheSameResults() throws {
-        let executor = try Executor(graph: chain(10))
+        let executor = try Session(graph: chain(10))
         // Neg then Relu, five times: relu(-x) then relu(-(that)) = 0 for every x ≥ 0 or x < 0
         // after the second pair; by hand, after n0..n3 every element is 0 except none.
         // So check the closed form: y = relu(-relu(-x)) ... = 0 for all x, and -0 never appears.
@@ -243,7 +243,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
     @Test func outputsHeldByTheCallerAreNotOverwritten() throws {
         let graph = Graph(inputs: [input("X", [.fixed(3)])], outputs: [ValueInfo(name: "Y")],
                           nodes: [Node(name: "neg", opType: "Neg", inputs: ["X"], outputs: ["Y"])], opsets: ["": 18])
-        let executor = try Executor(graph: graph)
+        let executor = try Session(graph: graph)
         let first = try executor.run(inputs: ["X": try Tensor(shape: [3], floats: [1, 2, 3])])["Y"]
         let second = try executor.run(inputs: ["X": try Tensor(shape: [3], floats: [4, 5, 6])])["Y"]
         #expect(first?.floats == [-1, -2, -3])
@@ -269,7 +269,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
                 return (order[a.element.name] ?? a.offset) < (order[b.element.name] ?? b.offset)
             }.map(\.element),
             opsets: ["": 17])
-        let executor = try Executor(graph: graph)
+        let executor = try Session(graph: graph)
         let summary = try executor.planSummary(inputTypes: ["X": TensorType(.float32, [4, 6])])
         #expect(summary.computedNodeCount == 1)
         #expect(summary.evaluatedWhilePlanningCount == 5)
@@ -291,7 +291,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
                                   Node(name: "b", opType: "Mul", inputs: ["t", "t"], outputs: ["Y"])],
                           opsets: ["": 18])
         var seen: [(String, [[Float]], [[Float]])] = []
-        let out = try Executor(graph: graph).run(inputs: ["X": try Tensor(shape: [2], floats: [3, -1])], keeping: ["t"]) { event in
+        let out = try Session(graph: graph).run(inputs: ["X": try Tensor(shape: [2], floats: [3, -1])], keeping: ["t"]) { event in
             seen.append((event.node.name, event.inputs.map { $0?.floats ?? [] }, event.outputs.map { $0.floats ?? [] }))
         }
         #expect(seen.map(\.0) == ["a", "b"])
@@ -335,7 +335,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
                           nodes: [Node(name: "s", opType: "ScaleByConstant", domain: "xnorkit", inputs: ["X", "w"], outputs: ["t"]),
                                   Node(name: "r", opType: "Relu", inputs: ["t"], outputs: ["Y"])],
                           opsets: ["": 18, "xnorkit": 1])
-        let y = try Executor(graph: graph, registry: registry).run(inputs: ["X": try Tensor(shape: [3], floats: [1, -2, 0.5])])["Y"]
+        let y = try Session(graph: graph, registry: registry).run(inputs: ["X": try Tensor(shape: [3], floats: [1, -2, 0.5])])["Y"]
         #expect(y?.floats == [3, 0, 1.5])
         #expect(registry.keys.contains(OpRegistry.Key(domain: "xnorkit", opType: "ScaleByConstant")))
         // The standard registry is unchanged.
@@ -361,7 +361,7 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
         let graph = Graph(inputs: [input("X", [.fixed(x.count)])], outputs: [ValueInfo(name: "Y")],
                           nodes: [Node(name: "c", opType: "Cast", inputs: ["X"], outputs: ["Y"], attributes: [("to", .int(16))])],
                           opsets: ["": 18])
-        let y = try Executor(graph: graph).run(inputs: ["X": try Tensor(shape: [x.count], floats: x)])["Y"]
+        let y = try Session(graph: graph).run(inputs: ["X": try Tensor(shape: [x.count], floats: x)])["Y"]
         #expect(y?.floats == expected)
     }
 }

@@ -1,26 +1,22 @@
 import Formats
 import Graph
 
-/// Runs a graph on tensors.
+import Synchronization
+
+/// A graph compiled for running: every node's kernel made and checked, values numbered. It is
+/// immutable and `Sendable`: several sessions (one per sequence) share one compiled model,
+/// its kernels and its mapped weights.
 ///
 /// `init` checks the whole graph before anything runs: every node's op is registered and its
-/// kernel accepts its attributes, every input is defined before it is read. The first run with
-/// a given set of input types makes a plan — the type of every value (symbolic dims bound
-/// from the inputs), the nodes whose results are known without the data (shape arithmetic,
-/// constants) evaluated once, and a buffer for every other value, reused after its last
-/// reader — and later runs with the same input types reuse the plan and its buffers.
-///
-/// Not thread-safe: one executor runs one graph at a time.
-public final class Executor {
+/// kernel accepts its attributes, every input is defined before it is read.
+public final class CompiledModel: Sendable {
     public let graph: Graph
     /// A planned value larger than this is refused (a shape computed from a small file can ask
     /// for any size).
-    public var maximumTensorBytes: Int = 1 << 34
-    /// Plans kept for different input types; the oldest is dropped beyond this.
-    public var maximumCachedPlans: Int = 8
+    public let maximumTensorBytes: Int
 
-    /// A node as the executor runs it: its kernel and the ids of the values it reads and writes.
-    private struct Entry {
+    /// A node as a session runs it: its kernel and the ids of the values it reads and writes.
+    struct Entry: Sendable {
         var node: Node
         var kernel: any OpKernel
         var inputs: [Int?]
@@ -30,31 +26,43 @@ public final class Executor {
         var isStatic: Bool
     }
 
-    private enum Origin {
+    enum Origin: Sendable {
         case graphInput(Int)
         case initializer(ConstantTensor)
         case node(Int)
     }
 
-    private var entries: [Entry] = []
-    private var valueNames: [String] = []
-    private var origins: [Origin] = []
-    private var idOf: [String: Int] = [:]
+    let entries: [Entry]
+    let valueNames: [String]
+    let origins: [Origin]
+    let idOf: [String: Int]
     /// Graph inputs: value id and, when an initializer of that name gives a default, that.
-    private var inputIDs: [Int] = []
-    private var inputDefaults: [ConstantTensor?] = []
-    private var outputIDs: [Int] = []
-    /// Initializers converted to tensors and results of static nodes, shared by every plan.
-    private var constants: [Int: Tensor] = [:]
-    /// The state of every stateful node (its KV cache) for the one sequence this executor runs.
-    private var states: [Int: any KernelState] = [:]
-    private var plans: [[TensorType?]: ExecutionPlan] = [:]
-    private var planOrder: [[TensorType?]] = []
+    let inputIDs: [Int]
+    let inputDefaults: [ConstantTensor?]
+    let outputIDs: [Int]
+    /// Initializers converted to tensors and results of static nodes, made on first use and
+    /// shared by every plan of every session.
+    private let constants = Mutex<[Int: Tensor]>([:])
 
     /// Checks the graph and makes every node's kernel; fails naming the first node whose op or
     /// attributes `registry` does not support.
-    public init(graph: Graph, registry: OpRegistry = .standard) throws {
+    public init(graph: Graph, registry: OpRegistry = .standard, maximumTensorBytes: Int = 1 << 34) throws {
         self.graph = graph
+        self.maximumTensorBytes = maximumTensorBytes
+        var entries: [Entry] = []
+        var valueNames: [String] = []
+        var origins: [Origin] = []
+        var idOf: [String: Int] = [:]
+        var inputIDs: [Int] = []
+        var inputDefaults: [ConstantTensor?] = []
+        var outputIDs: [Int] = []
+        func define(_ name: String, _ origin: Origin) -> Int {
+            let id = valueNames.count
+            valueNames.append(name)
+            origins.append(origin)
+            if !name.isEmpty { idOf[name] = id }
+            return id
+        }
         let onnxOpset = graph.opsets[""] ?? graph.opsets["ai.onnx"]
         var initializers: [String: ConstantTensor] = [:]
         for initializer in graph.initializers {
@@ -118,7 +126,6 @@ public final class Executor {
                 case .node(let producer): return entries[producer].isStatic
                 }
             }
-            if let stateful = kernel as? any StatefulKernel { states[entries.count] = stateful.makeState() }
             entries.append(Entry(node: node, kernel: kernel, inputs: inputs, outputs: outputs,
                                  isONNX: domain.isEmpty, isStatic: isStatic))
         }
@@ -128,23 +135,81 @@ public final class Executor {
             }
             outputIDs.append(id)
         }
+        self.entries = entries
+        self.valueNames = valueNames
+        self.origins = origins
+        self.idOf = idOf
+        self.inputIDs = inputIDs
+        self.inputDefaults = inputDefaults
+        self.outputIDs = outputIDs
     }
 
-    private func define(_ name: String, _ origin: Origin) -> Int {
-        let id = valueNames.count
-        valueNames.append(name)
-        origins.append(origin)
-        if !name.isEmpty { idOf[name] = id }
-        return id
+    /// An initializer as a tensor, or the result of a static node, converted once.
+    func constant(_ id: Int) throws -> Tensor? {
+        if let tensor = constants.withLock({ $0[id] }) { return tensor }
+        guard case .initializer(let initializer) = origins[id] else { return nil }
+        let tensor: Tensor
+        do {
+            tensor = try Tensor(initializer)
+        } catch {
+            throw ExecutionError("initializer '\(initializer.name)': \(error)")
+        }
+        constants.withLock { $0[id] = tensor }
+        return tensor
+    }
+
+    /// Records the result of a static node (its inputs derive from initializers alone).
+    func setStatic(_ id: Int, _ tensor: Tensor) {
+        constants.withLock { $0[id] = tensor }
+    }
+
+    func staticValue(_ id: Int) -> Tensor? {
+        constants.withLock { $0[id] }
+    }
+}
+
+/// Runs a compiled model for one sequence at a time: its plans, buffers and kernel context
+/// (scratch and state, such as KV caches) are its own.
+///
+/// The first run with a given set of input types makes a plan — the type of every value
+/// (symbolic dims bound from the inputs), the nodes whose results are known without the data
+/// (shape arithmetic, constants) evaluated once, and a buffer for every other value, reused
+/// after its last reader — and later runs with the same input types reuse the plan and its
+/// buffers. A language model's prompt and its decode steps are two plans; the KV caches keep
+/// the sequence between runs, so decoding plans and allocates nothing new per token.
+///
+/// Not thread-safe: one session runs one sequence at a time; make one session per thread.
+public final class Session {
+    public let model: CompiledModel
+    public var graph: Graph { model.graph }
+    /// Plans kept for different input types; the oldest is dropped beyond this.
+    public var maximumCachedPlans: Int = 8
+    private var plans: [[TensorType?]: ExecutionPlan] = [:]
+    private var planOrder: [[TensorType?]] = []
+    private let context = KernelContext()
+
+    private var entries: [CompiledModel.Entry] { model.entries }
+    private var valueNames: [String] { model.valueNames }
+    private var origins: [CompiledModel.Origin] { model.origins }
+    private var idOf: [String: Int] { model.idOf }
+    private var inputDefaults: [ConstantTensor?] { model.inputDefaults }
+    private var outputIDs: [Int] { model.outputIDs }
+    private var maximumTensorBytes: Int { model.maximumTensorBytes }
+
+    /// A new session of `model`.
+    public init(model: CompiledModel) {
+        self.model = model
+    }
+
+    /// Compiles `graph` and opens one session of it.
+    public convenience init(graph: Graph, registry: OpRegistry = .standard) throws {
+        self.init(model: try CompiledModel(graph: graph, registry: registry))
     }
 
     /// Starts a new sequence: every stateful node (KV cache) forgets what it holds.
     public func resetState() {
-        for state in states.values { state.reset() }
+        context.resetStates()
     }
-
-    /// Whether the graph has stateful nodes (attention with a KV cache).
-    public var hasState: Bool { !states.isEmpty }
 
     // MARK: Running
 
@@ -208,11 +273,8 @@ public final class Executor {
                 outputs.append(Tensor.reusing(&buffers[buffer], as: type, reserving: plan.bufferCapacities[buffer]))
             }
             do {
-                if let state = states[step.node], let stateful = entry.kernel as? any StatefulKernel {
-                    try stateful.run(inputs: readInputs, outputs: &outputs, state: state)
-                } else {
-                    try entry.kernel.run(inputs: readInputs, outputs: &outputs)
-                }
+                context.node = step.node
+                try entry.kernel.run(inputs: readInputs, outputs: &outputs, context: context)
             } catch let error as OpError {
                 throw ExecutionError(node: entry.node.displayName, opType: entry.node.opType, error.message)
             } catch let error as ExecutionError {
@@ -355,19 +417,7 @@ public final class Executor {
         }
     }
 
-    /// An initializer as a tensor, or the result of a static node, converted once.
-    private func constant(_ id: Int) throws -> Tensor? {
-        if let tensor = constants[id] { return tensor }
-        guard case .initializer(let initializer) = origins[id] else { return nil }
-        let tensor: Tensor
-        do {
-            tensor = try Tensor(initializer)
-        } catch {
-            throw ExecutionError("initializer '\(initializer.name)': \(error)")
-        }
-        constants[id] = tensor
-        return tensor
-    }
+    private func constant(_ id: Int) throws -> Tensor? { try model.constant(id) }
 
     private func plan(for types: [TensorType?]) throws -> ExecutionPlan {
         if let plan = plans[types] { return plan }
@@ -380,7 +430,7 @@ public final class Executor {
         return plan
     }
 
-    private func check(_ type: TensorType, _ entry: Entry) throws {
+    private func check(_ type: TensorType, _ entry: CompiledModel.Entry) throws {
         guard let count = Checked.product(type.shape),
               let bytes = Checked.multiply(count, type.elementType.byteSize), bytes <= maximumTensorBytes else {
             throw ExecutionError(node: entry.node.displayName, opType: entry.node.opType,
@@ -418,7 +468,7 @@ public final class Executor {
             if let tensor = known[id] { return tensor }
             return try constant(id)
         }
-        func source(_ id: Int?, _ entry: Entry, _ j: Int) throws -> ExecutionPlan.Source {
+        func source(_ id: Int?, _ entry: CompiledModel.Entry, _ j: Int) throws -> ExecutionPlan.Source {
             guard let id else { return .absent }
             guard entry.kernel.readsInput(at: j) else { return .absent }
             if case .graphInput(let index) = origins[id], given[index] != nil { return .graphInput(index) }
@@ -447,7 +497,7 @@ public final class Executor {
                 }
                 types = Array(allTypes.prefix(entry.outputs.count))
                 for type in types { try check(type, entry) }
-                let staticOutputs = entry.isStatic ? entry.outputs.compactMap { constants[$0] } : []
+                let staticOutputs = entry.isStatic ? entry.outputs.compactMap { model.staticValue($0) } : []
                 if staticOutputs.count == entry.outputs.count && !entry.outputs.isEmpty {
                     values = staticOutputs
                 } else if let fromTypes = try entry.kernel.outputsFromTypes(inputs) {
@@ -473,7 +523,7 @@ public final class Executor {
                 }
                 for (k, id) in entry.outputs.enumerated() {
                     known[id] = values[k]
-                    if entry.isStatic { constants[id] = values[k] }
+                    if entry.isStatic { model.setStatic(id, values[k]) }
                 }
                 plan.steps.append(ExecutionPlan.Step(node: index, compute: nil,
                                                      plannedInputs: inputs.map { $0?.value }, plannedOutputs: values))

@@ -1,0 +1,37 @@
+/// What a kernel uses while it runs that is not its own: per-session, per-node slots for
+/// scratch buffers and state. A session owns one context, so sessions sharing a compiled model
+/// never share scratch or a KV cache; a slot is made on its node's first run and reused after.
+public final class KernelContext {
+    private var slots: [Int: AnyObject] = [:]
+    /// The node being run; set by the session before each kernel call.
+    var node = 0
+
+    public init() {}
+
+    /// This node's slot of type `T`, made by `make` on first use.
+    public func slot<T: AnyObject>(_ make: () throws -> T) rethrows -> T {
+        if let existing = slots[node] as? T { return existing }
+        let created = try make()
+        slots[node] = created
+        return created
+    }
+
+    /// Starts a new sequence: every state (KV cache) forgets what it holds; scratch stays.
+    func resetStates() {
+        for case let state as any KernelState in slots.values { state.reset() }
+    }
+
+    var hasState: Bool { slots.values.contains { $0 is any KernelState } }
+}
+
+/// A slot's value that belongs to the sequence a session runs (a KV cache): reset when the
+/// session starts a new one.
+public protocol KernelState: AnyObject {
+    func reset()
+}
+
+/// A mutable value held by reference in a context slot (scratch of a value type).
+public final class Scratch<Value> {
+    public var value: Value
+    public init(_ value: Value) { self.value = value }
+}
