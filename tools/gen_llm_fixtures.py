@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes fixtures/llm/: tiny LLM and encoder checkpoints with transformers' float64 logits,
-llama.cpp GGUF files of the same models, and the simulated reference of DESIGN.md's numerics.
+llama.cpp GGUF files of the same models (BitNet: written with gguf-py's GGUFWriter in llama.cpp's
+BITNET layout, since llama.cpp's converter cannot convert them), and the simulated reference of
+DESIGN.md's numerics.
 
     .venv-gen/bin/python tools/gen_llm_fixtures.py [--only CASE ...] [--no-gguf]
 
@@ -296,43 +298,69 @@ GGUF_TO_HF_LAYER = {
     "attn_q.weight": "self_attn.q_proj.weight", "attn_k.weight": "self_attn.k_proj.weight",
     "attn_v.weight": "self_attn.v_proj.weight", "attn_output.weight": "self_attn.o_proj.weight",
     "ffn_gate.weight": "mlp.gate_proj.weight", "ffn_up.weight": "mlp.up_proj.weight", "ffn_down.weight": "mlp.down_proj.weight",
+    # llama.cpp's BITNET sub-norms (src/models/bitnet.cpp) → transformers' BitNetForCausalLM names
+    "attn_sub_norm.weight": "self_attn.attn_sub_norm.weight", "ffn_sub_norm.weight": "mlp.ffn_sub_norm.weight",
 }
+GGUF_TO_HF_FIXED = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight",
+                    "output_norm.weight": "model.norm.weight"}
 
 
-def ref_from_dequantized_gguf(folder: Path, fname: str) -> np.ndarray:
+def gguf_to_hf_name(gguf_name: str) -> str | None:
+    """transformers' parameter name of a llama-family / BITNET GGUF tensor (None: rope_freqs)."""
+    if gguf_name in GGUF_TO_HF_FIXED:
+        return GGUF_TO_HF_FIXED[gguf_name]
+    if gguf_name.startswith("blk."):
+        _, layer, rest = gguf_name.split(".", 2)
+        return f"model.layers.{layer}.{GGUF_TO_HF_LAYER[rest]}"
+    return None
+
+
+def ref_from_dequantized_gguf(folder: Path, fname: str, model_folder: Path | None = None,
+                              attn_implementation: str | None = None) -> np.ndarray:
     """float64 logits of the folder's model with every weight replaced by gguf-py's dequantization of
-    llama.cpp's quantized GGUF (attn_q/attn_k rows un-permuted as llama.cpp's converter permuted them).
+    a GGUF of it. Architecture `llama`: attn_q/attn_k rows un-permuted as llama.cpp's converter
+    permuted them; `bitnet`: no permutation (llama.cpp's BITNET converter does not permute, its rope
+    is NEOX). `model_folder` holds the float model the weights go into (packed BitNet: the float
+    folder W = codes × gamma, since the packed folder loads as BitLinear modules); default `folder`.
+    A tied model without output.weight gets lm_head = the dequantized token_embd.
+    `attn_implementation` None is transformers' default (sdpa), with which llama's Q8_0 reference was
+    made; "eager" is what ref_float uses (sdpa differs from it by ~1e-7 relative even in float64).
     transformers' own GGUF loader is not used here: for Q8_0 its logits differ from this by 4e-3
     relative, while this independent path needs only gguf-py and the float64 model."""
     import gguf
-    model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float64).eval()
+    kw = {} if attn_implementation is None else {"attn_implementation": attn_implementation}
+    model = transformers.AutoModelForCausalLM.from_pretrained(model_folder or folder, dtype=torch.float64, **kw).eval()
     config = model.config
     reader = gguf.GGUFReader(str(folder / fname))
+    arch = gguf_arch(folder / fname)
+    assert arch in ("llama", "bitnet"), arch
     state = model.state_dict()
 
     def unpermute(w, heads):
         return w.reshape(heads, w.shape[0] // heads // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
-    fixed = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight",
-             "output_norm.weight": "model.norm.weight"}
+    replaced = set()
     for t in reader.tensors:
         shape = [int(x) for x in reversed(t.shape)]
         values = gguf.quants.dequantize(t.data, t.tensor_type).reshape(shape)
-        if t.name in fixed:
-            name = fixed[t.name]
-        elif t.name.startswith("blk."):
-            _, layer, rest = t.name.split(".", 2)
-            name = f"model.layers.{layer}.{GGUF_TO_HF_LAYER[rest]}"
-            if rest == "attn_q.weight":
-                values = unpermute(values, config.num_attention_heads)
-            if rest == "attn_k.weight":
-                values = unpermute(values, config.num_key_value_heads)
-        else:
+        name = gguf_to_hf_name(t.name)
+        if name is None:
             continue  # rope_freqs: the model computes its frequencies from config.json
+        if arch == "llama" and t.name.endswith(".attn_q.weight"):
+            values = unpermute(values, config.num_attention_heads)
+        if arch == "llama" and t.name.endswith(".attn_k.weight"):
+            values = unpermute(values, config.num_key_value_heads)
+        assert tuple(state[name].shape) == tuple(shape), (t.name, shape, tuple(state[name].shape))
         state[name] = torch.tensor(np.asarray(values, dtype=np.float64))
+        replaced.add(name)
+    if "lm_head.weight" in state and "lm_head.weight" not in replaced and config.tie_word_embeddings:
+        state["lm_head.weight"] = state["model.embed_tokens.weight"]
+        replaced.add("lm_head.weight")
+    assert replaced == set(state), sorted(set(state) ^ replaced)
     model.load_state_dict(state)
     with torch.no_grad():
         return model(torch.tensor(TOKENS)[None]).logits[0].numpy()
+
 
 def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
@@ -412,6 +440,185 @@ def ref_from_gguf(folder: Path, gguf_name: str, encoder: bool, own_config: bool)
     model = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_name, attn_implementation="eager", **kw)
     model = model.to(torch.float64).eval()
     return forward(model, encoder)
+
+
+# --------------------------------------------------------------------------------------
+# BitNet GGUF in llama.cpp's BITNET layout, written with gguf-py's GGUFWriter
+
+
+# llama.cpp's BITNET projections (the ones its converter re-quantizes to ternary)
+BITNET_PROJECTIONS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+
+
+def bitnet_effective_weights(folder: Path, packed: str | None) -> dict[str, np.ndarray]:
+    """float32 weights the folder means, by transformers' parameter name, read independently of the
+    float folder: bf16 → float32; packed bitlinear projections unpacked with transformers' own
+    unpack_weights and multiplied by gamma = float32(1) / float32(weight_scale) (autobitlinear: gamma
+    = float32(weight_scale)). Tied: lm_head = embed_tokens."""
+    from safetensors.torch import load_file
+    from transformers.integrations.bitnet import unpack_weights
+    sd = load_file(str(folder / "model.safetensors"))
+    out = {}
+    for k, v in sd.items():
+        if k.endswith(".weight_scale"):
+            continue
+        if v.dtype == torch.uint8:
+            assert packed, k
+            ws = sd[k.removesuffix(".weight") + ".weight_scale"].to(torch.float32).numpy()[0]
+            gamma = np.float32(1.0) / ws if packed == "bitlinear" else ws
+            codes = unpack_weights(v, torch.float32).numpy()
+            out[k] = codes * np.float32(gamma)
+        else:
+            out[k] = v.to(torch.float32).numpy()
+    if "lm_head.weight" not in out:
+        out["lm_head.weight"] = out["model.embed_tokens.weight"]
+    return out
+
+
+def write_bitnet_gguf(path: Path, case_name: str, config: dict, weights: dict[str, np.ndarray],
+                      qtype=None) -> None:
+    """A GGUF of transformers' BitNetForCausalLM in llama.cpp's BITNET layout (gguf-py MODEL_ARCH.BITNET,
+    src/models/bitnet.cpp): general.architecture "bitnet", token_embd / blk.N.{attn_norm, attn_q, attn_k,
+    attn_v, attn_output, attn_sub_norm, ffn_norm, ffn_gate, ffn_up, ffn_down, ffn_sub_norm} / output_norm,
+    plus output.weight when the model is untied (llama.cpp's BITNET has no output tensor: its graph
+    multiplies by token_embd, and its loader would reject the extra tensor). No q/k permutation: the
+    BITNET converter (conversion/bitnet.py, TextModel.modify_tensors) does not permute, and llama.cpp
+    runs BITNET with NEOX rope, which is transformers' rotate_half. The keys are those the converter
+    writes (TextModel.set_gguf_parameters + BitnetModel: rope scaling linear, factor 1), plus
+    rope.dimension_count and vocab_size, without the tokenizer. `weights`: float32 arrays by
+    transformers' name. Every tensor is F32, except with `qtype` the seven projections, quantized by
+    gguf-py's gguf.quants.quantize (every projection's row must be a multiple of the block size)."""
+    import gguf
+    hf = {gguf_to_hf_name(n): n for n in
+          ["token_embd.weight", "output_norm.weight", "output.weight"]
+          + [f"blk.{i}.{r}" for i in range(config["num_hidden_layers"]) for r in GGUF_TO_HF_LAYER]}
+    tied = bool(config.get("tie_word_embeddings"))
+    names = {k: hf[k] for k in weights if not (tied and k == "lm_head.weight")}
+    assert set(weights) - set(names) <= {"lm_head.weight"}, sorted(set(weights) - set(names))
+    assert len(names) == 2 + (0 if tied else 1) + 11 * config["num_hidden_layers"], len(names)
+    heads = config["num_attention_heads"]
+    head_dim = config.get("head_dim") or config["hidden_size"] // heads
+    rope = config.get("rope_parameters") or {}
+    assert rope.get("rope_type", "default") == "default", rope
+
+    w = gguf.GGUFWriter(str(path), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.BITNET])
+    w.add_type(gguf.GGUFType.MODEL)
+    w.add_name(case_name.title())
+    w.add_context_length(config["max_position_embeddings"])
+    w.add_embedding_length(config["hidden_size"])
+    w.add_block_count(config["num_hidden_layers"])
+    w.add_feed_forward_length(config["intermediate_size"])
+    w.add_head_count(heads)
+    w.add_head_count_kv(config["num_key_value_heads"])
+    w.add_rope_freq_base(float(rope.get("rope_theta", config.get("rope_theta"))))
+    w.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)     # BitnetModel.set_gguf_parameters
+    w.add_rope_scaling_factor(1.0)
+    w.add_rope_dimension_count(head_dim)
+    w.add_vocab_size(config["vocab_size"])
+    w.add_file_type({None: gguf.LlamaFileType.ALL_F32, gguf.GGMLQuantizationType.TQ2_0: gguf.LlamaFileType.MOSTLY_TQ2_0,
+                     gguf.GGMLQuantizationType.TQ1_0: gguf.LlamaFileType.MOSTLY_TQ1_0}[qtype])
+    w.add_quantization_version(gguf.GGML_QUANT_VERSION)
+
+    def order(item):   # token_embd, the blocks in GGUF_TO_HF_LAYER order, output_norm, output
+        g = item[1]
+        if g.startswith("blk."):
+            _, b, rest = g.split(".", 2)
+            return (1, int(b), list(GGUF_TO_HF_LAYER).index(rest))
+        return ({"token_embd.weight": 0, "output_norm.weight": 2, "output.weight": 3}[g], 0, 0)
+
+    for k, g in sorted(names.items(), key=order):
+        a = np.ascontiguousarray(weights[k], dtype=np.float32)
+        if qtype is not None and g.split(".")[-2] in BITNET_PROJECTIONS:
+            block = gguf.GGML_QUANT_SIZES[qtype][0]
+            assert a.shape[-1] % block == 0, (g, a.shape, block)
+            w.add_tensor(g, gguf.quants.quantize(a, qtype), raw_dtype=qtype)   # shape from the block bytes
+        else:
+            w.add_tensor(g, a)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def add_bitnet_ggufs(name: str, folder: Path, float_folder: Path, packed: str | None, meta: dict, log: list,
+                     out_desc: str, ref_float: np.ndarray) -> None:
+    """model.gguf (F32, exactly the folder's values) for `bitnet` and `bitnet_packed`; for the tied
+    packed case also model.tq2_0.gguf + ref_dequantized_tq2_0.npy when the rows allow TQ2_0."""
+    import gguf
+    config = json.loads((folder / "config.json").read_text())
+    weights = bitnet_effective_weights(folder, packed)
+    # The float model of ref_float / the sims holds exactly these values.
+    float_state = load_float64(float_folder, "BitNetForCausalLM").state_dict()
+    assert set(float_state) == set(weights), sorted(set(float_state) ^ set(weights))
+    for k, v in weights.items():
+        assert np.array_equal(v.astype(np.float64), float_state[k].numpy()), k
+    where = ("packed bitlinear projections unpacked as transformers' unpack_weights does, times "
+             "gamma = float32(1)/float32(weight_scale)" if packed == "bitlinear" else
+             "q..down float32 = codes × c as in model.safetensors")
+    desc = ("gguf-py GGUFWriter (tools/gen_llm_fixtures.py write_bitnet_gguf; llama.cpp's converter fails on "
+            "BitNetForCausalLM): general.architecture 'bitnet', llama.cpp's BITNET tensor names "
+            "(attn_sub_norm / ffn_sub_norm), no q/k permutation, every tensor F32 holding exactly the values the "
+            f"folder means ({where}; the rest bf16 → F32)"
+            + ("; tied: no output.weight" if config.get("tie_word_embeddings") else
+               "; untied: also output.weight, which our reader accepts but llama.cpp's BITNET architecture "
+               "would not load (its loader creates no output tensor)"))
+
+    variants = [("model.gguf", None)]
+    if packed == "bitlinear":
+        variants.append(("model.tq2_0.gguf", gguf.GGMLQuantizationType.TQ2_0))
+    for fname, qtype in variants:
+        if qtype is not None:
+            block = gguf.GGML_QUANT_SIZES[qtype][0]
+            rows = sorted({int(weights[gguf_to_hf_name(f"blk.0.{p}.weight")].shape[1]) for p in BITNET_PROJECTIONS})
+            if any(k % block for k in rows):
+                meta["notes"].append(
+                    f"no {fname}: {qtype.name} blocks hold {block} consecutive elements of a row (ggml's "
+                    f"block_{qtype.name.lower()}), and the projections' rows (in-dimensions) here are {rows}; "
+                    f"gguf.quants.quantize refuses them, and llama.cpp's converter would write such tensors as "
+                    f"F16 instead")
+                log.append(f"{name}: {fname} skipped: rows {rows} are not multiples of {block}")
+                continue
+        path = folder / fname
+        write_bitnet_gguf(path, name, config, weights, qtype)
+        reader = gguf.GGUFReader(str(path))
+        diffs = []
+        for t in reader.tensors:
+            hf_name = gguf_to_hf_name(t.name)
+            shape = [int(x) for x in reversed(t.shape)]
+            values = gguf.quants.dequantize(t.data, t.tensor_type).reshape(shape)
+            if qtype is None:
+                assert t.tensor_type == gguf.GGMLQuantizationType.F32, t.name
+                assert np.array_equal(values, weights[hf_name]), t.name
+            diffs.append(float(np.max(np.abs(values.astype(np.float64) - weights[hf_name]))))
+        dq = ref_from_dequantized_gguf(folder, fname, model_folder=float_folder, attn_implementation="eager")
+        d = float(np.max(np.abs(dq - ref_float)))
+        rel = d / float(np.max(np.abs(ref_float)))
+        meta["gguf"][fname] = {"outtype": "F32" if qtype is None else f"{qtype.name} (projections), F32 (rest)",
+                               "writer": "gguf-py GGUFWriter (write_bitnet_gguf)", "arch": gguf_arch(path),
+                               "tensors": gguf_summary(path), "max_abs_weight_diff_to_folder": max(diffs),
+                               "dequantized_logits_vs_ref_float": {"max_abs": d, "max_rel": rel}}
+        log.append(f"{name}: {fname}: max abs weight diff to the folder {max(diffs):.3g}; logits of its dequantized "
+                   f"weights vs ref_float max abs {d:.3g} (relative {rel:.3g})")
+        if qtype is None:
+            assert d == 0.0, d   # the same float64 model, eager attention, the same weights
+            meta["files"][fname] = desc + "; its reference is ref_float.npy (and sim_<mode>.npy)"
+        else:
+            suffix = "_" + qtype.name.lower()
+            save_npy(folder / f"ref_dequantized{suffix}.npy", dq)
+            meta["files"][fname] = (f"model.gguf with the seven projections quantized by gguf-py's "
+                                    f"gguf.quants.quantize(..., {qtype.name})")
+            meta["files"][f"ref_dequantized{suffix}.npy"] = (
+                f"float64 {out_desc}: the folder's float model in float64 with gguf-py's dequantization of {fname}: "
+                f"the oracle of our float path from that file")
+    if "model.gguf" in meta["gguf"]:
+        meta["notes"].append(
+            "model.gguf is not llama.cpp's output: it is written with gguf-py's GGUFWriter in llama.cpp's BITNET "
+            "layout (see files). llama.cpp itself would still compute this model differently: its BITNET graph "
+            "(src/models/bitnet.cpp) uses SiLU in the FFN where BitNetForCausalLM (hidden_act relu2) uses relu², "
+            "and the GGUF has no key for the activation")
+        if "bitnet" not in transformers.integrations.ggml.GGUF_CONFIG_MAPPING:
+            meta["notes"].append("ref_gguf.npy: transformers' GGUF loader does not support architecture 'bitnet'")
 
 
 # --------------------------------------------------------------------------------------
@@ -672,7 +879,8 @@ def write_case(name: str, case: dict, sp_blob: bytes, llama: Path | None, llama_
                 meta["notes"].append(
                     "llama.cpp's BITNET architecture has no output tensor (tied embeddings only) and its tensor map "
                     "knows the 1bitLLM names (self_attn.inner_attn_ln, mlp.ffn_layernorm), not transformers' "
-                    "BitNetForCausalLM names (self_attn.attn_sub_norm, mlp.ffn_sub_norm): no GGUF for this case")
+                    "BitNetForCausalLM names (self_attn.attn_sub_norm, mlp.ffn_sub_norm): no GGUF from llama.cpp for "
+                    "this case" + ("; model.gguf is written by gguf-py's GGUFWriter instead" if name in ("bitnet", "bitnet_packed") else ""))
             log.append(f"{name}: GGUF conversion failed: {msg}")
         extra = []
         if name == "llama":
@@ -742,6 +950,9 @@ def write_case(name: str, case: dict, sp_blob: bytes, llama: Path | None, llama_
                         f"scaling that llama.cpp stores as rope_freqs / rope.scaling.*); config.json is used")
             log.append(f"{name}: ref_gguf{suffix} vs ref_float max abs diff {d:.3g}, cosine min "
                        f"{cosine_rows(rg, ref_float).min():.6f}; with {how}; the other config differs by {d_own:.3g}")
+
+    if name in ("bitnet", "bitnet_packed"):
+        add_bitnet_ggufs(name, folder, float_folder, packed, meta, log, out_desc, ref_float)
 
     if tmpdir is not None:
         shutil.rmtree(tmpdir)
