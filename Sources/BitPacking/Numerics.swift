@@ -1,3 +1,5 @@
+import Tensors
+
 /// The float32 decisions of DESIGN.md "Numerics", written once so that the packer, the
 /// kernels and the simulated reference take bit-identical scales and codes.
 ///

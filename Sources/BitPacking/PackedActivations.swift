@@ -1,3 +1,5 @@
+import Tensors
+
 /// Activation rows x [M, K] quantized and packed by an activation mode, in buffers that are
 /// reused from one call to the next (nothing is allocated once they have grown to the
 /// largest M × K seen).

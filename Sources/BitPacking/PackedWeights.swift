@@ -1,3 +1,5 @@
+import Tensors
+
 /// A weight matrix W [N, K] in bit-planes, ready for the popcount kernels.
 ///
 /// Each plane is N rows of `rowStrideWords` little-endian 64-bit words, contiguous, in the

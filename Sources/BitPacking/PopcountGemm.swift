@@ -1,3 +1,5 @@
+import Tensors
+
 /// The XNORPopcountGemm kernels: Y [M, N] from packed activations [M, K] and packed weights
 /// [N, K], the integer part of every output by AND/XOR and popcount on 64-bit words
 /// (DESIGN.md "Products"), then the float64 scale and the output transform.

@@ -1,3 +1,5 @@
+import Tensors
+
 /// Activation rows as integer codes and float32 scales, without bit-planes: the simulated
 /// reference's view of x.
 ///

@@ -1,3 +1,5 @@
+import Tensors
+
 /// A weight matrix as integer codes and float32 scales, without bit-planes: the simulated
 /// reference's view of W.
 ///

@@ -1,3 +1,5 @@
+import Tensors
+
 /// DESIGN.md's products computed on unpacked codes: Σ_k code_w · code_x summed in float64
 /// (exact for any K below 2^45), then the same float64 scaling and output transform as the
 /// kernels. `verify` holds each XNORPopcountGemm to it.

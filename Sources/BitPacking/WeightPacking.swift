@@ -1,3 +1,5 @@
+import Tensors
+
 /// Packing float weights W [N, K] (row-major float32) into bit-planes, by DESIGN.md's
 /// weight modes, streaming over W without an intermediate code array.
 extension PackedWeights {

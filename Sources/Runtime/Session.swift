@@ -1,3 +1,4 @@
+import Tensors
 import Formats
 import Graph
 

@@ -1,3 +1,4 @@
+import Tensors
 import BitPacking
 import Formats
 import Testing

@@ -1,3 +1,4 @@
+import Tensors
 import Foundation
 import BitPacking
 import Conversion

@@ -1,3 +1,5 @@
+import Tensors
+
 /// A JSON document, with object keys kept in their file order.
 ///
 /// Order matters twice: safetensors tensors are listed in header order, and `inspect --json`

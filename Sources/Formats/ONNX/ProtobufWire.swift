@@ -1,3 +1,5 @@
+import Tensors
+
 /// A bounds-checked walk over the fields of one protobuf message in a mapped file.
 ///
 /// swift-protobuf copies every `bytes` field it decodes. For an ONNX model the weights are

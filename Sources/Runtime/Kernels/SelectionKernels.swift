@@ -1,3 +1,4 @@
+import Tensors
 import Formats
 
 /// Gather: slices of `data` along `axis` picked by integer indices (negative ones count from

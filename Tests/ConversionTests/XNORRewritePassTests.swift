@@ -1,3 +1,4 @@
+import Conversion
 import Testing
 import Graph
 import Tensors

@@ -1,3 +1,4 @@
+import Graph
 /// Shell-style name patterns for `--keep`: `*` matches any run of characters (dots and
 /// slashes included, as tensor names are not paths), `?` one character, `[abc]` a set.
 public struct Glob: Sendable, Hashable, CustomStringConvertible {

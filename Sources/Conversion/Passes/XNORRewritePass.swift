@@ -1,3 +1,4 @@
+import Graph
 import BitPacking
 import Tensors
 

@@ -1,3 +1,4 @@
+import Graph
 /// What a conversion did with each weight product, and why.
 ///
 /// Printed after `xnor convert` and written with `--report FILE.json`, so a user can see
