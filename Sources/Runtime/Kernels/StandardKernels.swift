@@ -27,4 +27,6 @@ func registerStandardKernels(_ registry: inout OpRegistry) {
     TrigonometricKernels.register(in: &registry)
     FloatClassKernel.register(in: &registry)
     registry.register("GatherND") { try GatherNDKernel($0) }
+    registry.register("GatherElements") { try GatherElementsKernel($0) }
+    registry.register("CumSum") { try CumSumKernel($0) }
 }
