@@ -163,6 +163,13 @@ def write_case(name: str, family: str, dynamo: bool, opset: int | None, which: s
     folder.mkdir(parents=True)
     torch.manual_seed(0)
     model, names, output = FAMILIES[family]()
+    with torch.no_grad():
+        # Fresh models have all-zero biases and all-one norm weights; the TorchScript exporter
+        # then keeps one copy and feeds the others through Identity nodes, which no trained
+        # model would show. Small noise keeps every parameter its own initializer.
+        for parameter in model.parameters():
+            if parameter.ndim == 1:
+                parameter.add_(torch.randn_like(parameter) * 0.02)
     if which == "ids":
         names = names[:1]
     module = Wrapped(model, output).eval()
