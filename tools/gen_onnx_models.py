@@ -10,7 +10,8 @@ Each case is a folder with
   sim_<mode>.npy     tools/xnor_sim.py's simulation of the converted model for w1a1, w1a8 and
                      w1.58a8 (DESIGN.md "Numerics"); several outputs: <prefix>_<name>.npy
 Weights are drawn from N(0, 1/sqrt(K)) (standard deviation 1/sqrt(K)), inputs from N(0, 1).
-The whole folder is rewritten on every run; see the README.md written into it.
+Every folder but torch_* (tools/gen_onnx_exports.py) is rewritten on every run; see the
+README.md written into it.
 """
 from __future__ import annotations
 
@@ -368,6 +369,9 @@ float evaluation order). `.venv/bin/python tools/xnor_sim.py --self-test` re-che
 Weights are N(0, 1/sqrt(K)) (standard deviation), inputs N(0, 1), biases N(0, 0.1²).
 Symbolic dims: `batch` (and `seq` in encoder_block).
 
+The `torch_*` folders are torch.onnx exports of BERT, GPT-2 and Llama, written by
+`tools/gen_onnx_exports.py` (needs torch and transformers) and listed in `torch_exports.md`.
+
 | case | what |
 |---|---|
 {rows}
@@ -376,13 +380,15 @@ Symbolic dims: `batch` (and `seq` in encoder_block).
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=OUT, help="output folder (default: %(default)s); replaced entirely")
+    ap.add_argument("--out", type=Path, default=OUT, help="output folder (default: %(default)s); its folders but torch_* are replaced")
     args = ap.parse_args()
     out: Path = args.out
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
     cases = all_cases()
+    # Only this script's folders: tools/gen_onnx_exports.py writes the torch_* ones beside them.
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in out.iterdir():
+        if folder.is_dir() and not folder.name.startswith("torch_"):
+            shutil.rmtree(folder)
     total = 0
     for case in cases:
         size = write_case(case, out)

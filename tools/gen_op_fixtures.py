@@ -231,6 +231,47 @@ def cases() -> list[Case]:
         attrs={"to": onnx.TensorProto.FLOAT16})
     add("cast_float_to_double", "Cast", lambda r: {"inputs": [("X", f32(r, 2, 3))]}, attrs={"to": onnx.TensorProto.DOUBLE})
     add("cast_int64_to_uint8", "Cast", lambda r: {"inputs": [("X", i64([300, -1, 7, 255, 256]))]}, attrs={"to": onnx.TensorProto.UINT8})
+
+    # The ops torch.onnx's exports of BERT, GPT-2 and Llama brought in (tools/gen_onnx_exports.py).
+    special = np.array([np.nan, -np.inf, np.inf, 0.0, -0.0, 1.5, -2.0, np.nan], np.float32).reshape(2, 4)
+    add("isnan", "IsNaN", lambda r: {"inputs": [("X", special)]}, opset=13)
+    add("isnan_opset20", "IsNaN", lambda r: {"inputs": [("X", special)]}, opset=20)
+    add("isinf", "IsInf", lambda r: {"inputs": [("X", special)]})
+    add("isinf_negative_only", "IsInf", lambda r: {"inputs": [("X", special)]}, attrs={"detect_positive": 0})
+    add("isinf_positive_only", "IsInf", lambda r: {"inputs": [("X", special)]}, attrs={"detect_negative": 0})
+    add("cos", "Cos", lambda r: {"inputs": [("X", f32(r, 3, 7, low=-40, high=40))]})
+    add("sin", "Sin", lambda r: {"inputs": [("X", f32(r, 3, 7, low=-40, high=40))]})
+    add("gathernd_tuples", "GatherND", lambda r: {"inputs": [("data", f32(r, 3, 4, 2)), ("indices", i64([[[0, 1], [2, -1]], [[-3, 0], [1, 3]]]))]})
+    add("gathernd_full_index_int64", "GatherND", lambda r: {"inputs": [("data", r.integers(-9, 9, (2, 3))), ("indices", i64([[1, 2], [0, 0], [1, -3]]))]})
+    add("gathernd_batch_dims1", "GatherND", lambda r: {"inputs": [("data", f32(r, 2, 3, 4)), ("indices", i64([[[2], [0]], [[1], [-1]]]))]},
+        attrs={"batch_dims": 1})
+    add("gathernd_bool_rows", "GatherND", lambda r: {"inputs": [("data", r.integers(0, 2, (2, 5)).astype(bool)),
+                                                                ("indices", i64([[0], [1], [1]]))]})
+    add("gatherelements_axis0", "GatherElements", lambda r: {"inputs": [("data", f32(r, 3, 4)), ("indices", i64([[0, 2, -1, 1], [2, 0, 1, -3]]))]})
+    add("gatherelements_axis1_int64", "GatherElements", lambda r: {"inputs": [("data", r.integers(-9, 9, (2, 5))),
+                                                                               ("indices", i64([[4, 0, -1], [1, 1, 2]]))]},
+        attrs={"axis": 1})
+    add("gatherelements_axis_neg1_3d", "GatherElements", lambda r: {"inputs": [("data", f32(r, 2, 2, 4)),
+                                                                                ("indices", np.array([[[3, 0]], [[1, -2]]], np.int32))]},
+        attrs={"axis": -1})
+    add("cumsum_axis1", "CumSum", lambda r: {"inputs": [("X", f32(r, 2, 5))], "initializers": [("axis", i64(1))]})
+    add("cumsum_exclusive_reverse_int64", "CumSum", lambda r: {"inputs": [("X", r.integers(-9, 9, (3, 4)))],
+                                                               "initializers": [("axis", np.array(-2, np.int32))]},
+        attrs={"exclusive": 1, "reverse": 1})
+    add("cumsum_exclusive_int32", "CumSum", lambda r: {"inputs": [("X", r.integers(-9, 9, (2, 3, 2)).astype(np.int32))],
+                                                       "initializers": [("axis", i64(1))]},
+        attrs={"exclusive": 1})
+    add("cumsum_axis_input", "CumSum", lambda r: {"inputs": [("X", f32(r, 3, 2)), ("axis", i64(0))]}, attrs={"reverse": 1})
+    add("and_broadcast", "And", lambda r: {"inputs": [("A", r.integers(0, 2, (2, 3)).astype(bool)), ("B", r.integers(0, 2, (3,)).astype(bool))]})
+    add("or_broadcast", "Or", lambda r: {"inputs": [("A", r.integers(0, 2, (2, 1)).astype(bool)), ("B", r.integers(0, 2, (1, 3)).astype(bool))]})
+    add("lessorequal_int64", "LessOrEqual", lambda r: {"inputs": [("A", i64([[0, 1, 2], [3, 4, 5]])), ("B", i64([[2], [4]]))]})
+    add("greaterorequal_float", "GreaterOrEqual", lambda r: {"inputs": [("A", np.array([[1, 2, 3], [4, 5, 6]], np.float32)),
+                                                                      ("B", np.array([1, 6, 2], np.float32))]})
+    add("greater_int64", "Greater", lambda r: {"inputs": [("A", i64([[-1, 0, 5]])), ("B", i64([[0], [5]]))]})
+    add("sub_int64", "Sub", lambda r: {"inputs": [("A", i64([[5, -3], [0, 7]])), ("B", i64([1, -4]))]})
+    add("where_scalar_neg_inf", "Where", lambda r: {"inputs": [("C", r.integers(0, 2, (2, 1, 3)).astype(bool)),
+                                                               ("X", np.array(-np.inf, np.float32)), ("Y", f32(r, 2, 1))]},
+        outputs=("Z",))
     return out
 
 

@@ -543,6 +543,119 @@ def _unary64(fn):
     return lambda node, inputs, ctx: [fn(inputs[0].astype(np.float64)).astype(inputs[0].dtype)]
 
 
+def _compare(fn):
+    def run(node, inputs, ctx):
+        a, b = inputs
+        if a.dtype != b.dtype:
+            raise SimError(f"{ctx.label}: operands have types {a.dtype} and {b.dtype}")
+        return [np.asarray(fn(a, b), dtype=bool)]
+    return run
+
+
+def _op_where(node, inputs, ctx):
+    condition, x, y = inputs
+    return [np.where(condition.astype(bool), x, y).astype(x.dtype)]
+
+
+def _op_expand(node, inputs, ctx):
+    x, shape = inputs
+    target = np.broadcast_shapes(x.shape, tuple(int(d) for d in shape.reshape(-1)))
+    return [np.broadcast_to(x, target).copy()]
+
+
+def _op_range(node, inputs, ctx):
+    start, limit, delta = (np.asarray(v).reshape(()) for v in inputs)
+    # ONNX: max(ceil((limit - start) / delta), 0) elements start + i * delta, in the inputs' type.
+    count = max(int(math.ceil((float(limit) - float(start)) / float(delta))), 0)
+    return [(start + np.arange(count, dtype=start.dtype) * delta).astype(start.dtype)]
+
+
+def _op_constant_of_shape(node, inputs, ctx):
+    value = _attr(node, "value")
+    fill = np.zeros(1, dtype=np.float32) if value is None else numpy_helper.to_array(value).reshape(-1)
+    return [np.full(tuple(int(d) for d in inputs[0].reshape(-1)), fill[0], dtype=fill.dtype)]
+
+
+def _op_slice(node, inputs, ctx):
+    x = inputs[0]
+    starts = [int(v) for v in inputs[1].reshape(-1)]
+    ends = [int(v) for v in inputs[2].reshape(-1)]
+    axes = [int(v) for v in inputs[3].reshape(-1)] if len(inputs) > 3 and inputs[3] is not None else list(range(len(starts)))
+    steps = [int(v) for v in inputs[4].reshape(-1)] if len(inputs) > 4 and inputs[4] is not None else [1] * len(starts)
+    index = [slice(None)] * x.ndim
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        axis = axis + x.ndim if axis < 0 else axis
+        dim = x.shape[axis]
+        start = start + dim if start < 0 else start
+        end = end + dim if end < 0 else end
+        # The spec's clamping; a negative step may end before element 0 (None in Python).
+        if step > 0:
+            start, end = min(max(start, 0), dim), min(max(end, 0), dim)
+        else:
+            start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
+        index[axis] = slice(start, None if end < 0 else end, step)
+    return [x[tuple(index)]]
+
+
+def _op_split(node, inputs, ctx):
+    x = inputs[0]
+    axis = _attr(node, "axis", 0)
+    axis = axis + x.ndim if axis < 0 else axis
+    count = len(node.output)
+    if len(inputs) > 1 and inputs[1] is not None:
+        sizes = [int(v) for v in inputs[1].reshape(-1)]
+    elif _attr(node, "split") is not None:
+        sizes = list(_attr(node, "split"))
+    else:
+        # Equal parts, the last one smaller when the dim does not divide (opset 18's num_outputs).
+        part = -(-x.shape[axis] // count)
+        sizes = [min(part, max(x.shape[axis] - i * part, 0)) for i in range(count)]
+    return np.split(x, np.cumsum(sizes)[:-1], axis=axis)
+
+
+def _op_gather_nd(node, inputs, ctx):
+    data, indices = inputs
+    b = _attr(node, "batch_dims", 0)
+    depth = indices.shape[-1]
+    batch_shape = data.shape[:b]
+    flat_data = data.reshape((-1,) + data.shape[b:])
+    flat_idx = indices.reshape((int(np.prod(batch_shape)) if b else 1, -1, depth))
+    rows = []
+    for i in range(flat_idx.shape[0]):
+        for t in flat_idx[i]:
+            key = tuple(int(v) + (data.shape[b + j] if v < 0 else 0) for j, v in enumerate(t))
+            rows.append(flat_data[i][key])
+    out_shape = batch_shape + indices.shape[b:-1] + data.shape[b + depth:]
+    return [np.array(rows, dtype=data.dtype).reshape(out_shape)]
+
+
+def _op_gather_elements(node, inputs, ctx):
+    data, indices = inputs
+    axis = _attr(node, "axis", 0)
+    axis = axis + data.ndim if axis < 0 else axis
+    idx = np.where(indices < 0, indices + data.shape[axis], indices)
+    return [np.take_along_axis(data, idx, axis=axis)]
+
+
+def _op_cumsum(node, inputs, ctx):
+    x, axis = inputs[0], int(np.asarray(inputs[1]).reshape(-1)[0])
+    v = np.flip(x, axis) if _attr(node, "reverse", 0) else x
+    total = np.cumsum(v.astype(np.float64) if x.dtype.kind == "f" else v, axis=axis)
+    if _attr(node, "exclusive", 0):
+        total = total - v
+    total = np.flip(total, axis) if _attr(node, "reverse", 0) else total
+    return [total.astype(x.dtype)]
+
+
+def _op_variadic(fn):
+    def run(node, inputs, ctx):
+        out = inputs[0]
+        for other in inputs[1:]:
+            out = fn(out, other)
+        return [np.asarray(out).astype(inputs[0].dtype)]
+    return run
+
+
 OPS = {
     "MatMul": _op_matmul,
     "Gemm": _op_gemm,
@@ -573,6 +686,29 @@ OPS = {
     "Identity": lambda node, inputs, ctx: [inputs[0]],
     "Constant": _op_constant,
     "Cast": _op_cast,
+    # The ops of torch.onnx's exports of BERT, GPT-2 and Llama (tools/gen_onnx_exports.py).
+    "Equal": _compare(np.equal),
+    "Less": _compare(np.less),
+    "Greater": _compare(np.greater),
+    "LessOrEqual": _compare(np.less_equal),
+    "GreaterOrEqual": _compare(np.greater_equal),
+    "And": _compare(np.logical_and),
+    "Or": _compare(np.logical_or),
+    "Not": lambda node, inputs, ctx: [np.logical_not(inputs[0])],
+    "IsNaN": lambda node, inputs, ctx: [np.isnan(inputs[0])],
+    "Where": _op_where,
+    "Expand": _op_expand,
+    "Range": _op_range,
+    "ConstantOfShape": _op_constant_of_shape,
+    "Slice": _op_slice,
+    "Split": _op_split,
+    "GatherND": _op_gather_nd,
+    "GatherElements": _op_gather_elements,
+    "Max": _op_variadic(np.maximum),
+    "Min": _op_variadic(np.minimum),
+    "CumSum": _op_cumsum,
+    "Cos": _unary64(np.cos),
+    "Sin": _unary64(np.sin),
 }
 
 

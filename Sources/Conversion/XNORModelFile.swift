@@ -68,9 +68,22 @@ public enum XNORModelFile {
         guard let mode = ConversionMode(rawValue: file.mode) else {
             throw FormatError(path: path, location: .field(XNORFile.Key.mode), "unknown mode '\(file.mode)'")
         }
-        let graph = try Graph(json: try file.graphJSON()) { name in
+        let json = try file.graphJSON()
+        // Constants of types ggml lacks (BOOL, U8, …) are stored as an integer type of the
+        // same size; the graph JSON holds their real dtype, which the view takes back.
+        var declared: [String: ScalarType] = [:]
+        for item in json["initializers"]?.arrayValue ?? [] {
+            if let name = item["name"]?.stringValue, let dtype = item["dtype"]?.stringValue, let type = ScalarType(rawValue: dtype) {
+                declared[name] = type
+            }
+        }
+        let graph = try Graph(json: json) { name in
             guard let entry = file.tensor(named: name) else { return nil }
-            return try constant(entry, path: path)
+            var tensor = try constant(entry, path: path)
+            if let type = declared[name], type != tensor.elementType, case .ggml(let stored) = entry.type, stored == storageType(type) {
+                tensor.elementType = type
+            }
+            return tensor
         }
         var weights: [String: PackedWeights] = [:]
         for node in graph.nodes where XNORPopcountGemmNode.isXNOR(node) {

@@ -29,4 +29,9 @@ func registerStandardKernels(_ registry: inout OpRegistry) {
     registry.register("ConstantOfShape") { try ConstantOfShapeKernel($0) }
     registry.register("Range") { try RangeKernel($0) }
     registry.register("Cast") { try CastKernel($0) }
+    TrigonometricKernels.register(in: &registry)
+    FloatClassKernel.register(in: &registry)
+    registry.register("GatherND") { try GatherNDKernel($0) }
+    registry.register("GatherElements") { try GatherElementsKernel($0) }
+    registry.register("CumSum") { try CumSumKernel($0) }
 }
