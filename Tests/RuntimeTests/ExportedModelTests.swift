@@ -35,7 +35,7 @@ import Testing
         let folder = "\(ModelFixtureTests.root)/\(name)"
         let (graph, _) = try ONNXImporter.load(path: "\(folder)/model.onnx")
         let output = try #require(graph.outputs.first?.name)
-        let executor = try Executor(graph: graph)
+        let executor = try Session(graph: graph)
         let shapes = [("", "exported shape"), ("alt_", "second shape"), ("", "exported shape again")]
         for (prefix, label) in shapes {
             let inputs = try Self.inputs(folder, prefix: prefix)
