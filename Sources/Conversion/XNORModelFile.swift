@@ -64,7 +64,12 @@ public enum XNORModelFile {
     }
 
     public static func open(_ path: String) throws -> Loaded {
-        let file = try XNORFile.open(path)
+        try open(try XNORFile.open(path))
+    }
+
+    /// Wraps a .xnor file already opened (by `ModelOpener.detect`).
+    public static func open(_ file: XNORFile) throws -> Loaded {
+        let path = file.path
         guard let mode = ConversionMode(rawValue: file.mode) else {
             throw FormatError(path: path, location: .field(XNORFile.Key.mode), "unknown mode '\(file.mode)'")
         }

@@ -19,11 +19,14 @@ struct Dump: ParsableCommand {
     var force = false
 
     func run() throws {
-        if ONNXReport.isONNX(path) {
-            try ONNXReport.dump(path: path, tensor: tensor, to: output, replace: force)
+        let model: ModelFile
+        switch try ModelOpener.detect(path) {
+        case .onnx(let onnx):
+            try ONNXReport.dump(onnx, tensor: tensor, to: output, replace: force)
             return
+        case .xnor(let file): model = file.model
+        case .tensors(let tensors): model = tensors
         }
-        let model = try ModelOpener.open(path)
         guard let entry = model.tensor(named: tensor) else {
             throw FormatError(path: path, location: .field("tensor '\(tensor)'"),
                               "no such tensor (the file has \(model.tensors.count); `xnor inspect` lists them)")

@@ -16,17 +16,18 @@ struct Inspect: ParsableCommand {
     var check = false
 
     func run() throws {
-        if check, ONNXReport.isONNX(path) { throw XNORReport.nothingToCheck(path, kind: "an ONNX file") }
-        if ONNXReport.isONNX(path) {
-            print(try ONNXReport.inspect(path, json: json), terminator: "")
+        let model: ModelFile
+        switch try ModelOpener.detect(path) {
+        case .onnx(let onnx):
+            if check { throw XNORReport.nothingToCheck(path, kind: "an ONNX file") }
+            print(try ONNXReport.inspect(onnx, json: json), terminator: "")
             return
-        }
-        let model = try ModelOpener.open(path)
-        if XNORFile.isXNOR(model) {
-            let file = try XNORFile(model: model)
+        case .xnor(let file):
             if check { try file.verifyChecksums() }
             print(json ? JSONWriter().string(try XNORReport.json(file, checked: check)) + "\n" : try XNORReport.text(file, checked: check), terminator: "")
             return
+        case .tensors(let tensors):
+            model = tensors
         }
         if check { throw XNORReport.nothingToCheck(path, kind: XNORReport.kind(of: model)) }
         if json {

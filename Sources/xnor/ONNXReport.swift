@@ -4,21 +4,9 @@ import Graph
 /// `inspect` and `dump` of .onnx files, which come with a graph rather than a flat tensor
 /// list, so they go through the ONNX importer instead of `ModelOpener`.
 enum ONNXReport {
-    /// Whether `path` is an ONNX model: by name, or, for names that say nothing, by content
-    /// (protobuf has no magic; ONNX files start with field 1, ir_version).
-    static func isONNX(_ path: String) -> Bool {
-        let name = path.hasSuffix(".zst") ? String(path.dropLast(4)) : path
-        if name.hasSuffix(".onnx") { return true }
-        if name.hasSuffix(".gguf") || name.hasSuffix(".safetensors") || name.hasSuffix(".xnor") { return false }
-        guard let file = try? MappedFile(mapping: path), ONNXModelReader.looksLikeONNX(file) else { return false }
-        // A safetensors header length can start with the same byte; its JSON follows at 8.
-        if let head = try? file.bytes(in: 8..<9), head[0] == UInt8(ascii: "{") { return false }
-        return true
-    }
-
     /// What `inspect` prints for an ONNX model.
-    static func inspect(_ path: String, json: Bool) throws -> String {
-        let (graph, model) = try ONNXImporter.load(path: path)
+    static func inspect(_ file: ONNXModelFile, json: Bool) throws -> String {
+        let (graph, model) = try ONNXImporter.load(file)
         return json ? JSONWriter().string(Self.json(graph, model)) + "\n" : text(graph, model)
     }
 
@@ -110,8 +98,9 @@ enum ONNXReport {
     }
 
     /// The initializer named `name` as float32, for `dump`.
-    static func dump(path: String, tensor name: String, to output: String, replace: Bool) throws {
-        let (graph, _) = try ONNXImporter.load(path: path)
+    static func dump(_ file: ONNXModelFile, tensor name: String, to output: String, replace: Bool) throws {
+        let path = file.path
+        let (graph, _) = try ONNXImporter.load(file)
         guard let tensor = graph.initializer(named: name) else {
             throw FormatError(path: path, location: .field("tensor '\(name)'"),
                               "no such initializer (the graph has \(graph.initializers.count); `xnor inspect` lists them)")

@@ -13,6 +13,8 @@ struct LoadedModel {
     /// Set for .xnor files.
     var xnor: XNORModelFile.Loaded?
     var onnx: ONNXModelInfo?
+    /// The checkpoint's format, for builders' sources.
+    var format: ModelFile.Format?
 
     var takesTokens: Bool { LanguageModelInputs.takesTokens(graph) }
     var isCausal: Bool { graph.outputs.first?.name == "logits" && takesTokens }
@@ -23,22 +25,23 @@ struct LoadedModel {
 /// written.
 enum SourceModel {
     static func open(_ path: String, contextLength: Int? = nil) throws -> LoadedModel {
-        let name = path.hasSuffix(".zst") ? String(path.dropLast(4)) : path
-        if name.hasSuffix(".onnx") {
+        let file: ModelFile
+        switch try ModelOpener.detect(path) {
+        case .onnx(let onnx):
             // The importer validates the graph (topological order, defined inputs).
-            let (graph, info) = try ONNXImporter.load(path: path)
+            let (graph, info) = try ONNXImporter.load(onnx)
             return LoadedModel(graph: graph, registry: .standard, onnx: info)
-        }
-        if name.hasSuffix(".xnor") {
-            let loaded = try XNORModelFile.open(path)
+        case .xnor(let xnor):
+            let loaded = try XNORModelFile.open(xnor)
             return LoadedModel(graph: loaded.packed.graph, registry: .xnor(weights: loaded.packed.weights), xnor: loaded)
+        case .tensors(let model):
+            file = model
         }
-        let file = try ModelOpener.open(path)
         guard ModelRegistry.isModel(file) else {
             throw FormatError(path: path, "holds tensors but no model: give an ONNX file, a Hugging Face folder (config.json + safetensors) or a GGUF checkpoint")
         }
         let built = try ModelRegistry.build(file, options: .init(contextLength: contextLength))
-        return LoadedModel(graph: built.graph, registry: .standard, built: built)
+        return LoadedModel(graph: built.graph, registry: .standard, built: built, format: file.format)
     }
 
     /// The files a source is made of, for `xnor.source.*`: the model and its external data,
@@ -55,15 +58,12 @@ enum SourceModel {
             }
             return files
         }
-        let file = try ModelOpener.open(path)
-        if file.format == .huggingFaceFolder {
-            var names = ["config.json"]
-            var seen = Set<String>()
-            for tensor in file.tensors where seen.insert(tensor.file.path).inserted {
-                names.append(AtomicFileWriter.baseName(of: tensor.file.path))
-            }
-            return names.map { (path: path + "/" + $0, name: $0) }
+        guard model.format == .huggingFaceFolder else { return [(path: path, name: AtomicFileWriter.baseName(of: path))] }
+        var names = ["config.json"]
+        var seen = Set<String>()
+        for tensor in try ModelOpener.open(path).tensors where seen.insert(tensor.file.path).inserted {
+            names.append(AtomicFileWriter.baseName(of: tensor.file.path))
         }
-        return [(path: path, name: AtomicFileWriter.baseName(of: path))]
+        return names.map { (path: path + "/" + $0, name: $0) }
     }
 }

@@ -21,7 +21,11 @@ public struct ONNXModelFile: Sendable {
 public enum ONNXModelReader {
     /// Parses the ONNX model at `path` (zstd-compressed files are decompressed first).
     public static func read(_ path: String) throws -> ONNXModelFile {
-        let file = try MappedFile.open(path)
+        try read(try MappedFile.open(path), path: path)
+    }
+
+    /// Parses an ONNX model already mapped (and decompressed); `path` locates external data.
+    public static func read(_ file: MappedFile, path: String) throws -> ONNXModelFile {
         guard file.size > 0 else { throw FormatError(path: path, "empty file: not an ONNX model") }
         let all = try file.bytes(in: 0..<file.size)
         guard let base = all.baseAddress else { throw FormatError(path: path, "empty file: not an ONNX model") }
