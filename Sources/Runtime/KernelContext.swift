@@ -2,7 +2,13 @@
 /// scratch buffers and state. A session owns one context, so sessions sharing a compiled model
 /// never share scratch or a KV cache; a slot is made on its node's first run and reused after.
 public final class KernelContext {
-    private var slots: [Int: AnyObject] = [:]
+    private struct SlotKey: Hashable {
+        var node: Int
+        var type: ObjectIdentifier
+    }
+
+    /// One slot per node and type, so a kernel can keep state and scratch side by side.
+    private var slots: [SlotKey: AnyObject] = [:]
     /// The node being run; set by the session before each kernel call.
     var node = 0
 
@@ -10,9 +16,10 @@ public final class KernelContext {
 
     /// This node's slot of type `T`, made by `make` on first use.
     public func slot<T: AnyObject>(_ make: () throws -> T) rethrows -> T {
-        if let existing = slots[node] as? T { return existing }
+        let key = SlotKey(node: node, type: ObjectIdentifier(T.self))
+        if let existing = slots[key] { return unsafeDowncast(existing, to: T.self) }
         let created = try make()
-        slots[node] = created
+        slots[key] = created
         return created
     }
 

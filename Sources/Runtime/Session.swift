@@ -188,6 +188,11 @@ public final class Session {
     private var plans: [[TensorType?]: ExecutionPlan] = [:]
     private var planOrder: [[TensorType?]] = []
     private let context = KernelContext()
+    /// Per-run working arrays, kept with their capacity so a decode step allocates nothing.
+    private var given: [Tensor?] = []
+    private var planKey: [TensorType?] = []
+    private var readInputs: [Tensor?] = []
+    private var stepOutputs: [Tensor] = []
 
     private var entries: [CompiledModel.Entry] { model.entries }
     private var valueNames: [String] { model.valueNames }
@@ -230,21 +235,54 @@ public final class Session {
         try run(inputs: inputs, keeping: [], observer: nil)
     }
 
+    /// Runs the graph into `results` (emptied first, its capacity kept): with inputs whose
+    /// storage the caller reuses, a run with a planned input type allocates nothing.
+    public func run(inputs: [String: Tensor], into results: inout [String: Tensor]) throws {
+        results.removeAll(keepingCapacity: true)
+        try run(inputs: inputs, keeping: [], observer: nil, into: &results)
+    }
+
     /// Runs the graph; returns the graph outputs and the values named in `keeping`. `observer`
     /// is called after every node with what it read and wrote.
     public func run(inputs: [String: Tensor], keeping: Set<String>,
                     observer: ((NodeEvent) throws -> Void)?) throws -> [String: Tensor] {
+        var results: [String: Tensor] = [:]
+        try run(inputs: inputs, keeping: keeping, observer: observer, into: &results)
+        return results
+    }
+
+    private func run(inputs: [String: Tensor], keeping: Set<String>, observer: ((NodeEvent) throws -> Void)?,
+                     into results: inout [String: Tensor]) throws {
         for name in keeping where idOf[name] == nil {
             throw ExecutionError("value '\(name)' to keep is not in the graph")
         }
-        let given = try givenInputs(inputs)
-        let plan = try plan(for: given.map { $0?.type })
+        // The caller's input tensors are released when the run ends, so the caller can write
+        // the next step's inputs in place.
+        defer { given.removeAll(keepingCapacity: true) }
+        try collectGiven(inputs)
+        planKey.removeAll(keepingCapacity: true)
+        for tensor in given { planKey.append(tensor?.type) }
+        let plan: ExecutionPlan
+        if let cached = plans[planKey] {
+            plan = cached
+        } else {
+            // A cached plan's input types were checked when it was made.
+            try checkDeclared(planKey)
+            plan = try self.plan(for: planKey)
+        }
         var buffers = plan.buffers
         plan.buffers = []
         defer { plan.buffers = buffers }
-        var kept: [String: Tensor] = [:]
-        var readInputs: [Tensor?] = []
-        var outputs: [Tensor] = []
+        var readInputs = self.readInputs, outputs = self.stepOutputs
+        self.readInputs = []
+        self.stepOutputs = []
+        defer {
+            readInputs.removeAll(keepingCapacity: true)
+            outputs.removeAll(keepingCapacity: true)
+            self.readInputs = readInputs
+            self.stepOutputs = outputs
+        }
+        let given = self.given
 
         func resolve(_ source: ExecutionPlan.Source) -> Tensor? {
             switch source {
@@ -263,7 +301,7 @@ public final class Session {
                                            outputs: step.plannedOutputs, evaluatedWhilePlanning: true))
                 }
                 for (k, id) in entry.outputs.enumerated() where keeping.contains(valueNames[id]) {
-                    kept[valueNames[id]] = step.plannedOutputs[k]
+                    results[valueNames[id]] = step.plannedOutputs[k]
                 }
                 continue
             }
@@ -292,14 +330,13 @@ public final class Session {
                                        outputs: outputs, evaluatedWhilePlanning: false))
             }
             for (k, id) in entry.outputs.enumerated() where keeping.contains(valueNames[id]) {
-                kept[valueNames[id]] = outputs[k]
+                results[valueNames[id]] = outputs[k]
             }
             readInputs.removeAll(keepingCapacity: true)
             for (k, (buffer, _)) in compute.outputs.enumerated() {
                 buffers[buffer] = outputs[k].takeStorage()
             }
         }
-        var results = kept
         for output in plan.outputs {
             guard let tensor = resolve(output.source) else {
                 throw ExecutionError("graph output '\(output.name)' has no value")
@@ -315,7 +352,6 @@ public final class Session {
             case .node: break
             }
         }
-        return results
     }
 
     /// A summary of the plan for the given input types (made now if it is not cached).
@@ -376,17 +412,21 @@ public final class Session {
     // MARK: Planning
 
     /// The given tensor of every graph input, nil where an initializer gives the default.
-    private func givenInputs(_ inputs: [String: Tensor]) throws -> [Tensor?] {
+    /// Fills `given` with the tensor of every graph input, nil where an initializer gives the
+    /// default.
+    private func collectGiven(_ inputs: [String: Tensor]) throws {
+        given.removeAll(keepingCapacity: true)
         for name in inputs.keys where !graph.inputs.contains(where: { $0.name == name }) {
             throw ExecutionError("'\(name)' is not an input of the graph")
         }
-        let given = try graph.inputs.enumerated().map { index, input -> Tensor? in
-            if let tensor = inputs[input.name] { return tensor }
-            guard inputDefaults[index] != nil else { throw ExecutionError("graph input '\(input.name)' is not given") }
-            return nil
+        for (index, input) in graph.inputs.enumerated() {
+            if let tensor = inputs[input.name] {
+                given.append(tensor)
+            } else {
+                guard inputDefaults[index] != nil else { throw ExecutionError("graph input '\(input.name)' is not given") }
+                given.append(nil)
+            }
         }
-        try checkDeclared(given.map { $0?.type })
-        return given
     }
 
     /// Fails when a given input differs from the graph's declaration: element type, rank, a

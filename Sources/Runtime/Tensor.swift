@@ -148,6 +148,16 @@ public struct Tensor: Sendable {
         }
     }
 
+    /// Element `i` of an integer tensor as Int, without copying the elements (a kernel's hot
+    /// path reads token ids and positions this way).
+    public func integer(at i: Int) throws -> Int {
+        switch storage {
+        case .int64(let a): return Int(a[i])
+        case .int32(let a): return Int(a[i])
+        default: throw OpError("expected an integer tensor, got \(elementType)")
+        }
+    }
+
     /// The same elements with another shape of equal element count.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
         try Tensor(shape: newShape, storage: storage)
@@ -224,8 +234,10 @@ public struct Tensor: Sendable {
             if array.capacity < capacity { array.reserveCapacity(capacity) }
             if array.count > count {
                 array.removeLast(array.count - count)
-            } else if array.count < count {
-                array.append(contentsOf: repeatElement(zero, count: count - array.count))
+            } else {
+                // Element by element: within the reserved capacity this never allocates
+                // (append(contentsOf:) of a repeated sequence boxes it in unoptimized builds).
+                while array.count < count { array.append(zero) }
             }
         }
         // Each case drops `storage`'s reference before resizing, so the array is resized in place.
@@ -233,24 +245,21 @@ public struct Tensor: Sendable {
             storage = .bool([])
             return Tensor(unchecked: type.shape, Tensor.storage(of: type.elementType, count: count))
         }
+        // Switching over `storage` itself would keep a second reference to its array for the
+        // whole switch, and resizing would then copy it; unwrapping and clearing first leaves
+        // the array uniquely referenced, so it is resized in place.
+        func refit<T: TensorElement>(_: T.Type, _ zero: T) -> Storage {
+            guard var array = T.unwrap(storage) else { return Tensor.storage(of: type.elementType, count: count) }
+            storage = .bool([])
+            fit(&array, zero)
+            return T.wrap(array)
+        }
         let result: Storage
-        switch storage {
-        case .float32(var a):
-            storage = .bool([])
-            fit(&a, 0)
-            result = .float32(a)
-        case .int64(var a):
-            storage = .bool([])
-            fit(&a, 0)
-            result = .int64(a)
-        case .int32(var a):
-            storage = .bool([])
-            fit(&a, 0)
-            result = .int32(a)
-        case .bool(var a):
-            storage = .bool([])
-            fit(&a, false)
-            result = .bool(a)
+        switch type.elementType {
+        case .float32: result = refit(Float.self, 0)
+        case .int64: result = refit(Int64.self, 0)
+        case .int32: result = refit(Int32.self, 0)
+        case .bool: result = refit(Bool.self, false)
         }
         return Tensor(unchecked: type.shape, result)
     }

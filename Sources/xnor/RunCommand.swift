@@ -1,4 +1,5 @@
 import ArgumentParser
+import Models
 import Conversion
 import Formats
 import Graph
@@ -71,22 +72,29 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Greedy decoding: the prompt in one run, then one token per run through the KV cache.
+    /// The decode step writes its token and position into the same input tensors and reads
+    /// the logits in place, so after the first step a token allocates nothing.
     private func generate(_ executor: Session, graph: Graph, prompt: [Int], count: Int) throws {
         executor.resetState()
+        var results: [String: Tensor] = [:]
         var clock = ContinuousClock.now
-        var logits = try executor.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt))["logits"]
+        try executor.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt), into: &results)
         let promptTime = ContinuousClock.now - clock
         var generated: [Int] = []
+        generated.reserveCapacity(count)
         var tokenTimes: [Duration] = []
-        while generated.count < count, let last = logits {
-            let vocab = last.shape[1]
-            let row = last.floatValues()[((last.shape[0] - 1) * vocab)...]
-            var best = row.startIndex
-            for i in row.indices where row[i] > row[best] { best = i }
-            generated.append(best - row.startIndex)
+        tokenTimes.reserveCapacity(count)
+        var step = try LanguageModelInputs.make(graph, tokens: [0], start: 0)
+        while generated.count < count {
+            guard let logits = results["logits"] else { break }
+            let next = try Self.lastRowArgmax(logits)
+            results.removeAll(keepingCapacity: true)
+            generated.append(next)
             if generated.count == count { break }
+            try step[BuiltModel.tokensInput]?.withUnsafeMutableBuffer(of: Int64.self) { $0[0] = Int64(next) }
+            try step[BuiltModel.positionsInput]?.withUnsafeMutableBuffer(of: Int64.self) { $0[0] = Int64(prompt.count + generated.count - 1) }
             clock = ContinuousClock.now
-            logits = try executor.run(inputs: try LanguageModelInputs.make(graph, tokens: [generated.last!], start: prompt.count + generated.count - 1))["logits"]
+            try executor.run(inputs: step, into: &results)
             tokenTimes.append(ContinuousClock.now - clock)
         }
         print("prompt: \(prompt.map(String.init).joined(separator: ","))")
@@ -96,6 +104,16 @@ struct RunCommand: ParsableCommand {
         if !tokenTimes.isEmpty {
             let total = tokenTimes.map(Self.milliseconds).reduce(0, +)
             print("eval: \(tokenTimes.count) runs in \(Self.format(total)) ms (\(Self.format(total / Double(tokenTimes.count))) ms per token, \(Self.format(Double(tokenTimes.count) / total * 1000)) tokens/s)")
+        }
+    }
+
+    /// The id of the largest logit of the last position, read in place.
+    static func lastRowArgmax(_ logits: Tensor) throws -> Int {
+        let vocab = logits.shape[1], start = (logits.shape[0] - 1) * vocab
+        return try logits.withUnsafeBuffer(of: Float.self) { values in
+            var best = start
+            for i in start..<(start + vocab) where values[i] > values[best] { best = i }
+            return best - start
         }
     }
 

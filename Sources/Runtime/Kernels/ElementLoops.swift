@@ -16,6 +16,20 @@ enum ElementLoops {
     static func zip<A: TensorElement, B: TensorElement, R: TensorElement>(
         _ a: Tensor, _ b: Tensor, into out: inout Tensor, _ f: (A, B) -> R
     ) throws {
+        if a.shape == b.shape && a.shape == out.shape {
+            // No broadcasting (a residual Add, a gated Mul): one flat loop, no walk to build.
+            try a.withUnsafeBuffer(of: A.self) { pa in
+                try b.withUnsafeBuffer(of: B.self) { pb in
+                    try out.withUnsafeMutableBuffer(of: R.self) { po in
+                        guard pa.count == po.count, pb.count == po.count else {
+                            throw OpError("internal error: element counts \(pa.count), \(pb.count) and \(po.count) differ")
+                        }
+                        for i in 0..<po.count { po[i] = f(pa[i], pb[i]) }
+                    }
+                }
+            }
+            return
+        }
         let walk = StridedWalk(output: out.shape, broadcasting: [a.shape, b.shape])
         try a.withUnsafeBuffer(of: A.self) { pa in
             try b.withUnsafeBuffer(of: B.self) { pb in

@@ -163,8 +163,19 @@ struct GemmKernel: OpKernel {
         return [TensorType(.float32, [m, n])]
     }
 
+    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
+        guard let weightRows else { return try run(inputs: inputs, outputs: &outputs) }
+        // One decoded weight row, kept in the session so a decode step allocates nothing.
+        let row = context.slot { Scratch([Float]()) }
+        if row.value.count < weightRows.columns { row.value = [Float](repeating: 0, count: weightRows.columns) }
+        try row.value.withUnsafeMutableBufferPointer { try runInPlace(inputs: inputs, outputs: &outputs, weights: weightRows, row: $0) }
+    }
+
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
-        if let weightRows { return try runInPlace(inputs: inputs, outputs: &outputs, weights: weightRows) }
+        if let weightRows {
+            var row = [Float](repeating: 0, count: weightRows.columns)
+            return try row.withUnsafeMutableBufferPointer { try runInPlace(inputs: inputs, outputs: &outputs, weights: weightRows, row: $0) }
+        }
         let a = try inputs.required(0), b = try inputs.required(1)
         let (m, k, n) = try dims(a.shape, b.shape)
         let product = MatrixProduct(m: m, n: n, k: k,
@@ -199,12 +210,19 @@ struct GemmKernel: OpKernel {
     }
 
     /// Y = alpha · A · Wᵀ + beta · C with W decoded row by row from its storage.
-    private func runInPlace(inputs: [Tensor?], outputs: inout [Tensor], weights: WeightRows) throws {
+    private func runInPlace(inputs: [Tensor?], outputs: inout [Tensor], weights: WeightRows,
+                            row: UnsafeMutableBufferPointer<Float>) throws {
         let a = try inputs.required(0)
-        let (m, k, n) = try dims(a.shape, [weights.rows, weights.columns])
+        guard a.rank == 2, a.shape[1] == weights.columns else {
+            throw OpError("Gemm of \(a.shape) and [\(weights.rows), \(weights.columns)]ᵀ: inner dimensions differ")
+        }
+        let m = a.shape[0], k = weights.columns, n = weights.rows
         let c = beta == 0 ? nil : inputs.optional(2)
-        let cStrides = c.map { Shapes.broadcastStrides($0.shape, to: [m, n]) } ?? [0, 0]
-        let cValues = c?.floats ?? [0]
+        // C broadcasts to [m, n]: its strides over rows and columns, without building arrays.
+        let cShape = c?.shape ?? []
+        let cRowStride = cShape.count == 2 && cShape[0] == m && m != 1 ? cShape[1] : 0
+        let cColumnStride = (cShape.last ?? 1) == n && n != 1 ? 1 : 0
+        let cValues = c?.floats ?? []
         let alpha = Double(self.alpha), beta = Double(self.beta)
         try weights.withReader { reader in
             try a.withUnsafeBuffer(of: Float.self) { pa in
@@ -212,16 +230,14 @@ struct GemmKernel: OpKernel {
                     guard pa.count == m &* k, po.count == m &* n else {
                         throw OpError("internal error: Gemm buffers do not match the shapes")
                     }
-                    try withUnsafeTemporaryAllocation(of: Float.self, capacity: max(k, 1)) { row in
-                        for j in 0..<n {
-                            try reader.decode(row: j, into: row)
-                            for i in 0..<m {
-                                var sum = 0.0
-                                let x = i &* k
-                                for p in 0..<k { sum += Double(pa[x &+ p]) * Double(row[p]) }
-                                let bias = c == nil ? 0 : beta * Double(cValues[i &* cStrides[0] &+ j &* cStrides[1]])
-                                po[i &* n &+ j] = Float(alpha * sum + bias)
-                            }
+                    for j in 0..<n {
+                        try reader.decode(row: j, into: row)
+                        for i in 0..<m {
+                            var sum = 0.0
+                            let x = i &* k
+                            for p in 0..<k { sum += Double(pa[x &+ p]) * Double(row[p]) }
+                            let bias = c == nil ? 0 : beta * Double(cValues[i &* cRowStride &+ j &* cColumnStride])
+                            po[i &* n &+ j] = Float(alpha * sum + bias)
                         }
                     }
                 }

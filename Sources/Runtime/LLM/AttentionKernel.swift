@@ -69,16 +69,16 @@ struct AttentionKernel: OpKernel {
         guard causal else {
             try k.withUnsafeBuffer(of: Float.self) { keys in
                 try v.withUnsafeBuffer(of: Float.self) { values in
-                    try attend(q, &outputs[0], keys: keys, values: values) { _ in tokens }
+                    try attend(q, &outputs[0], keys: keys, values: values, context: context) { _ in tokens }
                 }
             }
             return
         }
         let cache = context.slot { KVCache(capacity: capacity, width: kvHeads * headDim) }
-        let positions = try inputs.required(3).integerValues()
+        let positions = try inputs.required(3)
         let start = cache.length
-        for (t, position) in positions.enumerated() where position != start + t {
-            throw OpError("position \(position) at row \(t) does not continue the cached sequence of \(start) tokens")
+        for t in 0..<positions.count where try positions.integer(at: t) != start + t {
+            throw OpError("position \(try positions.integer(at: t)) at row \(t) does not continue the cached sequence of \(start) tokens")
         }
         try k.withUnsafeBuffer(of: Float.self) { keys in
             try v.withUnsafeBuffer(of: Float.self) { values in
@@ -87,22 +87,27 @@ struct AttentionKernel: OpKernel {
         }
         try cache.keys.withUnsafeBufferPointer { keys in
             try cache.values.withUnsafeBufferPointer { values in
-                try attend(q, &outputs[0], keys: keys, values: values) { t in start + t + 1 }
+                try attend(q, &outputs[0], keys: keys, values: values, context: context) { t in start + t + 1 }
             }
         }
     }
 
     /// Token t attends to rows 0..<visible(t) of `keys` and `values`.
     private func attend(_ q: Tensor, _ output: inout Tensor, keys: UnsafeBufferPointer<Float>, values: UnsafeBufferPointer<Float>,
-                        visible: (Int) -> Int) throws {
+                        context: KernelContext, visible: (Int) -> Int) throws {
         let tokens = q.shape[0]
         let width = heads * headDim, kvWidth = kvHeads * headDim
         let group = heads / kvHeads
-        let rows = (0..<tokens).map(visible).max() ?? 0
+        var rows = 1
+        for t in 0..<tokens { rows = max(rows, visible(t)) }
+        // Scores of one head over the visible rows, then one head's weighted sum: grown to the
+        // longest sequence seen and kept in the session.
+        let scratch = context.slot { Scratch([Double]()) }
+        if scratch.value.count < rows + headDim { scratch.value = [Double](repeating: 0, count: rows + headDim) }
         try q.withUnsafeBuffer(of: Float.self) { query in
             try output.withUnsafeMutableBuffer(of: Float.self) { out in
-                withUnsafeTemporaryAllocation(of: Double.self, capacity: max(rows, 1) + headDim) { scratch in
-                    let scores = scratch.baseAddress!, sum = scores + max(rows, 1)
+                scratch.value.withUnsafeMutableBufferPointer { buffer in
+                    let scores = buffer.baseAddress!, sum = scores + rows
                     for t in 0..<tokens {
                         let count = visible(t)
                         for h in 0..<heads {

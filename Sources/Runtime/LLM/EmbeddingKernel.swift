@@ -24,11 +24,12 @@ struct EmbeddingKernel: OpKernel {
     }
 
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
-        let ids = try inputs.required(0).integerValues()
+        let ids = try inputs.required(0)
         let width = table.columns
         try table.withReader { reader in
             try outputs[0].withUnsafeMutableBuffer(of: Float.self) { out in
-                for (t, id) in ids.enumerated() {
+                for t in 0..<ids.count {
+                    let id = try ids.integer(at: t)
                     guard id >= 0, id < table.rows else {
                         throw OpError("token id \(id) at position \(t) is outside the vocabulary [0, \(table.rows))")
                     }

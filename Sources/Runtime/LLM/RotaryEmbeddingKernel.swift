@@ -40,12 +40,13 @@ struct RotaryEmbeddingKernel: OpKernel {
 
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
         let x = try inputs.required(0)
-        let positions = try inputs.required(1).integerValues()
+        let positions = try inputs.required(1)
         let width = x.shape[1]
         let half = inverseFrequencies.count
         try x.withUnsafeBuffer(of: Float.self) { input in
             try outputs[0].withUnsafeMutableBuffer(of: Float.self) { out in
-                for (t, position) in positions.enumerated() {
+                for t in 0..<positions.count {
+                    let position = try positions.integer(at: t)
                     guard position >= 0 else { throw OpError("position \(position) at row \(t) is negative") }
                     for i in 0..<half {
                         let angle = Float(position) * inverseFrequencies[i]
