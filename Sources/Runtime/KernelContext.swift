@@ -11,8 +11,12 @@ public final class KernelContext {
     private var slots: [SlotKey: AnyObject] = [:]
     /// The node being run; set by the session before each kernel call.
     var node = 0
+    /// The session's KV cache capacity in tokens, when it overrides the graph's (`--ctx-size`).
+    public let contextLength: Int?
 
-    public init() {}
+    public init(contextLength: Int? = nil) {
+        self.contextLength = contextLength
+    }
 
     /// This node's slot of type `T`, made by `make` on first use.
     public func slot<T: AnyObject>(_ make: () throws -> T) rethrows -> T {

@@ -187,7 +187,7 @@ public final class Session {
     public var maximumCachedPlans: Int = 8
     private var plans: [[TensorType?]: ExecutionPlan] = [:]
     private var planOrder: [[TensorType?]] = []
-    private let context = KernelContext()
+    private let context: KernelContext
     /// Per-run working arrays, kept with their capacity so a decode step allocates nothing.
     private var given: [Tensor?] = []
     private var planKey: [TensorType?] = []
@@ -202,14 +202,16 @@ public final class Session {
     private var outputIDs: [Int] { model.outputIDs }
     private var maximumTensorBytes: Int { model.maximumTensorBytes }
 
-    /// A new session of `model`.
-    public init(model: CompiledModel) {
+    /// A new session of `model`; `contextLength` sets the capacity of its KV caches in
+    /// tokens, else the graph's attributes do.
+    public init(model: CompiledModel, contextLength: Int? = nil) {
         self.model = model
+        context = KernelContext(contextLength: contextLength)
     }
 
     /// Compiles `graph` and opens one session of it.
-    public convenience init(graph: Graph, registry: OpRegistry = .standard) throws {
-        self.init(model: try CompiledModel(graph: graph, registry: registry))
+    public convenience init(graph: Graph, registry: OpRegistry = .standard, contextLength: Int? = nil) throws {
+        self.init(model: try CompiledModel(graph: graph, registry: registry), contextLength: contextLength)
     }
 
     /// Starts a new sequence: every stateful node (KV cache) forgets what it holds.

@@ -48,7 +48,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let model = try SourceModel.open(path, contextLength: contextSize)
         let graph = model.graph
-        let executor = try Session(graph: graph, registry: model.registry)
+        let executor = try Session(graph: graph, registry: model.registry, contextLength: contextSize)
         if model.takesTokens {
             let vocabulary = LanguageModelInputs.vocabulary(graph) ?? Int.max
             guard let sequences = try tokenOptions.sequences(vocabulary: vocabulary, seed: inputs.seed), let prompt = sequences.first else {
@@ -91,8 +91,9 @@ struct RunCommand: ParsableCommand {
             results.removeAll(keepingCapacity: true)
             generated.append(next)
             if generated.count == count { break }
-            try step[BuiltModel.tokensInput]?.withUnsafeMutableBuffer(of: Int64.self) { $0[0] = Int64(next) }
-            try step[BuiltModel.positionsInput]?.withUnsafeMutableBuffer(of: Int64.self) { $0[0] = Int64(prompt.count + generated.count - 1) }
+            // Taken out and put back: the dictionary's modify accessor allocates a coroutine frame.
+            try Self.write(Int64(next), to: BuiltModel.tokensInput, in: &step)
+            try Self.write(Int64(prompt.count + generated.count - 1), to: BuiltModel.positionsInput, in: &step)
             clock = ContinuousClock.now
             try executor.run(inputs: step, into: &results)
             tokenTimes.append(ContinuousClock.now - clock)
@@ -105,6 +106,13 @@ struct RunCommand: ParsableCommand {
             let total = tokenTimes.map(Self.milliseconds).reduce(0, +)
             print("eval: \(tokenTimes.count) runs in \(Self.format(total)) ms (\(Self.format(total / Double(tokenTimes.count))) ms per token, \(Self.format(Double(tokenTimes.count) / total * 1000)) tokens/s)")
         }
+    }
+
+    /// Sets the one element of input `name`, in place.
+    static func write(_ value: Int64, to name: String, in inputs: inout [String: Tensor]) throws {
+        guard var tensor = inputs.removeValue(forKey: name) else { return }
+        try tensor.withUnsafeMutableBuffer(of: Int64.self) { $0[0] = value }
+        inputs[name] = tensor
     }
 
     /// The id of the largest logit of the last position, read in place.

@@ -74,7 +74,7 @@ struct AttentionKernel: OpKernel {
             }
             return
         }
-        let cache = context.slot { KVCache(capacity: capacity, width: kvHeads * headDim) }
+        let cache = context.slot { KVCache(capacity: context.contextLength ?? capacity, width: kvHeads * headDim) }
         let positions = try inputs.required(3)
         let start = cache.length
         for t in 0..<positions.count where try positions.integer(at: t) != start + t {
@@ -85,11 +85,7 @@ struct AttentionKernel: OpKernel {
                 try cache.append(k: keys, v: values, count: tokens)
             }
         }
-        try cache.keys.withUnsafeBufferPointer { keys in
-            try cache.values.withUnsafeBufferPointer { values in
-                try attend(q, &outputs[0], keys: keys, values: values, context: context) { t in start + t + 1 }
-            }
-        }
+        try attend(q, &outputs[0], keys: cache.keys, values: cache.values, context: context) { t in start + t + 1 }
     }
 
     /// Token t attends to rows 0..<visible(t) of `keys` and `values`.
@@ -100,10 +96,12 @@ struct AttentionKernel: OpKernel {
         let group = heads / kvHeads
         var rows = 1
         for t in 0..<tokens { rows = max(rows, visible(t)) }
-        // Scores of one head over the visible rows, then one head's weighted sum: grown to the
-        // longest sequence seen and kept in the session.
+        // Scores of one head over the visible rows, then one head's weighted sum: made for the
+        // whole context at once (a causal cache's capacity), so decoding never regrows it.
         let scratch = context.slot { Scratch([Double]()) }
-        if scratch.value.count < rows + headDim { scratch.value = [Double](repeating: 0, count: rows + headDim) }
+        if scratch.value.count < rows + headDim {
+            scratch.value = [Double](repeating: 0, count: max(rows, causal ? context.contextLength ?? capacity : 0) + headDim)
+        }
         try q.withUnsafeBuffer(of: Float.self) { query in
             try output.withUnsafeMutableBuffer(of: Float.self) { out in
                 scratch.value.withUnsafeMutableBufferPointer { buffer in

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""The LLM path through the CLI, against independent references (issue 6).
+
+For every checkpoint in fixtures/llm (and the demo model in fixtures/demo):
+  1. `xnor run FOLDER --tokens ... -o out.npy` and the same from each GGUF of the case match
+     transformers' float64 logits (ref_float.npy, or ref_gguf / ref_dequantized_* for a GGUF)
+     to 1e-4 relative;
+  2. `xnor convert` (default mode) writes a .xnor that `xnor run` runs, and `xnor verify --json`
+     passes its per-op check; its KL divergence, same-top-1 share and perplexities against the
+     source equal what numpy computes from the two models' logits as `xnor run` wrote them;
+  3. greedy decoding with the KV cache (`xnor run --n-predict`) of the demo model gives
+     transformers' greedy ids (fixtures/demo/tiny-llama/greedy_ids.txt).
+Prints one line per check and `N passed, N failed`; exit 1 on any failure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from oracle_check import Report, Xnor  # noqa: E402  (the shared pass/fail reporter and CLI runner)
+
+ROOT = Path(__file__).resolve().parent.parent
+LLM = ROOT / "fixtures" / "llm"
+DEMO = ROOT / "fixtures" / "demo" / "tiny-llama"
+
+
+def relative(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float64) - b).max() / np.abs(b).max())
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float64)
+    m = x.max(axis=-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+
+
+def reference_of(case: Path, source: Path) -> Path:
+    if source.is_dir() or source.name == "model.gguf":
+        return case / "ref_gguf.npy" if source.name == "model.gguf" and (case / "ref_gguf.npy").exists() else case / "ref_float.npy"
+    quantization = source.name[len("model."):-len(".gguf")]
+    return case / f"ref_dequantized_{quantization}.npy"
+
+
+def run_logits(xnor: Xnor, model: Path, tokens: str, out: Path) -> tuple[np.ndarray | None, str | None]:
+    r = xnor.run(["run", model, "--tokens", tokens, "-o", out, "--force"], timeout=300)
+    if r.returncode != 0:
+        return None, r.describe_failure()
+    return np.load(out), None
+
+
+def check_metrics(report: Report, label: str, verify: dict, ours: np.ndarray, source: np.ndarray, tokens: list[int]):
+    lm = verify.get("language_model_against_source")
+    if lm is None:
+        report.check(f"{label} verify reports LM metrics", "no language_model_against_source in --json")
+        return
+    lp, lq = log_softmax(source), log_softmax(ours)
+    kl = (np.exp(lp) * (lp - lq)).sum(axis=-1)
+    same = 100.0 * float((source.argmax(-1) == ours.argmax(-1)).mean())
+    nll_p = -np.mean([lp[t, tokens[t + 1]] for t in range(len(tokens) - 1)])
+    nll_q = -np.mean([lq[t, tokens[t + 1]] for t in range(len(tokens) - 1)])
+    expected = {"kl mean": kl.mean(), "kl max": kl.max(), "kl p99": np.percentile(kl, 99), "kl median": np.median(kl),
+                "same top-1 %": same, "ppl source": np.exp(nll_p), "ppl ours": np.exp(nll_q)}
+    got = {"kl mean": lm["kl_divergence"]["mean"], "kl max": lm["kl_divergence"]["max"], "kl p99": lm["kl_divergence"]["p99"],
+           "kl median": lm["kl_divergence"]["median"], "same top-1 %": lm["same_top1_percent"],
+           "ppl source": lm["perplexity_reference"], "ppl ours": lm["perplexity_ours"]}
+    problems = [f"{k}: ours {got[k]:.9g}, numpy {expected[k]:.9g}" for k in expected
+                if not np.isclose(got[k], expected[k], rtol=1e-5, atol=1e-6)]
+    report.check(f"{label} verify's KL, top-1 and perplexity equal numpy's on the run outputs", problems)
+
+
+def check_case(report: Report, xnor: Xnor, case: Path, work: Path):
+    name = case.name
+    tokens = [int(t) for t in np.load(case / "tokens.npy")]
+    token_text = ",".join(map(str, tokens))
+    for source in [case] + sorted(case.glob("*.gguf")):
+        label = f"{name}/{source.name if source != case else '(folder)'}"
+        reference = reference_of(case, source)
+        ours, failure = run_logits(xnor, source, token_text, work / f"{name}-{source.name}.npy")
+        if failure:
+            report.check(f"{label} run", failure)
+            continue
+        error = relative(ours, np.load(reference))
+        report.check(f"{label} run matches {reference.name} (relative {error:.2e})", None if error <= 1e-4 else f"relative error {error:.3g} > 1e-4")
+    converted = work / f"{name}.xnor"
+    r = xnor.run(["convert", case, "-o", converted, "--quiet", "--force"], timeout=300)
+    if not report.check(f"{name} convert", None if r.returncode == 0 else r.describe_failure()):
+        return
+    ours, failure = run_logits(xnor, converted, token_text, work / f"{name}-xnor.npy")
+    if not report.check(f"{name} .xnor runs", failure):
+        return
+    r = xnor.run(["verify", converted, "--source", case, "--tokens", token_text, "--json"], timeout=600)
+    if not report.check(f"{name} verify exit 0", None if r.returncode == 0 else r.describe_failure()):
+        return
+    verify = json.loads(r.stdout)
+    report.check(f"{name} verify per-op check", None if verify["ops_passed"] else "ops_passed is false")
+    if "last_hidden_state" in [c["output"] for c in verify["against_source"]]:
+        return  # an encoder: no next-token metrics
+    source_logits = np.load(work / f"{name}-{case.name}.npy")
+    check_metrics(report, name, verify, ours, source_logits, tokens)
+
+
+def check_demo(report: Report, xnor: Xnor):
+    expected = [int(t) for t in (DEMO / "greedy_ids.txt").read_text().strip().split(",")]
+    prompt = (DEMO / "prompt-ids.txt").read_text().splitlines()[0]
+    count = len(expected) - len(prompt.split(","))
+    r = xnor.run(["run", DEMO, "--tokens", prompt, "--n-predict", count], timeout=600)
+    if not report.check("demo greedy decoding runs", None if r.returncode == 0 else r.describe_failure()):
+        return
+    line = next((l for l in r.stdout.decode().splitlines() if l.startswith("generated: ")), "generated: ")
+    generated = [int(t) for t in line[len("generated: "):].split(",") if t]
+    report.check(f"demo greedy decoding with the KV cache gives transformers' {count} ids",
+                 None if prompt.split(",") + [str(t) for t in generated] == [str(t) for t in expected]
+                 else f"ours {generated}, transformers {expected[-count:]}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--xnor", type=Path, default=ROOT / ".build" / "debug" / "xnor")
+    args = parser.parse_args()
+    xnor = Xnor(args.xnor)
+    report = Report()
+    with tempfile.TemporaryDirectory() as work:
+        for case in sorted(p for p in LLM.iterdir() if (p / "config.json").exists()):
+            check_case(report, xnor, case, Path(work))
+    check_demo(report, xnor)
+    print(report.summary())
+    return 0 if report.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
