@@ -36,12 +36,24 @@ enum HyperParameters {
     /// The config of a GGUF file of architecture `a`, from its `<arch>.*` keys.
     static func config(_ model: ModelFile, architecture a: String, modelType: String) throws -> TransformerConfig {
         let path = model.path
-        var values: [String: JSONValue] = [:]
-        for entry in model.metadata { values[entry.key] = entry.value }
+        var values: [String: GGUFMetadataValue] = [:]
+        for entry in model.metadata { if let value = entry.gguf { values[entry.key] = value } }
         func int(_ key: String) throws -> Int? {
             guard let value = values["\(a).\(key)"] else { return nil }
-            guard let n = value.nonNegativeInt else {
-                throw FormatError(path: path, location: .field("\(a).\(key)"), "must be a non-negative integer")
+            let n: Int?
+            switch value {
+            case .uint8(let v): n = Int(v)
+            case .uint16(let v): n = Int(v)
+            case .uint32(let v): n = Int(v)
+            case .uint64(let v): n = Int(exactly: v)
+            case .int8(let v): n = v >= 0 ? Int(v) : nil
+            case .int16(let v): n = v >= 0 ? Int(v) : nil
+            case .int32(let v): n = v >= 0 ? Int(v) : nil
+            case .int64(let v): n = v >= 0 ? Int(v) : nil
+            default: n = nil
+            }
+            guard let n else {
+                throw FormatError(path: path, location: .field("\(a).\(key)"), "must be a non-negative integer, is \(value.typeName)")
             }
             return n
         }
@@ -52,11 +64,11 @@ enum HyperParameters {
         func double(_ key: String) throws -> Double? {
             guard let value = values["\(a).\(key)"] else { return nil }
             switch value {
-            case .float(let f): return Double(f)
-            case .double(let d): return d
-            case .int(let i): return Double(i)
-            case .uint(let u): return Double(u)
-            default: throw FormatError(path: path, location: .field("\(a).\(key)"), "must be a number")
+            case .float32(let f): return Double(f)
+            case .float64(let d): return d
+            default:
+                guard let n = try int(key) else { return nil }
+                return Double(n)
             }
         }
         let hidden = try required("embedding_length")

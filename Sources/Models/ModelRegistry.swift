@@ -73,7 +73,7 @@ public enum ModelRegistry {
             let weights = WeightSource(model: model, translate: TensorNames.gguf(fromHuggingFace:))
             return try entry.build(config, weights, options)
         case .gguf:
-            guard case .string(let architecture)? = model.metadata.first(where: { $0.key == "general.architecture" })?.value else {
+            guard case .string(let architecture)? = model.metadata.first(where: { $0.key == "general.architecture" })?.gguf else {
                 throw FormatError(path: model.path, location: .field("general.architecture"), "is missing: not a model GGUF")
             }
             guard let modelType = byGGUFArchitecture[architecture], let entry = byModelType[modelType] else {

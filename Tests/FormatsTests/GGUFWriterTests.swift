@@ -42,7 +42,8 @@ enum WriterTests {
     static func rewrite(_ model: ModelFile) throws -> GGUFWriter {
         var writer = GGUFWriter()
         for entry in model.metadata {
-            writer.add(entry.key, try GGUFMetadataValue(json: entry.value, typeName: entry.typeName ?? ""))
+            guard let value = entry.gguf else { throw FormatError(path: model.path, "metadata '\(entry.key)' is not a GGUF value") }
+            writer.add(entry.key, value)
         }
         for tensor in model.tensors {
             guard case .ggml(let type) = tensor.type else { throw FormatError(path: model.path, "not a GGUF tensor") }

@@ -23,7 +23,7 @@ public enum GGUFReader {
 
         return ModelFile(
             format: .gguf, path: file.path, version: Int(header.version),
-            metadata: metadata.map { .init(key: $0.key, value: $0.value.json, typeName: $0.value.typeName) },
+            metadata: metadata.map { .init(key: $0.key, gguf: $0.value) },
             tensors: tensors,
             extra: [("alignment", .int(Int64(alignment)))]
         )
@@ -81,8 +81,8 @@ public enum GGUFReader {
         return text
     }
 
-    static func readMetadata(_ cursor: inout ByteCursor, count: Int) throws -> [(key: String, value: GGUFValue)] {
-        var entries: [(key: String, value: GGUFValue)] = []
+    static func readMetadata(_ cursor: inout ByteCursor, count: Int) throws -> [(key: String, value: GGUFMetadataValue)] {
+        var entries: [(key: String, value: GGUFMetadataValue)] = []
         entries.reserveCapacity(count)
         var keys = Set<String>()
         for _ in 0..<count {
@@ -107,21 +107,21 @@ public enum GGUFReader {
         return type
     }
 
-    private static func readValue(_ cursor: inout ByteCursor, type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue {
+    private static func readValue(_ cursor: inout ByteCursor, type: GGUFValueType, key: String, depth: Int) throws -> GGUFMetadataValue {
         let what = "metadata '\(key)'"
         switch type {
-        case .uint8: return .scalar(type, .int(Int64(try cursor.u8(what))))
-        case .int8: return .scalar(type, .int(Int64(try cursor.i8(what))))
-        case .uint16: return .scalar(type, .int(Int64(try cursor.u16(what))))
-        case .int16: return .scalar(type, .int(Int64(try cursor.i16(what))))
-        case .uint32: return .scalar(type, .int(Int64(try cursor.u32(what))))
-        case .int32: return .scalar(type, .int(Int64(try cursor.i32(what))))
-        case .uint64: return .scalar(type, .uint(try cursor.u64(what)))
-        case .int64: return .scalar(type, .int(try cursor.i64(what)))
-        case .float32: return .scalar(type, .float(try cursor.f32(what)))
-        case .float64: return .scalar(type, .double(try cursor.f64(what)))
-        case .bool: return .scalar(type, .bool(try cursor.u8(what) != 0))
-        case .string: return .scalar(type, .string(try readString(&cursor, what)))
+        case .uint8: return .uint8(try cursor.u8(what))
+        case .int8: return .int8(try cursor.i8(what))
+        case .uint16: return .uint16(try cursor.u16(what))
+        case .int16: return .int16(try cursor.i16(what))
+        case .uint32: return .uint32(try cursor.u32(what))
+        case .int32: return .int32(try cursor.i32(what))
+        case .uint64: return .uint64(try cursor.u64(what))
+        case .int64: return .int64(try cursor.i64(what))
+        case .float32: return .float32(try cursor.f32(what))
+        case .float64: return .float64(try cursor.f64(what))
+        case .bool: return .bool(try cursor.u8(what) != 0)
+        case .string: return .string(try readString(&cursor, what))
         case .array:
             let at = cursor.offset
             let elementType = try valueType(&cursor, key: key)
@@ -134,16 +134,16 @@ public enum GGUFReader {
                 throw FormatError(path: cursor.file.path, location: .fieldAtOffset("\(what) array length", countAt),
                                   "\(raw) elements of \(elementType.name) run past end of file (\(cursor.remaining) bytes left)")
             }
-            var items: [GGUFValue] = []
+            var items: [GGUFMetadataValue] = []
             items.reserveCapacity(n)
             for _ in 0..<n { items.append(try readValue(&cursor, type: elementType, key: key, depth: depth + 1)) }
-            return .array(elementType: elementType, items)
+            return .array(elementType, items)
         }
     }
 
-    private static func alignmentValue(_ metadata: [(key: String, value: GGUFValue)], cursor: ByteCursor) throws -> Int {
+    private static func alignmentValue(_ metadata: [(key: String, value: GGUFMetadataValue)], cursor: ByteCursor) throws -> Int {
         guard let entry = metadata.first(where: { $0.key == "general.alignment" }) else { return defaultAlignment }
-        guard case .scalar(.uint32, .int(let value)) = entry.value else {
+        guard case .uint32(let value) = entry.value else {
             throw FormatError(path: cursor.file.path, location: .field("general.alignment"), "must be a UINT32, found \(entry.value.typeName)")
         }
         guard value > 0, value & (value - 1) == 0 else {

@@ -33,25 +33,3 @@ public enum GGUFValueType: UInt32, Sendable, CaseIterable {
         }
     }
 }
-
-/// One metadata value as read from the file.
-public indirect enum GGUFValue: Sendable {
-    case scalar(GGUFValueType, JSONValue)
-    case array(elementType: GGUFValueType, [GGUFValue])
-
-    /// gguf-py's type name, arrays as "ARRAY[UINT8]".
-    public var typeName: String {
-        switch self {
-        case .scalar(let type, _): type.name
-        case .array(let elementType, let items):
-            if elementType == .array, let first = items.first { "ARRAY[\(first.typeName)]" } else { "ARRAY[\(elementType.name)]" }
-        }
-    }
-
-    public var json: JSONValue {
-        switch self {
-        case .scalar(_, let value): value
-        case .array(_, let items): .array(items.map(\.json))
-        }
-    }
-}

@@ -9,11 +9,42 @@ public struct ModelFile: Sendable {
         case huggingFaceFolder = "hf-folder"
     }
 
+    /// One metadata value: a GGUF value with its type, as the GGUF reader and writer share it,
+    /// or a JSON value (safetensors `__metadata__` strings, a folder's config).
     public struct MetadataEntry: Sendable {
+        public enum Value: Sendable {
+            case gguf(GGUFMetadataValue)
+            case json(JSONValue)
+        }
+
         public var key: String
-        public var value: JSONValue
-        /// The value's type in the source format (GGUF types such as "UINT32", "ARRAY[STRING]").
-        public var typeName: String?
+        public var typed: Value
+
+        public init(key: String, gguf value: GGUFMetadataValue) {
+            self.key = key
+            typed = .gguf(value)
+        }
+
+        public init(key: String, json value: JSONValue) {
+            self.key = key
+            typed = .json(value)
+        }
+
+        /// The value as `inspect --json` shows it.
+        public var value: JSONValue {
+            switch typed {
+            case .gguf(let value): value.json
+            case .json(let value): value
+            }
+        }
+
+        /// The GGUF value, for metadata read from a GGUF file.
+        public var gguf: GGUFMetadataValue? {
+            if case .gguf(let value) = typed { value } else { nil }
+        }
+
+        /// gguf-py's type name ("UINT32", "ARRAY[STRING]") for GGUF values, else nil.
+        public var typeName: String? { gguf?.typeName }
     }
 
     public var format: Format

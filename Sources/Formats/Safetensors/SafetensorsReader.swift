@@ -83,7 +83,7 @@ public enum SafetensorsReader {
             guard case .string = item else {
                 throw FormatError(path: path, location: .field("__metadata__.\(key)"), "must be a string, found \(item.kindName)")
             }
-            result.append(.init(key: key, value: item, typeName: nil))
+            result.append(.init(key: key, json: item))
         }
         return result
     }
