@@ -8,8 +8,9 @@ For every checkpoint in fixtures/llm (and the demo model in fixtures/demo):
   2. `xnor convert` (default mode) writes a .xnor that `xnor run` runs, and `xnor verify --json`
      passes its per-op check; its KL divergence, same-top-1 share and perplexities against the
      source equal what numpy computes from the two models' logits as `xnor run` wrote them;
-  3. greedy decoding with the KV cache (`xnor run --n-predict`) of the demo model gives
-     transformers' greedy ids (fixtures/demo/tiny-llama/greedy_ids.txt).
+  3. the demo model (fixtures/demo) converts and verifies on its held-out prompts, and greedy
+     decoding with the KV cache (`xnor run --n-predict`) gives transformers' greedy ids
+     (fixtures/demo/tiny-llama/greedy_ids.txt).
 Prints one line per check and `N passed, N failed`; exit 1 on any failure.
 """
 from __future__ import annotations
@@ -105,7 +106,17 @@ def check_case(report: Report, xnor: Xnor, case: Path, work: Path):
     check_metrics(report, name, verify, ours, source_logits, tokens)
 
 
-def check_demo(report: Report, xnor: Xnor):
+def check_demo(report: Report, xnor: Xnor, work: Path):
+    # tools/demo's job: convert the demo model, verify it on the held-out prompts.
+    converted = work / "demo.xnor"
+    r = xnor.run(["convert", DEMO, "-o", converted, "--quiet"], timeout=300)
+    if report.check("demo convert", None if r.returncode == 0 else r.describe_failure()):
+        r = xnor.run(["verify", converted, "--source", DEMO, "--prompt-ids", DEMO / "prompt-ids.txt", "--json"], timeout=900)
+        if report.check("demo verify on the held-out prompts", None if r.returncode == 0 else r.describe_failure()):
+            verify = json.loads(r.stdout)
+            lm = verify["language_model_against_source"]
+            report.check(f"demo verify covers the 4 prompts ({lm['positions']} positions) and passes its per-op check",
+                         None if verify["ops_passed"] and lm["positions"] == 4 * 48 else f"ops_passed {verify['ops_passed']}, positions {lm['positions']}")
     expected = [int(t) for t in (DEMO / "greedy_ids.txt").read_text().strip().split(",")]
     prompt = (DEMO / "prompt-ids.txt").read_text().splitlines()[0]
     count = len(expected) - len(prompt.split(","))
@@ -128,7 +139,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as work:
         for case in sorted(p for p in LLM.iterdir() if (p / "config.json").exists()):
             check_case(report, xnor, case, Path(work))
-    check_demo(report, xnor)
+        check_demo(report, xnor, Path(work))
     print(report.summary())
     return 0 if report.failed == 0 else 1
 
