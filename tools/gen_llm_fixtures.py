@@ -362,6 +362,19 @@ def ref_from_dequantized_gguf(folder: Path, fname: str, model_folder: Path | Non
         return model(torch.tensor(TOKENS)[None]).logits[0].numpy()
 
 
+
+def online_autobitlinear_copy(folder: Path) -> Path:
+    """A temporary copy of the folder whose config asks transformers for AutoBitLinear with
+    online quantization (the caller removes it)."""
+    qdir = Path(tempfile.mkdtemp(prefix="llmfix-online-"))
+    for f in folder.iterdir():
+        shutil.copy(f, qdir / f.name)
+    qc = json.loads((qdir / "config.json").read_text())
+    qc["quantization_config"] = {"quant_method": "bitnet", "linear_class": "autobitlinear",
+                                 "quantization_mode": "online"}
+    (qdir / "config.json").write_text(json.dumps(qc, indent=2))
+    return qdir
+
 def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
@@ -819,13 +832,7 @@ def write_case(name: str, case: dict, sp_blob: bytes, llama: Path | None, llama_
             rb = forward(rb_model, encoder)
             how = f"transformers' offline loader of the packed checkpoint ({', '.join(kinds)}), dtype float64"
         else:
-            qdir = Path(tempfile.mkdtemp(prefix="llmfix-online-"))
-            for f in folder.iterdir():
-                shutil.copy(f, qdir / f.name)
-            qc = json.loads((qdir / "config.json").read_text())
-            qc["quantization_config"] = {"quant_method": "bitnet", "linear_class": "autobitlinear",
-                                         "quantization_mode": "online"}
-            (qdir / "config.json").write_text(json.dumps(qc, indent=2))
+            qdir = online_autobitlinear_copy(folder)
             rb_model = load_float64(qdir, case["cls"])
             kinds = sorted({type(m).__name__ for _, m in rb_model.named_modules() if "BitLinear" in type(m).__name__})
             rb = forward(rb_model, encoder)
@@ -839,13 +846,7 @@ def write_case(name: str, case: dict, sp_blob: bytes, llama: Path | None, llama_
         if packed:
             m32 = load_float64(folder, case["cls"], dtype=torch.float32).to(torch.float32)
         else:
-            qdir = Path(tempfile.mkdtemp(prefix="llmfix-online-"))
-            for f in folder.iterdir():
-                shutil.copy(f, qdir / f.name)
-            qc = json.loads((qdir / "config.json").read_text())
-            qc["quantization_config"] = {"quant_method": "bitnet", "linear_class": "autobitlinear",
-                                         "quantization_mode": "online"}
-            (qdir / "config.json").write_text(json.dumps(qc, indent=2))
+            qdir = online_autobitlinear_copy(folder)
             m32 = load_float64(qdir, case["cls"], dtype=torch.float32)
             shutil.rmtree(qdir)
         rb32 = forward(m32, encoder)

@@ -1,3 +1,5 @@
+import Graph
+
 /// What a kernel reports: a message without the node, which the executor adds.
 public struct OpError: Error, CustomStringConvertible, Sendable {
     public var message: String
@@ -27,6 +29,22 @@ public struct ExecutionError: Error, CustomStringConvertible, Sendable {
         case let (node?, op?): "node '\(node)' (\(op)): \(message)"
         case let (node?, nil): "node '\(node)': \(message)"
         default: message
+        }
+    }
+}
+
+extension ExecutionError {
+    /// Runs `body`, a kernel's setup, planning or run for `node`, and names the node in any
+    /// error it throws that does not already carry one.
+    static func attributing<T>(to node: Node, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ExecutionError {
+            throw error
+        } catch let error as OpError {
+            throw ExecutionError(node: node.displayName, opType: node.opType, error.message)
+        } catch {
+            throw ExecutionError(node: node.displayName, opType: node.opType, "\(error)")
         }
     }
 }

@@ -104,15 +104,8 @@ public final class CompiledModel: Sendable {
                 guard let id = idOf[name] else { throw fail("input '\(name)' is not defined before this node") }
                 return id
             }
-            let kernel: any OpKernel
-            do {
-                kernel = try factory(KernelSetup(node: node, opset: opset, constants: initializers))
-            } catch let error as OpError {
-                throw fail(error.message)
-            } catch let error as ExecutionError {
-                throw error
-            } catch {
-                throw fail("\(error)")
+            let kernel = try ExecutionError.attributing(to: node) {
+                try factory(KernelSetup(node: node, opset: opset, constants: initializers))
             }
             let outputs = try node.outputs.map { name -> Int in
                 if name.isEmpty { return define("", .node(index)) }
@@ -313,15 +306,9 @@ public final class Session {
             for (buffer, type) in compute.outputs {
                 outputs.append(Tensor.reusing(&buffers[buffer], as: type, reserving: plan.bufferCapacities[buffer]))
             }
-            do {
-                context.node = step.node
+            context.node = step.node
+            try ExecutionError.attributing(to: entry.node) {
                 try entry.kernel.run(inputs: readInputs, outputs: &outputs, context: context)
-            } catch let error as OpError {
-                throw ExecutionError(node: entry.node.displayName, opType: entry.node.opType, error.message)
-            } catch let error as ExecutionError {
-                throw error
-            } catch {
-                throw ExecutionError(node: entry.node.displayName, opType: entry.node.opType, "\(error)")
             }
             for (k, (_, type)) in compute.outputs.enumerated() where outputs[k].type != type {
                 throw ExecutionError(node: entry.node.displayName, opType: entry.node.opType,
@@ -530,34 +517,27 @@ public final class Session {
                 guard let type = plan.types[id] else { throw fail("input '\(valueNames[id])' has no type") }
                 return KernelInput(type: type, value: entry.kernel.readsInput(at: j) ? try knownValue(id) : nil)
             }
-            let types: [TensorType]
-            var values: [Tensor]? = nil
-            do {
+            let (types, values) = try ExecutionError.attributing(to: entry.node) { () throws -> ([TensorType], [Tensor]?) in
                 // Kernels may list optional trailing outputs the node leaves out.
                 let allTypes = try entry.kernel.outputTypes(for: inputs)
                 guard allTypes.count >= entry.outputs.count else {
                     throw OpError("the kernel gives \(allTypes.count) output types for \(entry.outputs.count) outputs")
                 }
-                types = Array(allTypes.prefix(entry.outputs.count))
+                let types = Array(allTypes.prefix(entry.outputs.count))
                 for type in types { try check(type, entry) }
                 let staticOutputs = entry.isStatic ? entry.outputs.compactMap { model.staticValue($0) } : []
                 if staticOutputs.count == entry.outputs.count && !entry.outputs.isEmpty {
-                    values = staticOutputs
+                    return (types, staticOutputs)
                 } else if let fromTypes = try entry.kernel.outputsFromTypes(inputs) {
-                    values = Array(fromTypes.prefix(entry.outputs.count))
+                    return (types, Array(fromTypes.prefix(entry.outputs.count)))
                 } else if entry.isONNX, inputs.enumerated().allSatisfy({ j, input in
                     input == nil || !entry.kernel.readsInput(at: j) || input?.value != nil
                 }) {
                     var outputs = types.map { Tensor.zeros($0) }
                     try entry.kernel.run(inputs: inputs.map { $0?.value }, outputs: &outputs)
-                    values = outputs
+                    return (types, outputs)
                 }
-            } catch let error as OpError {
-                throw fail(error.message)
-            } catch let error as ExecutionError {
-                throw error
-            } catch {
-                throw fail("\(error)")
+                return (types, nil)
             }
             for (k, id) in entry.outputs.enumerated() { plan.types[id] = types[k] }
             if let values {
