@@ -80,6 +80,27 @@ import Testing
         #expect(throws: (any Error).self) { _ = try runSequence(executor, built.graph, tokens: [tokens[0]], start: 0) }
     }
 
+    /// Sessions of one compiled model keep their own KV caches; a session's context size
+    /// bounds its sequence, and a cache no machine could hold is refused before allocating.
+    @Test func sessionsShareAModelButNotTheirCaches() throws {
+        let c = LanguageModelCase(name: "llama")
+        let tokens = try c.tokens
+        let built = try ModelRegistry.build(try ModelOpener.open(c.folder))
+        let model = try CompiledModel(graph: built.graph)
+        let first = Session(model: model), second = Session(model: model)
+        let whole = try runSequence(first, built.graph, tokens: tokens).floatValues()
+        _ = try runSequence(second, built.graph, tokens: [tokens[0]])
+        let afterOne = try runSequence(second, built.graph, tokens: Array(tokens[1...]), start: 1).floatValues()
+        #expect(zip(afterOne, whole[built.config.vocabSize...]).allSatisfy { abs($0 - $1) <= 1e-5 })
+
+        let small = Session(model: model, contextLength: 4)
+        let full = try #require(throws: ExecutionError.self) { _ = try runSequence(small, built.graph, tokens: tokens) }
+        #expect("\(full)".contains("context is full"))
+        let huge = Session(model: model, contextLength: Int.max / 2)
+        let refused = try #require(throws: ExecutionError.self) { _ = try runSequence(huge, built.graph, tokens: tokens) }
+        #expect("\(refused)".contains("larger than the limit"))
+    }
+
     @Test func unsupportedArchitectureNamesItAndTheSupportedOnes() throws {
         let folder = FileManager.default.temporaryDirectory.path + "/xnor-unsupported-\(ProcessInfo.processInfo.processIdentifier)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

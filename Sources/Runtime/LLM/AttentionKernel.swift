@@ -1,5 +1,6 @@
 import Foundation
 import Graph
+import Tensors
 
 /// xnorkit.Attention: scaled dot-product attention of q [T, heads·d] over k, v [T, kv_heads·d]
 /// with grouped-query heads (query head h reads key/value head h / (heads / kv_heads)).
@@ -24,6 +25,9 @@ struct AttentionKernel: OpKernel {
               let headDim = try attributes.int("head_dim"), heads > 0, kvHeads > 0, headDim > 0, heads % kvHeads == 0 else {
             throw OpError("num_heads, num_kv_heads and head_dim must be positive, with num_heads a multiple of num_kv_heads")
         }
+        guard (Checked.multiply(heads, headDim).map { $0 <= 1 << 24 }) == true else {
+            throw OpError("num_heads × head_dim = \(heads) × \(headDim) is too large")
+        }
         self.heads = heads
         self.kvHeads = kvHeads
         self.headDim = headDim
@@ -33,6 +37,7 @@ struct AttentionKernel: OpKernel {
         if causal {
             try setup.expect(inputs: 4...4)
             guard capacity > 0 else { throw OpError("a causal attention needs a positive capacity") }
+            try KVCache.checkSize(capacity: capacity, width: kvHeads * headDim)
         } else {
             try setup.expect(inputs: 3...4)
         }

@@ -1,3 +1,4 @@
+import Tensors
 /// The keys and values of one attention node for one sequence: `capacity` rows of
 /// `width` floats each, filled in position order. Storage is allocated at the first run and
 /// reused for every later token; it is left uninitialized, so the pages of rows not yet
@@ -13,6 +14,18 @@ final class KVCache: KernelState {
     init(capacity: Int, width: Int) {
         self.capacity = capacity
         self.width = width
+    }
+
+    /// The largest cache one attention node may hold (keys and values together): the
+    /// capacity comes from a model file or `--ctx-size`, and a bad one must be an error
+    /// before anything is allocated.
+    static let maximumBytes = 1 << 34
+
+    static func checkSize(capacity: Int, width: Int) throws {
+        guard capacity > 0, let rows = Checked.multiply(capacity, width), let bytes = Checked.multiply(rows, 8),
+              bytes <= maximumBytes else {
+            throw OpError("a KV cache of \(capacity) tokens × \(width) values is larger than the limit of \(maximumBytes >> 30) GiB per attention node")
+        }
     }
 
     func reset() { length = 0 }
@@ -32,6 +45,7 @@ final class KVCache: KernelState {
             throw OpError("the context is full: \(length) + \(count) tokens exceed the capacity of \(capacity)")
         }
         if keyStorage == nil {
+            try Self.checkSize(capacity: capacity, width: width)
             keyStorage = .allocate(capacity: capacity * width)
             valueStorage = .allocate(capacity: capacity * width)
         }
