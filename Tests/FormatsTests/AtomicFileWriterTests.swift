@@ -84,26 +84,41 @@ private typealias Scratch = ReaderTestSupport.Scratch
         #expect(try scratch.read("f") == [0, 1, 2, 0xAA, 0xBB, 5, 6, 7, 8, 9, 10])
     }
 
-    @Test func abandonedWriterRemovesItsTemporaryFile() throws {
+    @Test func theFileHasNoNameUntilCommitted() throws {
+        // An unnamed temporary (O_TMPFILE): a signal, a trap or a crash while writing leaves
+        // nothing in the folder, since no deinit or handler has to clean up.
         let scratch = try Scratch()
         do {
             let writer = try AtomicFileWriter(path: scratch.file("model.xnor"), replace: false)
             try writer.append(Array(repeating: 3, count: 1000))
-            // The bytes go to a hidden temporary beside the target.
-            let during = try scratch.contents()
-            #expect(during.count == 1)
-            #expect(during.first?.hasPrefix(".model.xnor.tmp-") == true)
+            #expect(try scratch.contents() == [])
         }
         #expect(try scratch.contents() == [])
     }
 
-    @Test func failedCommitRemovesItsTemporaryFile() throws {
-        // rename() cannot put a file over a non-empty directory.
+    @Test func forceReplacesOnlyRegularFiles() throws {
+        let scratch = try Scratch()
+        let folder = scratch.file("model.xnor")
+        try FileManager.default.createDirectory(atPath: folder + "/inside", withIntermediateDirectories: true)
+        let fifo = scratch.file("fifo.xnor")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let link = scratch.file("null.xnor")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/dev/null")
+        for target in [folder, fifo, link] {
+            let error = #expect(throws: FormatError.self) { try AtomicFileWriter(path: target, replace: true) }
+            #expect(error?.description.contains("not a regular file") == true, "\(target)")
+        }
+        #expect(try scratch.contents().sorted() == ["fifo.xnor", "model.xnor", "null.xnor"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["inside"])
+    }
+
+    @Test func failedCommitLeavesNothing() throws {
+        // The target becomes a folder while the file is written: the commit refuses it.
         let scratch = try Scratch()
         let target = scratch.file("model.xnor")
-        try FileManager.default.createDirectory(atPath: target + "/inside", withIntermediateDirectories: true)
         let writer = try AtomicFileWriter(path: target, replace: true)
         try writer.append([1, 2, 3])
+        try FileManager.default.createDirectory(atPath: target + "/inside", withIntermediateDirectories: true)
         let error = #expect(throws: FormatError.self) { try writer.commit() }
         #expect(error?.path == target)
         #expect(try scratch.contents() == ["model.xnor"])

@@ -4,13 +4,16 @@ import Glibc
 
 /// Writes a file so that it appears whole or not at all.
 ///
-/// Bytes go to a temporary file beside the target, which is fsynced and then moved into
-/// place. Without `replace`, the move is a hard link that fails if the target exists, so an
-/// existing file is never overwritten, not even by a race. An abandoned writer removes its
-/// temporary file.
+/// Bytes go to an unnamed temporary file in the target's folder (`O_TMPFILE`), which is
+/// fsynced and then linked into place. Until then the file has no name, so a crash, a trap or
+/// a signal at any point leaves nothing behind. Without `replace`, the link fails if the target
+/// exists, so an existing file is never overwritten, not even by a race; with `replace`, only a
+/// regular file is replaced (never a device, a FIFO or a folder). On a file system without
+/// `O_TMPFILE`, a named temporary file is used and removed by an abandoned writer.
 public final class AtomicFileWriter {
     public let path: String
-    private let temporaryPath: String
+    /// Set only for the named fallback.
+    private let temporaryPath: String?
     private let replace: Bool
     private var fd: Int32
     private var committed = false
@@ -18,26 +21,38 @@ public final class AtomicFileWriter {
     public init(path: String, replace: Bool) throws {
         self.path = path
         self.replace = replace
-        if !replace {
-            var info = stat()
-            if lstat(path, &info) == 0 {
-                throw FormatError(path: path, "already exists; pass --force to replace it")
-            }
-        }
+        try Self.checkTarget(path, replace: replace)
         let directory = Self.directory(of: path)
+        let mode = 0o644 & ~Self.umaskValue()
+        fd = Glibc.open(directory, Self.oTmpfile | O_WRONLY | O_CLOEXEC, mode)
+        if fd >= 0 {
+            temporaryPath = nil
+            return
+        }
         var template = Array("\(directory)/.\(Self.baseName(of: path)).tmp-XXXXXX".utf8CString)
         fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
             throw FormatError(path: path, "cannot create a temporary file in \(directory): \(SystemError.describe(errno))")
         }
         temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        fchmod(fd, 0o644 & ~Self.umaskValue())
+        fchmod(fd, mode)
+    }
+
+    /// Fails unless `path` may be written: absent, or (with `replace`) a regular file. Commands
+    /// that write several files check every name before writing any.
+    public static func checkTarget(_ path: String, replace: Bool) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard replace else { throw FormatError(path: path, "already exists; pass --force to replace it") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw FormatError(path: path, "exists and is not a regular file; --force replaces only regular files")
+        }
     }
 
     deinit {
         if !committed {
             close(fd)
-            unlink(temporaryPath)
+            if let temporaryPath { unlink(temporaryPath) }
         }
     }
 
@@ -75,15 +90,41 @@ public final class AtomicFileWriter {
     /// Makes the file durable and moves it to its final name.
     public func commit() throws {
         guard fsync(fd) == 0 else { throw FormatError(path: path, "fsync failed: \(SystemError.describe(errno))") }
-        close(fd)
+        // Checked again: the target may have appeared, or changed kind, while writing.
+        if replace { try Self.checkTarget(path, replace: true) }
         committed = true
-        defer { unlink(temporaryPath) }
+        let source: String
+        var linked: String? = nil
+        if let temporaryPath {
+            close(fd)
+            source = temporaryPath
+        } else {
+            // An unnamed file gets a name through /proc (linkat with AT_EMPTY_PATH needs a
+            // capability that ordinary users lack).
+            source = "/proc/self/fd/\(fd)"
+        }
+        defer {
+            if temporaryPath == nil { close(fd) }
+            if let temporaryPath { unlink(temporaryPath) }
+            if let linked { unlink(linked) }
+        }
         if replace {
-            guard rename(temporaryPath, path) == 0 else {
+            // rename is the atomic step; an unnamed file needs a name to rename first.
+            var from = source
+            if temporaryPath == nil {
+                let name = try Self.freshName(beside: path)
+                guard linkat(AT_FDCWD, source, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 else {
+                    throw FormatError(path: path, "cannot name the finished file: \(SystemError.describe(errno))")
+                }
+                linked = name
+                from = name
+            }
+            guard rename(from, path) == 0 else {
                 throw FormatError(path: path, "cannot move the finished file into place: \(SystemError.describe(errno))")
             }
+            linked = nil
         } else {
-            guard link(temporaryPath, path) == 0 else {
+            guard linkat(AT_FDCWD, source, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 else {
                 let code = errno
                 throw FormatError(path: path, code == EEXIST ? "already exists; pass --force to replace it" : "cannot move the finished file into place: \(SystemError.describe(code))")
             }
@@ -95,6 +136,17 @@ public final class AtomicFileWriter {
         }
     }
 
+    /// A name in the target's folder that no file has, for the moment before the rename.
+    private static func freshName(beside path: String) throws -> String {
+        var template = Array("\(directory(of: path))/.\(baseName(of: path)).tmp-XXXXXX".utf8CString)
+        let probe = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard probe >= 0 else { throw FormatError(path: path, "cannot name the finished file: \(SystemError.describe(errno))") }
+        close(probe)
+        let name = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        unlink(name)
+        return name
+    }
+
     public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
@@ -104,6 +156,10 @@ public final class AtomicFileWriter {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }
+
+    /// Linux's O_TMPFILE (`__O_TMPFILE | O_DIRECTORY`), which Glibc's Swift module does not
+    /// export because it is a compound macro; `__O_TMPFILE` is 020000000 on every architecture.
+    static let oTmpfile: Int32 = 0o20_000_000 | O_DIRECTORY
 
     private static func umaskValue() -> mode_t {
         let current = umask(0)

@@ -28,7 +28,9 @@ public final class MappedFile: @unchecked Sendable {
     public init(mapping path: String, displayPath: String? = nil) throws {
         let shown = displayPath ?? path
         self.path = shown
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so a FIFO given as a model is refused by fstat below instead of
+        // blocking in open until a writer appears; regular files read as usual.
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FormatError(path: shown, "cannot open: \(SystemError.describe(errno))") }
         defer { close(fd) }
         var info = stat()
