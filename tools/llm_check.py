@@ -106,6 +106,21 @@ def check_case(report: Report, xnor: Xnor, case: Path, work: Path):
     check_metrics(report, name, verify, ours, source_logits, tokens)
 
 
+def check_outputs_checked_first(report: Report, xnor: Xnor, work: Path):
+    """convert checks every name it would write before writing any (issue 7)."""
+    out = work / "first.xnor"
+    (work / "first.xnor.zst").write_bytes(b"the user's file")
+    r = xnor.run(["convert", LLM / "llama", "-o", out, "--compress", "zstd", "--quiet"], timeout=300)
+    problems = []
+    if r.returncode != 1 or b"first.xnor.zst" not in r.stderr:
+        problems.append(f"expected exit 1 naming first.xnor.zst: {r.describe_failure()}")
+    if out.exists():
+        problems.append("first.xnor was written although first.xnor.zst was refused")
+    if (work / "first.xnor.zst").read_bytes() != b"the user's file":
+        problems.append("the existing .zst was changed")
+    report.check("convert refuses an existing OUT.xnor.zst before writing OUT.xnor", problems)
+
+
 def check_demo(report: Report, xnor: Xnor, work: Path):
     # tools/demo's job: convert the demo model, verify it on the held-out prompts.
     converted = work / "demo.xnor"
@@ -140,6 +155,7 @@ def main() -> int:
         for case in sorted(p for p in LLM.iterdir() if (p / "config.json").exists()):
             check_case(report, xnor, case, Path(work))
         check_demo(report, xnor, Path(work))
+        check_outputs_checked_first(report, xnor, Path(work))
     print(report.summary())
     return 0 if report.failed == 0 else 1
 

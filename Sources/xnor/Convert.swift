@@ -38,7 +38,20 @@ struct Convert: ParsableCommand {
         case zstd
     }
 
+    /// Every file this run would write, checked before any is written: a refusal of the
+    /// last one must not leave the first behind.
+    var outputFiles: [String] {
+        [output] + (compress == .zstd ? [output + ".zst"] : []) + (report.map { [$0] } ?? [])
+    }
+
+    func validate() throws {
+        guard Set(outputFiles).count == outputFiles.count else {
+            throw ValidationError("-o, its .zst and --report must name different files")
+        }
+    }
+
     func run() throws {
+        for path in outputFiles { try AtomicFileWriter.checkTarget(path, replace: force) }
         let model = try SourceModel.open(source)
         let mode = self.mode ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1
         var pass = XNORRewritePass(mode: mode, keep: keep.map(Glob.init))

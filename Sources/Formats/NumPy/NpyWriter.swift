@@ -1,17 +1,23 @@
-/// Encodes float32 arrays in NumPy's .npy format (version 1.0).
+/// Encodes float32 arrays in NumPy's .npy format: version 1.0, or 2.0 when the header
+/// outgrows 1.0's 16-bit length (a shape of thousands of dims), as numpy does.
 ///
 /// The header is padded with spaces so the data starts on a 64-byte boundary, as numpy
 /// itself writes it; the data that follows is the little-endian float32 values.
 public enum NpyWriter {
-    public static func header(float32Shape shape: [Int]) -> [UInt8] {
+    public static func header(float32Shape shape: [Int]) throws -> [UInt8] {
         let dims = shape.map(String.init)
         let shapeText = shape.count == 1 ? "(\(dims[0]),)" : "(\(dims.joined(separator: ", ")))"
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
-        let fixed = 10  // magic (6) + version (2) + header length (2)
-        let total = (fixed + header.utf8.count + 1 + 63) / 64 * 64
-        header += String(repeating: " ", count: total - fixed - header.utf8.count - 1) + "\n"
-        let length = UInt16(header.utf8.count)
-        return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(header.utf8)
+        let dictionary = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
+        for (major, lengthBytes) in [(UInt8(1), 2), (UInt8(2), 4)] {
+            let fixed = 8 + lengthBytes  // magic (6) + version (2) + header length
+            let total = (fixed + dictionary.utf8.count + 1 + 63) / 64 * 64
+            let header = dictionary + String(repeating: " ", count: total - fixed - dictionary.utf8.count - 1) + "\n"
+            let length = header.utf8.count
+            guard length < 1 << (8 * lengthBytes) else { continue }
+            let lengthField = (0..<lengthBytes).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) }
+            return [0x93] + Array("NUMPY".utf8) + [major, 0] + lengthField + Array(header.utf8)
+        }
+        throw FormatError(path: "", "a .npy header for \(shape.count) dims does not fit in 4 GiB")
     }
 
     /// Writes the array to `path` atomically.
