@@ -33,7 +33,10 @@ struct Bench: ParsableCommand {
         guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
     }
 
+    @OptionGroup var limits: ReadLimits
+
     func run() throws {
+        limits.apply()
         if let openPath { return try benchOpen(openPath) }
         guard let path = dequantPath, let name = tensor else { return }
         let model = try ModelOpener.open(path)

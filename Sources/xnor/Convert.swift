@@ -50,7 +50,10 @@ struct Convert: ParsableCommand {
         }
     }
 
+    @OptionGroup var limits: ReadLimits
+
     func run() throws {
+        limits.apply()
         for path in outputFiles { try AtomicFileWriter.checkTarget(path, replace: force) }
         let model = try SourceModel.open(source)
         let mode = self.mode ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1

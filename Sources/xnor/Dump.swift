@@ -18,7 +18,10 @@ struct Dump: ParsableCommand {
     @Flag(help: "Replace the output file if it exists.")
     var force = false
 
+    @OptionGroup var limits: ReadLimits
+
     func run() throws {
+        limits.apply()
         let model: ModelFile
         switch try ModelOpener.detect(path) {
         case .onnx(let onnx):

@@ -15,7 +15,10 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Also verify the SHA-256 of every tensor of a .xnor file (reads all tensor data). Exit 1 naming the first tensor that differs, or when the file has no checksums (not a .xnor file).")
     var check = false
 
+    @OptionGroup var limits: ReadLimits
+
     func run() throws {
+        limits.apply()
         let model: ModelFile
         switch try ModelOpener.detect(path) {
         case .onnx(let onnx):

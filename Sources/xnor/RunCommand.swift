@@ -45,7 +45,10 @@ struct RunCommand: ParsableCommand {
         if nPredict == nil, output == nil { throw ValidationError("give -o OUT.npy (or --n-predict N for a causal LM)") }
     }
 
+    @OptionGroup var limits: ReadLimits
+
     func run() throws {
+        limits.apply()
         let model = try SourceModel.open(path, contextLength: contextSize)
         let graph = model.graph
         let executor = try Session(graph: graph, registry: model.registry, contextLength: contextSize)

@@ -29,7 +29,10 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print nothing but the report and errors (no progress).")
     var quiet = false
 
+    @OptionGroup var limits: ReadLimits
+
     func run() throws {
+        limits.apply()
         let loaded = try XNORModelFile.open(model)
         let sourceModel = try SourceModel.open(source)
         let verifier = try Verifier(model: loaded, source: sourceModel.graph)

@@ -154,4 +154,44 @@ private typealias Scratch = ReaderTestSupport.Scratch
         let name = String(path.split(separator: "/").last ?? "")
         #expect(!(try Self.leftoverTemporaries()).contains(name))
     }
+
+    /// A zstd bomb (issue 7): the decompressed size is bounded, and the error names the limit
+    /// and how to raise it. Frames that declare their size are refused before decoding; a
+    /// stream that declares none is stopped when it passes the limit.
+    @Test(.serialized, arguments: [true, false])
+    func decompressionStopsAtTheLimit(declaresSize: Bool) throws {
+        guard let zstd = ReaderTestSupport.zstdCLI() else { return }
+        let scratch = try Scratch()
+        try scratch.write([UInt8](repeating: 0, count: 64 << 20), to: "zeros")
+        var arguments = ["-q", "-f", "-1", scratch.file("zeros"), "-o", scratch.file("zeros.zst")]
+        if !declaresSize { arguments.insert("--no-content-size", at: 0) }
+        if !declaresSize {
+            // The CLI records the size of a file it reads whole; a stream from stdin has none.
+            let result = try ReaderTestSupport.run("/bin/sh", ["-c", "cat \(scratch.file("zeros")) | \(zstd) -q -1 -c > \(scratch.file("zeros.zst"))"])
+            #expect(result.status == 0)
+        } else {
+            let result = try ReaderTestSupport.run(zstd, arguments)
+            #expect(result.status == 0)
+        }
+        let before = try Self.leftoverTemporaries()
+        DecompressionLimit.set(8 << 20)
+        defer { DecompressionLimit.set(nil) }
+        let error = #expect(throws: FormatError.self) { _ = try MappedFile.open(scratch.file("zeros.zst")) }
+        let message = error?.description ?? ""
+        #expect(message.contains("\(8 << 20) bytes") && message.contains("--max-decompressed"), "\(message)")
+        #expect(message.contains("declare") == declaresSize, "\(message)")
+        #expect(try Self.leftoverTemporaries() == before)
+        DecompressionLimit.set(64 << 20)
+        #expect(try MappedFile.open(scratch.file("zeros.zst")).size == 64 << 20)
+    }
+
+    @Test func limitSizesParseAsTheCLITakesThem() {
+        #expect(DecompressionLimit.parse("512") == 512)
+        #expect(DecompressionLimit.parse("20G") == 20 << 30)
+        #expect(DecompressionLimit.parse("512m") == 512 << 20)
+        #expect(DecompressionLimit.parse("1TB") == 1 << 40)
+        #expect(DecompressionLimit.parse("-1") == nil)
+        #expect(DecompressionLimit.parse("lots") == nil)
+        #expect(DecompressionLimit.parse("99999999999T") == nil)
+    }
 }

@@ -25,14 +25,20 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     /// Maps `path` as it is on disk.
-    public init(mapping path: String, displayPath: String? = nil) throws {
+    public convenience init(mapping path: String, displayPath: String? = nil) throws {
         let shown = displayPath ?? path
-        self.path = shown
         // Non-blocking, so a FIFO given as a model is refused by fstat below instead of
         // blocking in open until a writer appears; regular files read as usual.
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FormatError(path: shown, "cannot open: \(SystemError.describe(errno))") }
         defer { close(fd) }
+        try self.init(descriptor: fd, displayPath: shown)
+    }
+
+    /// Maps the regular file open as `fd` (which the caller still owns and closes); errors
+    /// name `displayPath`.
+    init(descriptor fd: Int32, displayPath shown: String) throws {
+        self.path = shown
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             throw FormatError(path: shown, "cannot stat: \(SystemError.describe(errno))")
