@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Formats", "Tensors"]),
         .testTarget(name: "BitPackingTests", dependencies: ["BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Verify", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),

@@ -27,8 +27,11 @@ extension Tensor {
         case .int64:
             storage = .int64(try constant.withBytes { raw in
                 (0..<count).map { i -> Int64 in
-                    let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i &* type.byteSize, as: UInt64.self))
-                    return type == .u32 ? Int64(word & 0xFFFF_FFFF) : Int64(bitPattern: word)
+                    // U32 widens to int64 and is 4 bytes wide: read only its own bytes.
+                    if type == .u32 {
+                        return Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self)))
+                    }
+                    return Int64(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self)))
                 }
             })
         case .int32:
