@@ -14,7 +14,12 @@ public enum JSONParser {
 
     public static let maximumDepth: Int32 = 64
 
-    public static func parse(_ text: UnsafeRawBufferPointer) throws -> JSONValue {
+    /// Nesting a graph JSON may reach: each subgraph (an If branch, a Loop body) nests five
+    /// levels, and ONNX's protobuf decoding stops at 100 messages, about 33 subgraph levels, so
+    /// every graph the importer accepts round-trips through the .xnor file.
+    public static let graphDepth: Int32 = 512
+
+    public static func parse(_ text: UnsafeRawBufferPointer, maximumDepth: Int32 = maximumDepth) throws -> JSONValue {
         guard let tokener = json_tokener_new_ex(maximumDepth) else {
             throw Failure(message: "cannot allocate a JSON parser", offset: 0)
         }
@@ -57,9 +62,9 @@ public enum JSONParser {
         return convert(object)
     }
 
-    public static func parse(_ text: String) throws -> JSONValue {
+    public static func parse(_ text: String, maximumDepth: Int32 = maximumDepth) throws -> JSONValue {
         var copy = text
-        return try copy.withUTF8 { buffer in try parse(UnsafeRawBufferPointer(buffer)) }
+        return try copy.withUTF8 { buffer in try parse(UnsafeRawBufferPointer(buffer), maximumDepth: maximumDepth) }
     }
 
     /// Offset of the first byte that is not well-formed UTF-8 (Unicode 3.9, table 3-7).

@@ -156,7 +156,7 @@ public struct XNORFile: Sendable {
     /// The rewritten graph, parsed from `xnor.graph`.
     public func graphJSON() throws -> JSONValue {
         do {
-            return try JSONParser.parse(graphJSONText)
+            return try JSONParser.parse(graphJSONText, maximumDepth: JSONParser.graphDepth)
         } catch let failure as JSONParser.Failure {
             throw FormatError(path: path, location: .field(Key.graph), "\(failure.message) at byte \(failure.offset) of the graph JSON")
         }

@@ -85,7 +85,7 @@ public struct XNORWriter {
         }
         let graph: JSONValue
         do {
-            graph = try JSONParser.parse(graphJSONText)
+            graph = try JSONParser.parse(graphJSONText, maximumDepth: JSONParser.graphDepth)
         } catch let failure as JSONParser.Failure {
             throw FormatError(path: path, location: .field(XNORFile.Key.graph), "\(failure.message) at byte \(failure.offset) of the graph JSON")
         }

@@ -9,7 +9,7 @@ import Tensors
 /// Every file `convert` writes opens and runs (issue 7): a constant of each element type a
 /// graph can hold is stored in the .xnor (in a ggml type of the same size where ggml has none
 /// of its own), read back with its real type, and runs as it did before conversion.
-@Suite struct EveryDtypeRoundTripTests {
+@Suite struct WrittenFilesReadBackTests {
     /// The values 1, 0, 1 as little-endian bytes of `type`, as the format defines them.
     static func oneZeroOne(_ type: ScalarType) -> [UInt8] {
         let one: [UInt8]
@@ -54,5 +54,35 @@ import Tensors
         // 1, 0, 1 in every type (E8M0 has no zero: its 0x7F is 1).
         let expected: [Float] = type == .f8e8m0 ? [2, 3, 4] : [2, 2, 4]
         #expect(after.floatValues() == expected, "\(type.rawValue)")
+    }
+
+    /// A graph of subgraphs nested as deep as ONNX's protobuf decoding allows (If branches,
+    /// five JSON levels each) is written and read back: its JSON was refused past 64 levels.
+    @Test func deeplyNestedSubgraphsSurviveTheFile() throws {
+        func leaf(_ name: String) -> Graph {
+            Graph(name: "leaf", outputs: [ValueInfo(name: name, elementType: .f32, shape: [.fixed(3)])],
+                  nodes: [Node(name: "id-\(name)", opType: "Identity", inputs: ["X"], outputs: [name])])
+        }
+        func nested(_ level: Int) -> Graph {
+            guard level > 0 else { return leaf("Z0") }
+            return Graph(name: "g\(level)", outputs: [ValueInfo(name: "Z\(level)", elementType: .f32, shape: [.fixed(3)])],
+                         nodes: [Node(name: "if\(level)", opType: "If", inputs: ["cond"], outputs: ["Z\(level)"],
+                                      attributes: [("then_branch", .graph(nested(level - 1))), ("else_branch", .graph(leaf("E\(level)")))])])
+        }
+        let depth = 33
+        var graph = nested(depth)
+        graph.inputs = [ValueInfo(name: "X", elementType: .f32, shape: [.fixed(3)]), ValueInfo(name: "cond", elementType: .bool, shape: [])]
+        graph.opsets = ["": 17]
+        let packed = try WeightPackingPass.run(graph)
+        let path = FileManager.default.temporaryDirectory.path + "/nested-\(ProcessInfo.processInfo.processIdentifier).xnor"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try XNORModelFile.write(packed, name: "nested", mode: .w1a1, source: XNORSource(format: "test", files: []), to: path, replace: false)
+        var level = try XNORModelFile.open(path).packed.graph
+        var seen = 0
+        while case .graph(let inner)? = level.nodes.first?.attribute("then_branch") {
+            level = inner
+            seen += 1
+        }
+        #expect(seen == depth)
     }
 }
