@@ -1,3 +1,4 @@
+import Tensors
 /// What the executor decided for one set of input types: the type of every value, the nodes
 /// evaluated while planning and their results, and for the others the buffer each output
 /// lives in. Buffers are reused once their value's last reader has run.
@@ -98,7 +99,10 @@ final class ExecutionPlan {
         buffers = bufferTypes.map { Tensor.Storage.empty($0) }
     }
 
+    /// The bytes of all buffers together (Int.max when that overflows).
     var bufferBytes: Int {
-        zip(bufferTypes, bufferCapacities).reduce(0) { $0 + $1.0.byteSize * $1.1 }
+        zip(bufferTypes, bufferCapacities).reduce(0) { total, buffer in
+            Checked.multiply(buffer.0.byteSize, buffer.1).flatMap { Checked.add(total, $0) } ?? Int.max
+        }
     }
 }

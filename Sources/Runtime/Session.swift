@@ -15,6 +15,8 @@ public final class CompiledModel: Sendable {
     /// A planned value larger than this is refused (a shape computed from a small file can ask
     /// for any size).
     public let maximumTensorBytes: Int
+    /// The working memory one plan may ask for (`MemoryLimit`, `--max-memory`).
+    public let memoryLimit: Int
 
     /// A node as a session runs it: its kernel and the ids of the values it reads and writes.
     struct Entry: Sendable {
@@ -47,9 +49,11 @@ public final class CompiledModel: Sendable {
 
     /// Checks the graph and makes every node's kernel; fails naming the first node whose op or
     /// attributes `registry` does not support.
-    public init(graph: Graph, registry: OpRegistry = .standard, maximumTensorBytes: Int = 1 << 34) throws {
+    public init(graph: Graph, registry: OpRegistry = .standard, maximumTensorBytes: Int = 1 << 34,
+                memoryLimit: Int = MemoryLimit.bytes) throws {
         self.graph = graph
         self.maximumTensorBytes = maximumTensorBytes
+        self.memoryLimit = memoryLimit
         var entries: [Entry] = []
         var valueNames: [String] = []
         var origins: [Origin] = []
@@ -466,6 +470,10 @@ public final class Session {
             throw ExecutionError(node: entry.node.displayName, opType: entry.node.opType,
                                  "an output of shape \(type.shape) is negative or larger than the limit of \(maximumTensorBytes) bytes")
         }
+        guard bytes <= model.memoryLimit else {
+            throw ExecutionError(node: entry.node.displayName, opType: entry.node.opType,
+                                 MemoryLimit.exceeded("an output of shape \(type.shape)", bytes: bytes, limit: model.memoryLimit))
+        }
     }
 
     private func makePlan(_ given: [TensorType?]) throws -> ExecutionPlan {
@@ -576,6 +584,11 @@ public final class Session {
         plan.assignBuffers(lastReader: lastReader, pinned: pinned) { node, k in
             let id = self.entries[node].outputs[k]
             return self.valueNames[id].isEmpty ? nil : id
+        }
+        // Every buffer is known before anything runs: the plan as a whole must fit too.
+        guard plan.bufferBytes <= model.memoryLimit else {
+            throw ExecutionError(MemoryLimit.exceeded("running the graph (\(plan.bufferTypes.count) buffers)", bytes: plan.bufferBytes,
+                                                      limit: model.memoryLimit))
         }
         return plan
     }

@@ -54,6 +54,11 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         limits.apply()
+        // Runtime, graph and shape errors name no file of their own.
+        try ErrorLine.naming(source) { try perform() }
+    }
+
+    private func perform() throws {
         for path in outputFiles { try AtomicFileWriter.checkTarget(path, replace: force) }
         let model = try SourceModel.open(source)
         let mode = self.mode ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1

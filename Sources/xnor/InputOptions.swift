@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensors
 import Formats
 import Graph
 import Runtime
@@ -48,6 +49,15 @@ struct InputOptions: ParsableArguments {
                 types = try executor.inputTypes(dims: try dimValues())
             } catch {
                 throw ValidationError("\(error); random inputs need every symbolic dim set with --dim NAME=SIZE")
+            }
+            // The sizes come from the model: check them before allocating any sample.
+            var bytes = 0
+            for (name, type) in types {
+                guard let size = Checked.product(type.shape).flatMap({ Checked.multiply($0, type.elementType.byteSize) }),
+                      let total = Checked.multiply(size, count).flatMap({ Checked.add(bytes, $0) }), total <= MemoryLimit.bytes else {
+                    throw ExecutionError("random inputs: '\(name)' of shape \(type.shape) × \(count) samples is more than the memory limit of \(MemoryLimit.bytes) bytes; raise it with --max-memory SIZE")
+                }
+                bytes = total
             }
             var generator = SeededNormal(seed: seed)
             return try (0..<count).map { _ in

@@ -49,6 +49,11 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         limits.apply()
+        // Runtime, graph and shape errors name no file of their own.
+        try ErrorLine.naming(path) { try perform() }
+    }
+
+    private func perform() throws {
         let model = try SourceModel.open(path, contextLength: contextSize)
         let graph = model.graph
         let executor = try Session(graph: graph, registry: model.registry, contextLength: contextSize)

@@ -33,6 +33,11 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         limits.apply()
+        // Runtime, graph and shape errors name no file of their own.
+        try ErrorLine.naming(model) { try perform() }
+    }
+
+    private func perform() throws {
         let loaded = try XNORModelFile.open(model)
         let sourceModel = try SourceModel.open(source)
         let verifier = try Verifier(model: loaded, source: sourceModel.graph)

@@ -178,6 +178,26 @@ private func expectError(_ expected: [String], sourceLocation: SourceLocation = 
         }
     }
 
+    /// Sizes under the per-tensor limit but over the memory limit (issue 7: ConstantOfShape
+    /// [4·10⁹] was allowed up to 17 GB per output) are refused while planning, naming the node
+    /// and how to raise the limit; so is a plan whose buffers together exceed it.
+    @Test func plansAreCheckedAgainstTheMemoryLimit() throws {
+        func session(_ graph: Graph, limit: Int) throws -> Session {
+            Session(model: try CompiledModel(graph: graph, memoryLimit: limit))
+        }
+        let big = graph([Node(name: "fill", opType: "ConstantOfShape", inputs: ["s"], outputs: ["Y"])],
+                        inputs: [], initializers: [int64Constant("s", [1 << 20])])
+        expectError(["'fill'", "--max-memory"]) { _ = try session(big, limit: 1 << 20).run(inputs: [:]) }
+        // Two outputs of 768 KiB each: each fits, both together do not.
+        let two = graph([Node(name: "a", opType: "Relu", inputs: ["X"], outputs: ["A"]),
+                         Node(name: "b", opType: "Relu", inputs: ["X"], outputs: ["B"]),
+                         Node(name: "sum", opType: "Add", inputs: ["A", "B"], outputs: ["Y"])],
+                        inputs: [input("X", [.fixed(3 << 16)])])
+        let x = try Tensor(shape: [3 << 16], floats: [Float](repeating: 1, count: 3 << 16))
+        expectError(["--max-memory"]) { _ = try session(two, limit: 1 << 20).run(inputs: ["X": x]) }
+        #expect(try session(two, limit: 16 << 20).run(inputs: ["X": x])["Y"]?.count == 3 << 16)
+    }
+
     @Test func inputsAreCheckedAgainstTheDeclaration() throws {
         let g = graph([Node(name: "sum", opType: "Add", inputs: ["A", "B"], outputs: ["Y"])],
                       inputs: [input("A", [.symbolic("batch"), .fixed(3)]), input("B", [.symbolic("batch"), .fixed(3)])])

@@ -3,12 +3,12 @@ import Synchronization
 /// How large a zstd-compressed input may grow when decompressed: a zstd bomb (a few MB that
 /// expand to many GB) must end with an error, not fill the disk or run for minutes.
 ///
-/// The default is 64 times the compressed size, at least 8 GiB: weights compress by far less
+/// The default is 64 times the compressed size, at least 1 GiB: weights compress by far less
 /// than 64×, so only bombs and nearly empty tensors reach it. `--max-decompressed SIZE` sets
 /// it for one command.
 public enum DecompressionLimit {
     public static let defaultRatio = 64
-    public static let defaultFloor = 8 << 30
+    public static let defaultFloor = 1 << 30
 
     private static let override = Mutex<Int?>(nil)
 
@@ -26,21 +26,6 @@ public enum DecompressionLimit {
     static func message(declared: UInt64?, limit: Int) -> String {
         let what = declared.map { "its frames declare \($0) bytes" } ?? "it decompresses to more"
         return "zstd: \(what), over the limit of \(limit) bytes (\(Units.describe(limit))); raise it with --max-decompressed SIZE"
-    }
-
-    /// Parses a size as the CLI takes it: bytes, or a number with K, M, G or T (powers of 1024).
-    public static func parse(_ text: String) -> Int? {
-        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
-        var digits = Substring(text.uppercased())
-        var scale = 1
-        if digits.hasSuffix("B") { digits = digits.dropLast() }
-        if let last = digits.last, let unit = units[last] {
-            scale = unit
-            digits = digits.dropLast()
-        }
-        guard let value = Int(digits), value >= 0 else { return nil }
-        let (bytes, overflow) = value.multipliedReportingOverflow(by: scale)
-        return overflow ? nil : bytes
     }
 
     enum Units {

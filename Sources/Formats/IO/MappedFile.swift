@@ -18,10 +18,12 @@ public final class MappedFile: @unchecked Sendable {
 
     /// Maps `path`; a file that starts with the zstd magic is first decompressed by
     /// streaming into an unlinked temporary file, and that file is mapped instead.
-    public static func open(_ path: String) throws -> MappedFile {
+    /// `decompressionLimit` bounds what a compressed file may grow to (else
+    /// `DecompressionLimit`'s process-wide setting).
+    public static func open(_ path: String, decompressionLimit: Int? = nil) throws -> MappedFile {
         let raw = try MappedFile(mapping: path)
         guard ZstdStream.hasMagic(raw) else { return raw }
-        return try ZstdStream.decompressToMappedFile(raw)
+        return try ZstdStream.decompressToMappedFile(raw, limit: decompressionLimit ?? DecompressionLimit.bytes(compressedSize: raw.size))
     }
 
     /// Maps `path` as it is on disk.

@@ -19,7 +19,7 @@ enum ZstdStream {
         return Array(head) == magic
     }
 
-    static func decompressToMappedFile(_ source: MappedFile) throws -> MappedFile {
+    static func decompressToMappedFile(_ source: MappedFile, limit: Int) throws -> MappedFile {
         let directory = temporaryDirectory()
         var template = Array("\(directory)/xnor-zstd-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -29,7 +29,6 @@ enum ZstdStream {
         unlink(String(cString: template.withUnsafeBufferPointer { $0.baseAddress! }))
         defer { close(fd) }
         let free = freeBytes(directory)
-        let limit = DecompressionLimit.bytes(compressedSize: source.size)
         try inflate(source, to: fd, limit: limit, free: free)
         return try MappedFile(descriptor: fd, displayPath: source.path)
     }

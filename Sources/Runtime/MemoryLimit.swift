@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// How much working memory a plan may ask for: sizes declared inside a model (a graph input
+/// of 10¹¹ elements, a ConstantOfShape of 4·10⁹) are checked against it before anything is
+/// allocated. The default is the machine's physical memory; `--max-memory SIZE` sets it.
+public enum MemoryLimit {
+    private static let override = Mutex<Int?>(nil)
+
+    public static func set(_ bytes: Int?) {
+        override.withLock { $0 = bytes }
+    }
+
+    public static var bytes: Int {
+        if let bytes = override.withLock({ $0 }) { return bytes }
+        return physicalMemory
+    }
+
+    static var physicalMemory: Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, pageSize > 0 else { return 1 << 34 }
+        let (bytes, overflow) = pages.multipliedReportingOverflow(by: pageSize)
+        return overflow ? Int.max : bytes
+    }
+
+    /// The error for `bytes` over the limit, naming what asked for them.
+    static func exceeded(_ what: String, bytes: Int, limit: Int) -> String {
+        "\(what) needs \(bytes) bytes, more than the memory limit of \(limit) bytes; raise it with --max-memory SIZE"
+    }
+}
