@@ -5,7 +5,9 @@ import Synchronization
 
 /// How much working memory a plan may ask for: sizes declared inside a model (a graph input
 /// of 10¹¹ elements, a ConstantOfShape of 4·10⁹) are checked against it before anything is
-/// allocated. The default is the machine's physical memory; `--max-memory SIZE` sets it.
+/// allocated. The default is the machine's physical memory, or three quarters of the
+/// process's address-space or data limit (`ulimit -v`, `-d`) when one is set lower, leaving
+/// room for the mapped model and the program; `--max-memory SIZE` sets it.
 public enum MemoryLimit {
     private static let override = Mutex<Int?>(nil)
 
@@ -15,7 +17,14 @@ public enum MemoryLimit {
 
     public static var bytes: Int {
         if let bytes = override.withLock({ $0 }) { return bytes }
-        return physicalMemory
+        var limit = physicalMemory
+        for resource in [RLIMIT_AS, RLIMIT_DATA] {
+            var value = rlimit()
+            guard getrlimit(__rlimit_resource_t(resource.rawValue), &value) == 0, value.rlim_cur != rlim_t.max,
+                  let bytes = Int(exactly: value.rlim_cur) else { continue }
+            limit = min(limit, bytes / 4 * 3)
+        }
+        return limit
     }
 
     static var physicalMemory: Int {

@@ -55,7 +55,7 @@ struct Convert: ParsableCommand {
     func run() throws {
         limits.apply()
         // Runtime, graph and shape errors name no file of their own.
-        try ErrorLine.naming(source) { try perform() }
+        try TerminalText.naming(source) { try perform() }
     }
 
     private func perform() throws {
@@ -85,8 +85,8 @@ struct Convert: ParsableCommand {
             try writer.commit()
         }
         if !quiet {
-            print(ConversionReportText.text(conversion), terminator: "")
-            print("wrote \(output): \(Units.bytes(summary.fileSize)), \(packed.weights.count) packed weights, \(packed.graph.initializers.count) other tensors")
+            TerminalText.print(ConversionReportText.text(conversion), terminator: "")
+            TerminalText.print("wrote \(output): \(Units.bytes(summary.fileSize)), \(packed.weights.count) packed weights, \(packed.graph.initializers.count) other tensors")
             if compress == .zstd { print("wrote \(output).zst") }
         }
     }

@@ -23,20 +23,20 @@ struct Inspect: ParsableCommand {
         switch try ModelOpener.detect(path) {
         case .onnx(let onnx):
             if check { throw XNORReport.nothingToCheck(path, kind: "an ONNX file") }
-            print(try ONNXReport.inspect(onnx, json: json), terminator: "")
+            TerminalText.print(try ONNXReport.inspect(onnx, json: json), terminator: "")
             return
         case .xnor(let file):
             if check { try file.verifyChecksums() }
-            print(json ? JSONWriter().string(try XNORReport.json(file, checked: check)) + "\n" : try XNORReport.text(file, checked: check), terminator: "")
+            TerminalText.print(json ? JSONWriter().string(try XNORReport.json(file, checked: check)) + "\n" : try XNORReport.text(file, checked: check), terminator: "")
             return
         case .tensors(let tensors):
             model = tensors
         }
         if check { throw XNORReport.nothingToCheck(path, kind: XNORReport.kind(of: model)) }
         if json {
-            print(JSONWriter().string(InspectReport.json(model)))
+            TerminalText.print(JSONWriter().string(InspectReport.json(model)))
         } else {
-            print(InspectReport.text(model), terminator: "")
+            TerminalText.print(InspectReport.text(model), terminator: "")
         }
     }
 }

@@ -50,7 +50,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         limits.apply()
         // Runtime, graph and shape errors name no file of their own.
-        try ErrorLine.naming(path) { try perform() }
+        try TerminalText.naming(path) { try perform() }
     }
 
     private func perform() throws {

@@ -34,7 +34,7 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         limits.apply()
         // Runtime, graph and shape errors name no file of their own.
-        try ErrorLine.naming(model) { try perform() }
+        try TerminalText.naming(model) { try perform() }
     }
 
     private func perform() throws {
@@ -60,7 +60,7 @@ struct VerifyCommand: ParsableCommand {
             report = try verifier.run(samples: samples, progress: Progress("verifying samples", quiet: quiet).update)
         }
         let cosineMissed = minCosine.map { threshold in report.againstSource.contains { $0.minCosine < threshold } } ?? false
-        print(json ? JSONWriter().string(VerifyReportText.json(report, minCosine: minCosine)) : VerifyReportText.text(report, minCosine: minCosine),
+        TerminalText.print(json ? JSONWriter().string(VerifyReportText.json(report, minCosine: minCosine)) : VerifyReportText.text(report, minCosine: minCosine),
               terminator: json ? "\n" : "")
         if !report.opsPassed {
             throw FormatError(path: model, "verify failed: a popcount op differs from the simulated reference by more than \(OpCheck.tolerance) of its output's magnitude")

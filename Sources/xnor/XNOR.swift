@@ -30,7 +30,7 @@ struct XNOR: ParsableCommand {
                 line = "xnor: error: \(error)"
             }
             let oneLine = line.split(whereSeparator: \.isNewline).joined(separator: " ")
-            FileHandleStream.standardError.write(ErrorLine.escaped(oneLine) + "\n")
+            FileHandleStream.standardError.write(TerminalText.escaped(oneLine) + "\n")
             Glibc.exit(1)
         }
     }

@@ -1,15 +1,18 @@
 import ArgumentParser
 import Formats
 
-/// The one line an error leaves on stderr.
-enum ErrorLine {
+/// Text for the terminal: reports and the one line an error leaves on stderr.
+enum TerminalText {
     /// `text` with every control character written as an escape (`\u{1B}`): names and strings
     /// come from files, and raw bytes such as ESC sequences must not reach the terminal.
-    static func escaped(_ text: String) -> String {
+    /// Reports keep their own line breaks (`keepingNewlines`).
+    static func escaped(_ text: String, keepingNewlines: Bool = false) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
             let v = scalar.value
-            if v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v) {
+            if keepingNewlines && v == 0x0A {
+                out.unicodeScalars.append(scalar)
+            } else if v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v) {
                 out += "\\u{" + String(v, radix: 16, uppercase: true) + "}"
             } else {
                 out.unicodeScalars.append(scalar)
@@ -32,5 +35,10 @@ enum ErrorLine {
         } catch {
             throw FormatError(path: path, "\(error)")
         }
+    }
+
+    /// Prints a report whose names and values come from files.
+    static func print(_ text: String, terminator: String = "\n") {
+        Swift.print(escaped(text, keepingNewlines: true), terminator: terminator)
     }
 }

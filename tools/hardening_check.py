@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Bad input under a 4 GB address-space limit (issue 7).
+
+Every command runs with RLIMIT_AS = 4 GB, a 20 s timeout, and TMPDIR pointed at an empty
+folder. Each case must end with the exit status it expects, without a signal, with at most
+one line on stderr (naming the file where it fails), and leave nothing in TMPDIR:
+  - every file of fixtures/malformed and fixtures/onnx/malformed through `xnor inspect`;
+  - a zstd bomb (zeros whose frames declare their size, and a stream that declares none);
+  - a FIFO as the model, and as config.json inside a Hugging Face folder;
+  - sizes declared in a model: random inputs of 10^11 rows, ConstantOfShape of 4e9 floats;
+  - `--force` onto a FIFO, which must be left as it is;
+  - escape sequences in a GGUF tensor name, which must not reach the terminal raw;
+  - a tensor of 22000 dims dumped to .npy (format 2.0, where numpy's 1.0 header overflows).
+Prints one line per check and `N passed, N failed`; exit 1 on any failure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from oracle_check import Report  # noqa: E402  (the shared pass/fail reporter)
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDRESS_SPACE = 4 << 30
+TIMEOUT = 20
+
+
+def limited():
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+class Limited:
+    def __init__(self, exe: Path, tmp: Path):
+        self.exe, self.tmp = exe, tmp
+
+    def run(self, args: list, expect: int, name: str, report: Report, words: tuple[str, ...] = ()):
+        env = dict(os.environ, TMPDIR=str(self.tmp))
+        try:
+            p = subprocess.run([str(self.exe)] + [str(a) for a in args], capture_output=True, env=env,
+                               preexec_fn=limited, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            report.check(name, f"no answer within {TIMEOUT} s")
+            return None
+        problems = []
+        if p.returncode < 0:
+            problems.append(f"killed by signal {-p.returncode}")
+        elif p.returncode != expect:
+            problems.append(f"exit {p.returncode}, expected {expect}: {p.stderr[:300]!r}")
+        lines = p.stderr.decode("utf-8", "replace").splitlines()
+        if expect == 1 and len(lines) != 1:
+            problems.append(f"{len(lines)} lines on stderr")
+        if b"\x1b" in p.stderr or b"\x1b" in p.stdout:
+            problems.append("a raw ESC byte reached the terminal")
+        for word in words:
+            if word.lower() not in p.stderr.decode("utf-8", "replace").lower():
+                problems.append(f"stderr lacks {word!r}: {p.stderr[:300]!r}")
+        left = list(self.tmp.iterdir())
+        if left:
+            problems.append(f"left in TMPDIR: {[x.name for x in left]}")
+            for x in left:
+                shutil.rmtree(x, ignore_errors=True) if x.is_dir() else x.unlink()
+        report.check(name, problems)
+        return p
+
+
+def write_gguf_with_escape(path: Path):
+    import gguf
+    w = gguf.GGUFWriter(str(path), "test")
+    w.add_tensor("evil\x1b[31mred\x1b[0m", np.zeros(4, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--xnor", type=Path, default=ROOT / ".build" / "debug" / "xnor")
+    args = parser.parse_args()
+    report = Report()
+    with tempfile.TemporaryDirectory() as work_dir, tempfile.TemporaryDirectory() as tmp_dir:
+        work, tmp = Path(work_dir), Path(tmp_dir)
+        x = Limited(args.xnor.resolve(), tmp)
+
+        for folder in [ROOT / "fixtures" / "malformed", ROOT / "fixtures" / "onnx" / "malformed"]:
+            expected = json.loads((folder / "EXPECT.json").read_text())
+            for name in sorted(expected):
+                x.run(["inspect", folder / name], 1, f"inspect {folder.name}/{name}", report)
+
+        zeros = work / "zeros"
+        with open(zeros, "wb") as f:
+            f.truncate(1536 << 20)
+        subprocess.run(["zstd", "-q", "-1", "-f", zeros, "-o", work / "declared.gguf.zst"], check=True)
+        with open(zeros, "rb") as src, open(work / "stream.gguf.zst", "wb") as dst:
+            subprocess.run(["zstd", "-q", "-1", "-c"], stdin=src, stdout=dst, check=True)
+        zeros.unlink()
+        x.run(["inspect", work / "declared.gguf.zst"], 1, "zstd bomb with declared size refused at once", report,
+              ("declare", "--max-decompressed"))
+        x.run(["inspect", work / "stream.gguf.zst"], 1, "zstd bomb without declared size stopped at the limit", report,
+              ("--max-decompressed",))
+
+        os.mkfifo(work / "fifo.gguf")
+        x.run(["inspect", work / "fifo.gguf"], 1, "FIFO as the model", report, ("not a regular file",))
+        (work / "hf").mkdir()
+        os.mkfifo(work / "hf" / "config.json")
+        x.run(["inspect", work / "hf"], 1, "FIFO as config.json", report, ("config.json", "not a regular file"))
+        x.run(["convert", ROOT / "fixtures" / "onnx" / "models" / "mlp_matmul" / "model.onnx", "-o", work / "fifo.gguf",
+               "--force", "--quiet"], 1, "--force onto a FIFO is refused", report, ("not a regular file",))
+
+        mlp = ROOT / "fixtures" / "onnx" / "models" / "mlp_matmul" / "model.onnx"
+        x.run(["run", mlp, "--random-inputs", "1", "--dim", "batch=100000000000", "-o", work / "o.npy"], 1,
+              "random inputs of 10^11 rows", report, ("model.onnx", "--max-memory"))
+
+        import onnx
+        from onnx import helper, TensorProto, numpy_helper
+        shape = numpy_helper.from_array(np.array([4_000_000_000], dtype=np.int64), "s")
+        y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)
+        g = helper.make_graph([helper.make_node("ConstantOfShape", ["s"], ["Y"])], "big", [], [y], [shape])
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), work / "big.onnx")
+        x.run(["run", work / "big.onnx", "--random-inputs", "1", "-o", work / "big.npy"], 1,
+              "ConstantOfShape of 4e9 floats", report, ("big.onnx", "--max-memory"))
+
+        # numpy stops at 64 dims; the tensor is built field by field.
+        many = helper.make_tensor("T", TensorProto.FLOAT, [1] * 22000, [0.5])
+        gm = helper.make_graph([], "many", [], [helper.make_tensor_value_info("T", TensorProto.FLOAT, None)], [many])
+        onnx.save(helper.make_model(gm, opset_imports=[helper.make_opsetid("", 17)]), work / "many.onnx")
+        x.run(["dump", work / "many.onnx", "T", "-o", work / "many.npy"], 0, "22000 dims dumped to .npy", report)
+        if (work / "many.npy").exists():
+            head = (work / "many.npy").read_bytes()[:8]
+            report.check("the .npy is format 2.0", None if head[6] == 2 else f"version {head[6]}.{head[7]}")
+
+        write_gguf_with_escape(work / "escape.gguf")
+        x.run(["inspect", work / "escape.gguf"], 0, "ESC in a tensor name is escaped in inspect", report)
+        x.run(["dump", work / "escape.gguf", "missing\x1b[2J", "-o", work / "e.npy"], 1,
+              "ESC in an error line is escaped", report, ("\\u{1B}",))
+    print(report.summary())
+    return 0 if report.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
