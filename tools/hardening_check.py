@@ -10,7 +10,8 @@ one line on stderr (naming the file where it fails), and leave nothing in TMPDIR
   - sizes declared in a model: random inputs of 10^11 rows, ConstantOfShape of 4e9 floats;
   - `--force` onto a FIFO, which must be left as it is;
   - escape sequences in a GGUF tensor name, which must not reach the terminal raw;
-  - a tensor of 22000 dims dumped to .npy (format 2.0, where numpy's 1.0 header overflows).
+  - a tensor of 22000 dims dumped to .npy (format 2.0, where numpy's 1.0 header overflows);
+  - GGUF metadata arrays of 60 MB of UINT8 and of 10^7 empty strings.
 Prints one line per check and `N passed, N failed`; exit 1 on any failure.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import os
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -138,6 +140,19 @@ def main() -> int:
         if (work / "many.npy").exists():
             head = (work / "many.npy").read_bytes()[:8]
             report.check("the .npy is format 2.0", None if head[6] == 2 else f"version {head[6]}.{head[7]}")
+
+        # Metadata arrays are held compactly: about one byte of memory per byte of file
+        # (these took ~80 bytes per byte, over 4 GB for the 60 MB array).
+        def array_gguf(path: Path, element_type: int, count: int, element: bytes):
+            key = b"test.array"
+            with open(path, "wb") as f:
+                f.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key)
+                f.write(struct.pack("<IIQ", 9, element_type, count))
+                f.write(element * count)
+        array_gguf(work / "bytes.gguf", 0, 60_000_000, b"\0")
+        x.run(["inspect", work / "bytes.gguf"], 0, "60 MB ARRAY[UINT8] under 4 GB", report)
+        array_gguf(work / "strings.gguf", 8, 10_000_000, b"\0" * 8)
+        x.run(["inspect", work / "strings.gguf"], 0, "10^7 empty strings under 4 GB", report)
 
         write_gguf_with_escape(work / "escape.gguf")
         x.run(["inspect", work / "escape.gguf"], 0, "ESC in a tensor name is escaped in inspect", report)

@@ -55,7 +55,7 @@ enum InspectReport {
             out += table(members.map { ["  " + $0.0, short($0.1)] })
         }
         out += "metadata (\(model.metadata.count) keys):\n"
-        out += table(model.metadata.map { ["  " + $0.key, $0.typeName ?? "", short($0.value)] })
+        out += table(model.metadata.map { ["  " + $0.key, $0.typeName ?? "", short($0)] })
 
         let parameters = model.tensors.reduce(0) { $0 + $1.elementCount }
         let bytes = model.tensors.reduce(0) { $0 + $1.byteCount }
@@ -75,6 +75,14 @@ enum InspectReport {
             ["  " + $0.name, $0.type.description, "[" + $0.shape.map(String.init).joined(separator: ", ") + "]", Units.bytes($0.byteCount)]
         })
         return out
+    }
+
+    /// A metadata entry on one line. A GGUF array is cut short before anything is converted,
+    /// so a 60 MB array prints its first items without decoding the rest.
+    static func short(_ entry: ModelFile.MetadataEntry) -> String {
+        guard case .array(let array)? = entry.gguf, array.count > shownArrayItems else { return short(entry.value) }
+        let shown = (0..<shownArrayItems).map { short(array[$0].json) }.joined(separator: ", ")
+        return "[\(shown), … (\(array.count) items)]"
     }
 
     /// A metadata value on one line, long arrays and strings cut short.

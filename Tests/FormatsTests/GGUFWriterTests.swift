@@ -116,7 +116,7 @@ private typealias TestFolder = WriterTests.Folder
         ("five dims", "at most 4", { $0.addTensor(name: "t", type: .i8, shape: [1, 1, 1, 1, 1], payload: .bytes([0])) }),
         ("negative dim", "negative", { $0.addTensor(name: "t", type: .i8, shape: [-1], payload: .bytes([])) }),
         ("partial block", "block size 32", { $0.addTensor(name: "t", type: .q8_0, shape: [2, 16], payload: .bytes([UInt8](repeating: 0, count: 34))) }),
-        ("mixed array", "item 1 is STRING", { $0.add("test.mixed", .array(.int32, [.int32(1), .string("x")])) }),
+        ("mixed array", "item 1 is STRING", { $0.add("test.mixed", .array(GGUFArray(.int32, [.int32(1), .string("x")]))) }),
         ("alignment type", "must be a UINT32", { $0.add("general.alignment", .uint64(64)) }),
         ("alignment value", "not a power of two", { $0.addAlignment(48) }),
         ("payload throws", "from the payload", { $0.addTensor(name: "t", type: .i8, shape: [4], payload: .stream { sink in
@@ -160,7 +160,7 @@ private typealias TestFolder = WriterTests.Folder
         func write(_ name: String, _ payload: GGUFTensorPayload, in folder: TestFolder) throws -> [UInt8] {
             var writer = Self.base()
             writer.addAlignment(64)
-            writer.add("test.nested", .array(.array, [.array(.uint8, [.uint8(1)]), .array(.uint8, [])]))
+            writer.add("test.nested", .array(GGUFArray(.array, [.array(GGUFArray(.uint8, [.uint8(1)])), .array(GGUFArray(.uint8, []))])))
             writer.addTensorChecksums(key: "test.sha256")
             writer.addTensor(name: "values", type: .i16, shape: [3, 1000], payload: payload)
             try writer.write(to: folder.file(name), replace: false)

@@ -1,6 +1,6 @@
 /// A GGUF metadata value, typed as the file holds it: what the reader returns and the writer
 /// takes, so a converter carries a source GGUF's metadata into its output unchanged.
-public indirect enum GGUFMetadataValue: Sendable {
+public enum GGUFMetadataValue: Sendable {
     case uint8(UInt8)
     case int8(Int8)
     case uint16(UInt16)
@@ -10,9 +10,8 @@ public indirect enum GGUFMetadataValue: Sendable {
     case float32(Float)
     case bool(Bool)
     case string(String)
-    /// Every item must have the element type; the type is explicit so that an empty array
-    /// still has one.
-    case array(GGUFValueType, [GGUFMetadataValue])
+    /// Every item has the array's element type, which an empty array has too.
+    case array(GGUFArray)
     case uint64(UInt64)
     case int64(Int64)
     case float64(Double)
@@ -36,14 +35,13 @@ public indirect enum GGUFMetadataValue: Sendable {
     }
 
     public static func strings(_ items: [String]) -> GGUFMetadataValue {
-        .array(.string, items.map { .string($0) })
+        .array(GGUFArray(elementType: .string, storage: .strings(items)))
     }
 
     /// gguf-py's type name, arrays as "ARRAY[UINT8]" (the same names the reader reports).
     public var typeName: String {
         switch self {
-        case .array(let elementType, let items):
-            if elementType == .array, let first = items.first { "ARRAY[\(first.typeName)]" } else { "ARRAY[\(elementType.name)]" }
+        case .array(let array): array.typeName
         default: type.name
         }
     }
@@ -60,7 +58,7 @@ public indirect enum GGUFMetadataValue: Sendable {
         case .float32(let v): .float(v)
         case .bool(let v): .bool(v)
         case .string(let v): .string(v)
-        case .array(_, let items): .array(items.map(\.json))
+        case .array(let array): .array(array.elements.map(\.json))
         case .uint64(let v): .uint(v)
         case .int64(let v): .int(v)
         case .float64(let v): .double(v)

@@ -134,10 +134,25 @@ public enum GGUFReader {
                 throw FormatError(path: cursor.file.path, location: .fieldAtOffset("\(what) array length", countAt),
                                   "\(raw) elements of \(elementType.name) run past end of file (\(cursor.remaining) bytes left)")
             }
-            var items: [GGUFMetadataValue] = []
-            items.reserveCapacity(n)
-            for _ in 0..<n { items.append(try readValue(&cursor, type: elementType, key: key, depth: depth + 1)) }
-            return .array(elementType, items)
+            switch elementType {
+            case .string:
+                var strings: [String] = []
+                strings.reserveCapacity(n)
+                for _ in 0..<n { strings.append(try readString(&cursor, what)) }
+                return .array(GGUFArray(elementType: .string, storage: .strings(strings)))
+            case .array:
+                var arrays: [GGUFArray] = []
+                arrays.reserveCapacity(n)
+                for _ in 0..<n {
+                    guard case .array(let inner) = try readValue(&cursor, type: .array, key: key, depth: depth + 1) else { continue }
+                    arrays.append(inner)
+                }
+                return .array(GGUFArray(elementType: .array, storage: .arrays(arrays)))
+            default:
+                // Fixed-size elements stay as their bytes: one byte of memory per byte of file.
+                let bytes = try cursor.take(n * elementType.minimumEncodedSize, what)
+                return .array(GGUFArray(elementType: elementType, storage: .fixed(Array(bytes))))
+            }
         }
     }
 

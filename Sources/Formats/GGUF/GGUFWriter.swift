@@ -351,15 +351,17 @@ struct GGUFEncoder {
         case .uint64(let v): integer(v)
         case .int64(let v): integer(v)
         case .float64(let v): integer(v.bitPattern)
-        case .array(let elementType, let items):
-            u32(elementType.rawValue)
-            u64(UInt64(items.count))
-            for (i, item) in items.enumerated() {
-                guard item.type == elementType else {
-                    throw FormatError(path: path, location: .field("metadata '\(key)'"),
-                                      "item \(i) is \(item.typeName) in an array of \(elementType.name)")
-                }
-                try payload(item, path: path, key: key)
+        case .array(let array):
+            if let (index, typeName) = array.mismatch {
+                throw FormatError(path: path, location: .field("metadata '\(key)'"),
+                                  "item \(index) is \(typeName) in an array of \(array.elementType.name)")
+            }
+            u32(array.elementType.rawValue)
+            u64(UInt64(array.count))
+            switch array.storage {
+            case .fixed(let raw): bytes += raw
+            case .strings(let strings): for s in strings { string(s) }
+            case .arrays(let arrays): for inner in arrays { try payload(.array(inner), path: path, key: key) }
             }
         }
     }
