@@ -21,6 +21,11 @@ let package = Package(
         .executableTarget(name: "FuzzGGUF", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
         .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
-        .executableTarget(name: "FuzzNpy", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
+        .executableTarget(name: "FuzzNpy", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Tensors", package: "XNORKit")]),
+        // ONNXModelReader (Formats) only: the root package exports no Graph product, so
+        // ONNXImporter and Graph(json:) cannot be linked here (no FuzzGraphJSON either).
+        .executableTarget(name: "FuzzONNX", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
+        .executableTarget(name: "FuzzHFFolder", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
+        .executableTarget(name: "FuzzZstd", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
     ]
 )

@@ -1,4 +1,5 @@
 import Formats
+import Tensors
 import FuzzSupport
 
 private let scratch = ScratchFile(extension: "npy")

@@ -17,6 +17,11 @@ public struct ScratchFile: Sendable {
         path = "\(directory)/xnor-fuzz-\(getpid()).\(ext)"
     }
 
+    /// A scratch file at a path of the caller's (inside a scratch folder).
+    public init(path: String) {
+        self.path = path
+    }
+
     /// Writes the input to `path`.
     public func write(_ data: UnsafePointer<UInt8>, count: Int) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
