@@ -111,9 +111,22 @@ public struct TransformerConfig: Codable, Sendable {
         } catch let DecodingError.valueNotFound(_, context) {
             throw FormatError(path: path, location: .field(Self.field(context.codingPath)), "is null")
         } catch let DecodingError.dataCorrupted(context) {
-            throw FormatError(path: path, location: .field(Self.field(context.codingPath)), context.debugDescription)
+            // Foundation reports a fraction where an integer belongs as invalid JSON with no
+            // path; name the field ourselves.
+            for key in integerKeys {
+                if let value = json[key.rawValue], value.nonNegativeInt == nil, value != .null {
+                    throw FormatError(path: path, location: .field(key.rawValue), "must be a non-negative integer, is \(JSONWriter(indent: nil).string(value))")
+                }
+            }
+            throw FormatError(path: path, location: context.codingPath.isEmpty ? .file : .field(Self.field(context.codingPath)),
+                              context.debugDescription)
         }
     }
+
+    private static let integerKeys: [CodingKeys] = [
+        .hiddenSize, .numHiddenLayers, .numAttentionHeads, .numKeyValueHeads, .intermediateSize, .vocabSize,
+        .maxPositionEmbeddings, .headDim, .typeVocabSize,
+    ]
 
     private static func field(_ path: [any CodingKey]) -> String {
         path.map(\.stringValue).joined(separator: ".")

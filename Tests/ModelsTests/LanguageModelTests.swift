@@ -101,6 +101,22 @@ import Testing
         #expect("\(refused)".contains("larger than the limit"))
     }
 
+    /// A config value that does not fit its field is an error naming the field (issue 7).
+    @Test(arguments: [("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 2.5", "num_hidden_layers"),
+                      ("\"vocab_size\": 128", "\"vocab_size\": 123456789012345678901234567890", "does not fit"),
+                      ("\"rms_norm_eps\": 1e-06", "\"rms_norm_eps\": 1e999", "does not fit")])
+    func configValuesThatDoNotFitAreErrors(_ original: String, _ replacement: String, _ word: String) throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/xnor-config-\(ProcessInfo.processInfo.processIdentifier)-\(word.hashValue)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let config = try String(contentsOfFile: LanguageModelCase(name: "llama").folder + "/config.json", encoding: .utf8)
+        #expect(config.contains(original))
+        try config.replacingOccurrences(of: original, with: replacement).write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: LanguageModelCase(name: "llama").folder + "/model.safetensors", toPath: folder + "/model.safetensors")
+        let error = try #require(throws: FormatError.self) { _ = try ModelRegistry.build(try ModelOpener.open(folder)) }
+        #expect("\(error)".contains(word) && "\(error)".contains("config.json"), "\(error)")
+    }
+
     @Test func unsupportedArchitectureNamesItAndTheSupportedOnes() throws {
         let folder = FileManager.default.temporaryDirectory.path + "/xnor-unsupported-\(ProcessInfo.processInfo.processIdentifier)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

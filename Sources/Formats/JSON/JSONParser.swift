@@ -56,6 +56,9 @@ public enum JSONParser {
             throw Failure(message: "invalid JSON: \(reason)", offset: end)
         }
         defer { json_object_put(object) }
+        if let (offset, message) = JSONStrictCheck.firstViolation(text) {
+            throw Failure(message: message, offset: offset)
+        }
         for i in end..<text.count where !isJSONWhitespace(text[i]) {
             throw Failure(message: "invalid JSON: unexpected data after the document", offset: i)
         }
