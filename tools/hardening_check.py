@@ -11,7 +11,8 @@ one line on stderr (naming the file where it fails), and leave nothing in TMPDIR
   - `--force` onto a FIFO, which must be left as it is;
   - escape sequences in a GGUF tensor name, which must not reach the terminal raw;
   - a tensor of 22000 dims dumped to .npy (format 2.0, where numpy's 1.0 header overflows);
-  - GGUF metadata arrays of 60 MB of UINT8 and of 10^7 empty strings.
+  - GGUF metadata arrays of 60 MB of UINT8 and of 10^7 empty strings;
+  - 10^7 empty ONNX nodes, and a 100 MB config.json holding one array.
 Prints one line per check and `N passed, N failed`; exit 1 on any failure.
 """
 from __future__ import annotations
@@ -153,6 +154,21 @@ def main() -> int:
         x.run(["inspect", work / "bytes.gguf"], 0, "60 MB ARRAY[UINT8] under 4 GB", report)
         array_gguf(work / "strings.gguf", 8, 10_000_000, b"\0" * 8)
         x.run(["inspect", work / "strings.gguf"], 0, "10^7 empty strings under 4 GB", report)
+
+        # Repeated protobuf messages and JSON configs are bounded before they are decoded.
+        def varint(n: int) -> bytes:
+            out = b""
+            while True:
+                low, n = n & 0x7F, n >> 7
+                out += bytes([low | (0x80 if n else 0)])
+                if not n:
+                    return out
+        graph = b"\x0a\x00" * 10_000_000
+        (work / "empty-nodes.onnx").write_bytes(b"\x08\x08\x3a" + varint(len(graph)) + graph)
+        x.run(["inspect", work / "empty-nodes.onnx"], 1, "10^7 empty ONNX nodes", report, ("empty-nodes.onnx", "messages"))
+        (work / "config").mkdir()
+        (work / "config" / "config.json").write_text('{"model_type": "llama", "x": [' + "0," * 50_000_000 + "0]}")
+        x.run(["inspect", work / "config"], 1, "a 100 MB config.json of one array", report, ("config.json",))
 
         write_gguf_with_escape(work / "escape.gguf")
         x.run(["inspect", work / "escape.gguf"], 0, "ESC in a tensor name is escaped in inspect", report)

@@ -18,7 +18,7 @@ public enum HuggingFaceFolder {
         guard fileExists(configPath) else {
             throw FormatError(path: folder, "not a Hugging Face model folder: \(configName) is missing")
         }
-        let config = try readJSON(configPath)
+        let config = try readJSON(configPath, limit: maximumConfigBytes)
         guard case .object = config else {
             throw FormatError(path: configPath, "must be a JSON object, found \(config.kindName)")
         }
@@ -28,7 +28,7 @@ public enum HuggingFaceFolder {
         var weightMap: [(String, String)] = []
         var indexMetadata: [(String, JSONValue)] = []
         if fileExists(indexPath) {
-            let index = try readJSON(indexPath)
+            let index = try readJSON(indexPath, limit: maximumIndexBytes)
             guard let map = index["weight_map"]?.objectValue else {
                 throw FormatError(path: indexPath, location: .field("weight_map"), "is missing or not an object")
             }
@@ -92,8 +92,17 @@ public enum HuggingFaceFolder {
         !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
     }
 
-    static func readJSON(_ path: String) throws -> JSONValue {
+    /// A parsed JSON value takes tens of bytes per byte of text, so these files are bounded
+    /// well above any real one (configs are kilobytes, an index of 10⁵ tensors a few MB):
+    /// a 100 MB config.json of one array must not take gigabytes.
+    public static let maximumConfigBytes = 8 << 20
+    public static let maximumIndexBytes = 64 << 20
+
+    static func readJSON(_ path: String, limit: Int) throws -> JSONValue {
         let file = try MappedFile(mapping: path)
+        guard file.size <= limit else {
+            throw FormatError(path: path, "is \(file.size) bytes, more than the \(limit) bytes such a file may have")
+        }
         do {
             return try JSONParser.parse(try file.bytes(in: 0..<file.size))
         } catch let failure as JSONParser.Failure {

@@ -47,6 +47,9 @@ public enum ONNXModelReader {
             }
         }
 
+        var budget = ONNXMessageBudget(wire: wire)
+        try budget.check(0..<all.count, as: .model)
+
         // ModelProto.graph (7) -> GraphProto.initializer (5) -> TensorProto.raw_data (9).
         try wire.split(0..<all.count, special: [7], merge: { try merge(&model, $0) }, handle: { graphField in
             hasGraph = true

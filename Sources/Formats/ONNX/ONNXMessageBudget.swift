@@ -1,0 +1,55 @@
+/// Bounds the memory that decoding an ONNX file may take before swift-protobuf decodes it.
+///
+/// An empty NodeProto is 2 bytes in the file and about 160 bytes once decoded, so 40 MB of
+/// empty nodes (or initializers, attributes, nested If branches, string elements) would take
+/// gigabytes. Walking the wire format, the budget counts the messages and byte strings of the
+/// repeated fields that can grow without bound, following the schema through graphs, nodes,
+/// attributes, subgraphs and functions, and refuses a file whose decoded form would exceed
+/// 64 bytes per byte of file (64 MiB at least). Real models, whose messages carry names,
+/// op types and data, stay far below it.
+struct ONNXMessageBudget {
+    static let bytesPerMessage = 160
+    static let bytesPerString = 48
+    static let bytesPerFileByte = 64
+
+    let wire: ProtobufWire
+    let limit: Int
+    private(set) var estimate = 0
+
+    init(wire: ProtobufWire) {
+        self.wire = wire
+        limit = max(wire.bytes.count * Self.bytesPerFileByte, 64 << 20)
+    }
+
+    enum Kind { case model, graph, node, attribute, function, tensor }
+
+    /// Which fields of each message are repeated messages (and of what kind) or repeated
+    /// byte strings, as onnx.proto numbers them.
+    static func children(_ kind: Kind) -> (messages: [UInt64: Kind?], strings: Set<UInt64>) {
+        switch kind {
+        case .model: ([7: .graph, 25: .function, 14: nil, 20: nil], [])
+        case .graph: ([1: .node, 5: .tensor, 15: nil, 11: nil, 12: nil, 13: nil, 14: nil], [])
+        case .node: ([5: .attribute], [1, 2])
+        case .attribute: ([6: .graph, 11: .graph, 5: .tensor, 10: .tensor, 22: nil, 23: nil, 14: nil, 15: nil], [9])
+        case .function: ([7: .node, 11: .attribute, 14: nil], [4, 5, 6])
+        case .tensor: ([13: nil], [6])
+        }
+    }
+
+    mutating func check(_ range: Range<Int>, as kind: Kind, depth: Int = 0) throws {
+        guard depth < 64 else { return }  // swift-protobuf refuses deeper nesting itself
+        let (messages, strings) = Self.children(kind)
+        try wire.forEachField(in: range) { field in
+            if let child = messages[field.number], field.wireType == .lengthDelimited {
+                estimate += Self.bytesPerMessage
+                if let child { try check(field.payload, as: child, depth: depth + 1) }
+            } else if strings.contains(field.number) {
+                estimate += Self.bytesPerString
+            }
+            guard estimate <= limit else {
+                throw FormatError(path: wire.path, location: .offset(field.encoded.lowerBound),
+                                  "too many empty or tiny messages: decoded, they would take over \(limit) bytes (\(Self.bytesPerFileByte) per byte of file)")
+            }
+        }
+    }
+}
