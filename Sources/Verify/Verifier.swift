@@ -62,7 +62,7 @@ public struct Verifier {
         var languageSource = LanguageModelComparison.Accumulator()
         var languageSimulated = LanguageModelComparison.Accumulator()
         for (sampleIndex, inputs) in samples.enumerated() {
-            for executor in [converted, simulated, reference] { executor.resetState() }
+            for session in [converted, simulated, reference] { session.resetState() }
             let ours = try converted.run(inputs: inputs, keeping: [], observer: { event in
                 guard let checker = checkers[event.index], let x = event.inputs.first ?? nil else { return }
                 var expected = [Tensor.zeros(event.outputs[0].type)]

@@ -42,11 +42,11 @@ struct InputOptions: ParsableArguments {
     }
 
     /// The samples to run: one from files, or N random ones.
-    func samples(for graph: Graph, executor: Session) throws -> [[String: Tensor]] {
+    func samples(for graph: Graph, session: Session) throws -> [[String: Tensor]] {
         if let count = randomInputs {
             let types: [String: TensorType]
             do {
-                types = try executor.inputTypes(dims: try dimValues())
+                types = try session.inputTypes(dims: try dimValues())
             } catch {
                 throw ValidationError("\(error); random inputs need every symbolic dim set with --dim NAME=SIZE")
             }

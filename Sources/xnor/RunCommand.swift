@@ -56,7 +56,7 @@ struct RunCommand: ParsableCommand {
     private func perform() throws {
         let model = try SourceModel.open(path, contextLength: contextSize)
         let graph = model.graph
-        let executor = try Session(graph: graph, registry: model.registry, contextLength: contextSize)
+        let session = try Session(graph: graph, registry: model.registry, contextLength: contextSize)
         if model.takesTokens {
             let vocabulary = LanguageModelInputs.vocabulary(graph) ?? Int.max
             guard let sequences = try tokenOptions.sequences(vocabulary: vocabulary, seed: inputs.seed), let prompt = sequences.first else {
@@ -64,29 +64,29 @@ struct RunCommand: ParsableCommand {
             }
             if let count = nPredict {
                 guard model.isCausal else { throw ValidationError("--n-predict needs a causal LM; \(path) is an encoder") }
-                try generate(executor, graph: graph, prompt: prompt, count: count)
+                try generate(session, graph: graph, prompt: prompt, count: count)
                 if output == nil { return }
             }
-            executor.resetState()
-            let outputs = try executor.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt))
+            session.resetState()
+            let outputs = try session.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt))
             try write(outputs, graph: graph)
             return
         }
         guard nPredict == nil, tokenOptions.isEmpty else {
             throw ValidationError("\(path) is a graph, not a language model: --tokens and --n-predict do not apply; give --input")
         }
-        guard let sample = try inputs.samples(for: graph, executor: executor).first else { return }
-        try write(try executor.run(inputs: sample), graph: graph)
+        guard let sample = try inputs.samples(for: graph, session: session).first else { return }
+        try write(try session.run(inputs: sample), graph: graph)
     }
 
     /// Greedy decoding: the prompt in one run, then one token per run through the KV cache.
     /// The decode step writes its token and position into the same input tensors and reads
     /// the logits in place, so after the first step a token allocates nothing.
-    private func generate(_ executor: Session, graph: Graph, prompt: [Int], count: Int) throws {
-        executor.resetState()
+    private func generate(_ session: Session, graph: Graph, prompt: [Int], count: Int) throws {
+        session.resetState()
         var results: [String: Tensor] = [:]
         var clock = ContinuousClock.now
-        try executor.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt), into: &results)
+        try session.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt), into: &results)
         let promptTime = ContinuousClock.now - clock
         var generated: [Int] = []
         generated.reserveCapacity(count)
@@ -103,7 +103,7 @@ struct RunCommand: ParsableCommand {
             try Self.write(Int64(next), to: BuiltModel.tokensInput, in: &step)
             try Self.write(Int64(prompt.count + generated.count - 1), to: BuiltModel.positionsInput, in: &step)
             clock = ContinuousClock.now
-            try executor.run(inputs: step, into: &results)
+            try session.run(inputs: step, into: &results)
             tokenTimes.append(ContinuousClock.now - clock)
         }
         print("prompt: \(prompt.map(String.init).joined(separator: ","))")

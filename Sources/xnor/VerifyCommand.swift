@@ -56,7 +56,7 @@ struct VerifyCommand: ParsableCommand {
         } else {
             var options = inputs
             if options.isEmpty { options.randomInputs = 4 }
-            let samples = try options.samples(for: sourceModel.graph, executor: verifier.reference)
+            let samples = try options.samples(for: sourceModel.graph, session: verifier.reference)
             report = try verifier.run(samples: samples, progress: Progress("verifying samples", quiet: quiet).update)
         }
         let cosineMissed = minCosine.map { threshold in report.againstSource.contains { $0.minCosine < threshold } } ?? false
