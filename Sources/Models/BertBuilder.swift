@@ -10,7 +10,6 @@ struct BertBuilder {
 
     func build() throws -> BuiltModel {
         let c = config
-        try c.validate(path: weights.path)
         let hidden = c.hiddenSize, heads = c.numAttentionHeads, headDim = c.attentionHeadDim
         let eps = c.layerNormEps ?? 1e-12
         guard c.hiddenAct == nil || c.hiddenAct == "gelu" else {

@@ -27,7 +27,6 @@ struct DecoderBuilder {
 
     func build() throws -> BuiltModel {
         let c = config
-        try c.validate(path: weights.path)
         let hidden = c.hiddenSize, heads = c.numAttentionHeads, kvHeads = c.kvHeads, headDim = c.attentionHeadDim
         let eps = c.rmsNormEps ?? 1e-6
         var frequencies: [Float]

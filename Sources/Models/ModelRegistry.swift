@@ -62,6 +62,7 @@ public enum ModelRegistry {
             }
             let configPath = model.path + "/config.json"
             let config = try TransformerConfig.decode(json, path: configPath)
+            try config.validate(path: configPath)
             guard let entry = byModelType[config.modelType] else {
                 throw FormatError(path: configPath, location: .field("model_type"),
                                   "'\(config.modelType)' is not supported; supported: \(supported.joined(separator: ", "))")
@@ -81,6 +82,7 @@ public enum ModelRegistry {
                                   "'\(architecture)' is not supported; supported: \(byGGUFArchitecture.keys.sorted().joined(separator: ", "))")
             }
             let config = try HyperParameters.config(model, architecture: architecture, modelType: modelType)
+            try config.validate(path: model.path)
             let weights = WeightSource(model: model, translate: { $0 })
             guard modelType != "bert" else { return try entry.build(config, weights, options) }
             let context = options.contextLength ?? min(config.maxPositionEmbeddings ?? 4096, 4096)

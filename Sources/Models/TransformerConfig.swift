@@ -154,5 +154,12 @@ public struct TransformerConfig: Codable, Sendable {
         try check(intermediateSize > 0, "intermediate_size", "must be positive, is \(intermediateSize)")
         try check(vocabSize > 0, "vocab_size", "must be positive, is \(vocabSize)")
         try check(theta > 0 && theta.isFinite, "rope_theta", "must be positive, is \(theta)")
+        // Upper bounds far above any model, checked before anything is sized from them (the
+        // rotary frequencies are computed before the weights' shapes are compared).
+        for (value, field, bound) in [(hiddenSize, "hidden_size", 1 << 20), (numAttentionHeads, "num_attention_heads", 1 << 16),
+                                      (attentionHeadDim, "head_dim", 1 << 16), (intermediateSize, "intermediate_size", 1 << 24),
+                                      (vocabSize, "vocab_size", 1 << 26)] {
+            try check(value <= bound, field, "is \(value), more than any model has (at most \(bound))")
+        }
     }
 }

@@ -104,7 +104,8 @@ import Testing
     /// A config value that does not fit its field is an error naming the field (issue 7).
     @Test(arguments: [("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 2.5", "num_hidden_layers"),
                       ("\"vocab_size\": 128", "\"vocab_size\": 123456789012345678901234567890", "does not fit"),
-                      ("\"rms_norm_eps\": 1e-06", "\"rms_norm_eps\": 1e999", "does not fit")])
+                      ("\"rms_norm_eps\": 1e-06", "\"rms_norm_eps\": 1e999", "does not fit"),
+                      ("\"head_dim\": 16", "\"head_dim\": 1099511627776", "head_dim")])
     func configValuesThatDoNotFitAreErrors(_ original: String, _ replacement: String, _ word: String) throws {
         let folder = FileManager.default.temporaryDirectory.path + "/xnor-config-\(ProcessInfo.processInfo.processIdentifier)-\(word.hashValue)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
