@@ -82,16 +82,21 @@ struct RunCommand: ParsableCommand {
     /// Greedy decoding: the prompt in one run, then one token per run through the KV cache.
     /// The decode step writes its token and position into the same input tensors and reads
     /// the logits in place, so after the first step a token allocates nothing.
-    private func generate(_ session: Session, graph: Graph, prompt: [Int], count: Int) throws {
+    private func generate(_ session: Session, graph: Graph, prompt: [Int], count requested: Int) throws {
+        // Decoding stops when the KV cache is full, as llama.cpp's does without context shift.
+        let capacity = contextSize ?? Self.cacheCapacity(graph) ?? Int.max
+        let count = max(0, min(requested, capacity - prompt.count + 1))
         session.resetState()
         var results: [String: Tensor] = [:]
         var clock = ContinuousClock.now
         try session.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt), into: &results)
         let promptTime = ContinuousClock.now - clock
         var generated: [Int] = []
-        generated.reserveCapacity(count)
+        // Reserved so decoding appends without allocating; the context bounds the count.
+        let expected = min(count, 1 << 20)
+        generated.reserveCapacity(expected)
         var tokenTimes: [Duration] = []
-        tokenTimes.reserveCapacity(count)
+        tokenTimes.reserveCapacity(expected)
         var step = try LanguageModelInputs.make(graph, tokens: [0], start: 0)
         while generated.count < count {
             guard let logits = results["logits"] else { break }
@@ -106,6 +111,7 @@ struct RunCommand: ParsableCommand {
             try session.run(inputs: step, into: &results)
             tokenTimes.append(ContinuousClock.now - clock)
         }
+        if count < requested { print("context full: \(capacity) tokens (--ctx-size); stopped after \(count) of \(requested)") }
         print("prompt: \(prompt.map(String.init).joined(separator: ","))")
         print("generated: \(generated.map(String.init).joined(separator: ","))")
         let promptMS = Self.milliseconds(promptTime)
@@ -131,6 +137,14 @@ struct RunCommand: ParsableCommand {
             for i in start..<(start + vocab) where values[i] > values[best] { best = i }
             return best - start
         }
+    }
+
+    /// The KV cache capacity the graph's attention ops were built with.
+    static func cacheCapacity(_ graph: Graph) -> Int? {
+        for node in graph.nodes where node.opType == "Attention" {
+            if case .int(let capacity)? = node.attribute("capacity"), capacity > 0 { return Int(capacity) }
+        }
+        return nil
     }
 
     static func milliseconds(_ d: Duration) -> Double {

@@ -18,7 +18,7 @@ struct TokenOptions: ParsableArguments {
     func validate() throws {
         let given = [tokens != nil, randomTokens != nil, promptIDs != nil].filter { $0 }.count
         if given > 1 { throw ValidationError("give one of --tokens, --random-tokens and --prompt-ids") }
-        if let n = randomTokens, n < 1 { throw ValidationError("--random-tokens must be at least 1") }
+        if let n = randomTokens, n < 1 || n > 1 << 20 { throw ValidationError("--random-tokens must be 1 to \(1 << 20)") }
         if let tokens { _ = try Self.parse(tokens, what: "--tokens") }
     }
 
