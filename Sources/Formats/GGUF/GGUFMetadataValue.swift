@@ -58,7 +58,7 @@ public enum GGUFMetadataValue: Sendable {
         case .float32(let v): .float(v)
         case .bool(let v): .bool(v)
         case .string(let v): .string(v)
-        case .array(let array): .array(array.elements.map(\.json))
+        case .array(let array): .array((0..<array.count).map { array[$0].json })
         case .uint64(let v): .uint(v)
         case .int64(let v): .int(v)
         case .float64(let v): .double(v)

@@ -4,7 +4,10 @@ import Tensors
 ///
 /// Order matters twice: safetensors tensors are listed in header order, and `inspect --json`
 /// must print the same bytes for the same file.
-public indirect enum JSONValue: Sendable, Equatable {
+/// Not `indirect`: arrays and objects hold their elements in array storage already, so each
+/// scalar stays inline instead of in a box of its own (a 60 MB metadata array printed by
+/// `inspect --json` took one heap box per element).
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
