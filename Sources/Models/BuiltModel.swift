@@ -29,6 +29,4 @@ public struct BuiltModel: Sendable {
     public var defaultMode: String
     /// The KV cache capacity the graph was built with.
     public var contextLength: Int
-
-    public var outputName: String { graph.outputs.first?.name ?? "" }
 }

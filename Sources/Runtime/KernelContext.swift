@@ -31,8 +31,6 @@ public final class KernelContext {
     func resetStates() {
         for case let state as any KernelState in slots.values { state.reset() }
     }
-
-    var hasState: Bool { slots.values.contains { $0 is any KernelState } }
 }
 
 /// A slot's value that belongs to the sequence a session runs (a KV cache): reset when the

@@ -57,8 +57,6 @@ public struct GGUFArray: Sendable {
         }
     }
 
-    public var elements: [GGUFMetadataValue] { (0..<count).map { self[$0] } }
-
     /// gguf-py's type name: "ARRAY[UINT8]", nested arrays named by their first element.
     public var typeName: String {
         if case .arrays(let arrays) = storage, let first = arrays.first { return "ARRAY[\(first.typeName)]" }
