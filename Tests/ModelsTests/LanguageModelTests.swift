@@ -107,7 +107,8 @@ import Testing
                       ("\"rms_norm_eps\": 1e-06", "\"rms_norm_eps\": 1e999", "does not fit"),
                       ("\"head_dim\": 16", "\"head_dim\": 1099511627776", "head_dim")])
     func configValuesThatDoNotFitAreErrors(_ original: String, _ replacement: String, _ word: String) throws {
-        let folder = FileManager.default.temporaryDirectory.path + "/xnor-config-\(ProcessInfo.processInfo.processIdentifier)-\(word.hashValue)"
+        // A folder per case: the cases run in parallel.
+        let folder = FileManager.default.temporaryDirectory.path + "/xnor-config-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let config = try String(contentsOfFile: LanguageModelCase(name: "llama").folder + "/config.json", encoding: .utf8)
