@@ -13,6 +13,9 @@ public enum ModelRegistry {
     public struct Options: Sendable {
         /// KV cache capacity; nil takes the model's max_position_embeddings, at most 4096.
         public var contextLength: Int?
+        /// What a llama.cpp GGUF changes: permuted q/k rows, and llama3 scaling as `rope_freqs`.
+        var ggufPermutedQK = false
+        var frequencyDivisors: [Float]?
         public init(contextLength: Int? = nil) { self.contextLength = contextLength }
     }
 
@@ -21,7 +24,8 @@ public enum ModelRegistry {
         Entry(architecture: architecture) { config, weights, options in
             let context = options.contextLength ?? min(config.maxPositionEmbeddings ?? 4096, 4096)
             return try DecoderBuilder(config: config, weights: weights, architecture: architecture, activation: activation,
-                                      subNorms: subNorms, ggufPermutedQK: false, contextLength: context,
+                                      subNorms: subNorms, ggufPermutedQK: options.ggufPermutedQK,
+                                      frequencyDivisors: options.frequencyDivisors, contextLength: context,
                                       defaultMode: defaultMode).build()
         }
     }
@@ -84,16 +88,12 @@ public enum ModelRegistry {
             let config = try HyperParameters.config(model, architecture: architecture, modelType: modelType)
             try config.validate(path: model.path)
             let weights = WeightSource(model: model, translate: { $0 })
-            guard modelType != "bert" else { return try entry.build(config, weights, options) }
-            let context = options.contextLength ?? min(config.maxPositionEmbeddings ?? 4096, 4096)
-            var builder = DecoderBuilder(config: config, weights: weights, architecture: entry.architecture,
-                                         activation: modelType == "bitnet" ? .relu2 : .silu, subNorms: modelType == "bitnet",
-                                         ggufPermutedQK: architecture == "llama", contextLength: context,
-                                         defaultMode: modelType == "bitnet" ? "w1.58a8" : "w1a1")
+            var ggufOptions = options
+            ggufOptions.ggufPermutedQK = architecture == "llama"
             if let divisors = weights.entry("rope_freqs.weight") {
-                builder.frequencyDivisors = try WeightSource.constant(divisors, name: "rope_freqs.weight").floatValues()
+                ggufOptions.frequencyDivisors = try WeightSource.constant(divisors, name: "rope_freqs.weight").floatValues()
             }
-            return try builder.build()
+            return try entry.build(config, weights, ggufOptions)
         case .safetensors:
             throw FormatError(path: model.path, "a single .safetensors file has no config: give the Hugging Face folder that holds it and its config.json")
         }
