@@ -71,7 +71,7 @@ struct Convert: ParsableCommand {
         let (rewritten, conversion) = pass.run(model.graph)
         let progress = Progress("packing weights", quiet: quiet)
         let packed = try WeightPackingPass.run(rewritten, progress: progress.update)
-        let format = model.onnx != nil ? "onnx" : (model.format?.rawValue ?? "xnor")
+        let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")
         let sourceInfo = try XNORSource.hashing(format: format, files: SourceModel.files(of: source, model: model))
         let name = model.graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : model.graph.name
         let summary = try XNORModelFile.write(packed, name: name, mode: mode, source: sourceInfo, to: output, replace: force,

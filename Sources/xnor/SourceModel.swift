@@ -13,8 +13,8 @@ struct LoadedModel {
     /// Set for .xnor files.
     var xnor: XNORModelFile.Loaded?
     var onnx: ONNXModelInfo?
-    /// The checkpoint's format, for builders' sources.
-    var format: ModelFile.Format?
+    /// The checkpoint the builders read (HF folder or GGUF), with its files.
+    var checkpoint: ModelFile?
 
     var takesTokens: Bool { LanguageModelInputs.takesTokens(graph) }
     var isCausal: Bool { graph.outputs.first?.name == "logits" && takesTokens }
@@ -41,7 +41,7 @@ enum SourceModel {
             throw FormatError(path: path, "holds tensors but no model: give an ONNX file, a Hugging Face folder (config.json + safetensors) or a GGUF checkpoint")
         }
         let built = try ModelRegistry.build(file, options: .init(contextLength: contextLength))
-        return LoadedModel(graph: built.graph, registry: .standard, built: built, format: file.format)
+        return LoadedModel(graph: built.graph, registry: .standard, built: built, checkpoint: file)
     }
 
     /// The files a source is made of, for `xnor.source.*`: the model and its external data,
@@ -58,10 +58,12 @@ enum SourceModel {
             }
             return files
         }
-        guard model.format == .huggingFaceFolder else { return [(path: path, name: AtomicFileWriter.baseName(of: path))] }
+        guard let checkpoint = model.checkpoint, checkpoint.format == .huggingFaceFolder else {
+            return [(path: path, name: AtomicFileWriter.baseName(of: path))]
+        }
         var names = ["config.json"]
         var seen = Set<String>()
-        for tensor in try ModelOpener.open(path).tensors where seen.insert(tensor.file.path).inserted {
+        for tensor in checkpoint.tensors where seen.insert(tensor.file.path).inserted {
             names.append(AtomicFileWriter.baseName(of: tensor.file.path))
         }
         return names.map { (path: path + "/" + $0, name: $0) }
