@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "xnor", targets: ["xnor"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Formats", targets: ["Formats"]),
+        // For the fuzz package (fuzz/), which links the graph JSON and the ONNX importer.
+        .library(name: "Graph", targets: ["Graph"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

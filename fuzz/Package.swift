@@ -15,6 +15,7 @@ let package = Package(
             name: "FuzzSupport",
             dependencies: [
                 .product(name: "Formats", package: "XNORKit"),
+                .product(name: "Graph", package: "XNORKit"),
                 .product(name: "Tensors", package: "XNORKit"),
             ]
         ),
@@ -22,9 +23,8 @@ let package = Package(
         .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
         .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
         .executableTarget(name: "FuzzNpy", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Tensors", package: "XNORKit")]),
-        // ONNXModelReader (Formats) only: the root package exports no Graph product, so
-        // ONNXImporter and Graph(json:) cannot be linked here (no FuzzGraphJSON either).
-        .executableTarget(name: "FuzzONNX", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
+        .executableTarget(name: "FuzzONNX", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Graph", package: "XNORKit")]),
+        .executableTarget(name: "FuzzGraphJSON", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Graph", package: "XNORKit"), .product(name: "Tensors", package: "XNORKit")]),
         .executableTarget(name: "FuzzHFFolder", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
         .executableTarget(name: "FuzzZstd", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
     ]

@@ -1,4 +1,5 @@
 import Formats
+import Graph
 import FuzzSupport
 
 private let scratch = ScratchFile(extension: "onnx")
@@ -8,8 +9,8 @@ private let zstdMagic: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]
 ///
 /// `ModelOpener.detect` picks the ONNX reader by the `.onnx` name and parses the ModelProto with
 /// swift-protobuf, splitting out the main graph's initializers' raw_data as ranges of the file.
-/// The Graph module's `ONNXImporter` is not reachable from here: the root package exports only
-/// the Tensors and Formats products (see fuzz/Package.swift), so the importer is not fuzzed.
+/// A model that parses is then imported (`ONNXImporter`: subgraphs, attributes, typed tensor
+/// fields, validation), and an imported graph must survive its JSON round trip.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzONNX(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // zstd input is FuzzZstd's (a small frame may legally inflate to gigabytes).
@@ -29,6 +30,7 @@ public func fuzzONNX(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 }
                 _ = try onnx.file.bytes(in: range)
             }
+            GraphRoundTrip.check(try ONNXImporter.load(onnx).graph)
         case .tensors(let model):
             fatalError("a .onnx file was read as \(model.format.rawValue)")
         case .xnor:
