@@ -10,7 +10,9 @@ Writes:
   gguf/         valid GGUF files written by gguf-py's GGUFWriter (metadata of every value type,
                 every tensor type, v2, alignments 1, 32 and 64)
   safetensors/  dtypes.safetensors (every dtype, a scalar, an empty tensor) and, for the dtypes
-                numpy cannot hold (BF16, F8_*), reference float32 values in dtypes.reference/*.npy
+                numpy cannot hold (BF16, F8_*), reference float32 values in dtypes.reference/*.npy;
+                header-grammar.json: header texts at the edges of JSON's grammar with the verdict
+                of safetensors (serde_json) on each
   hf/           Hugging Face folders: tiny-llama (sharded, with an index), tiny-single
   malformed/    bad files, each broken in one named way, and EXPECT.json, which maps each file
                 (or folder) name to a lowercase word the error message must contain
@@ -373,6 +375,117 @@ def gen_safetensors_dtypes(out: Path):
     np.save(ref / "bf16.npy", (bf16.astype(np.uint32) << 16).view(np.float32))
     np.save(ref / "f8_e4m3.npy", np.array([e4m3fn_to_f32(b) for b in range(256)], dtype=np.float32).reshape(16, 16))
     np.save(ref / "f8_e5m2.npy", np.array([e5m2_to_f32(b) for b in range(256)], dtype=np.float32).reshape(16, 16))
+
+
+def header_grammar_cases():
+    """(name, header bytes, data length): JSON grammar edges in a safetensors header.
+
+    Duplicate tensor names are left out on purpose: safetensors keeps the last, we refuse them
+    (an ambiguous file), which SafetensorsReaderTests checks on its own."""
+    t = '{"dtype":"F32","shape":[1],"data_offsets":[0,4]}'
+    x = '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":%s}}'
+    cases = [
+        ("plain", '{"a":%s}' % t, 4),
+        ("empty object", "{}", 0),
+        ("surrounding whitespace", ' \t\r\n{"a":\t%s}\n  ' % t, 4),
+        ("unknown member", '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":[1,{"y":null,"z":[true,false,"s"]}]}}', 4),
+        ("unknown key escaped", '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"\\u0078":1}}', 4),
+        ("member named twice", '{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4),
+        ("member named twice, escaped", '{"a":{"dtype":"F32","\\u0064type":"F32","shape":[1],"data_offsets":[0,4]}}', 4),
+        ("dtype missing", '{"a":{"shape":[1],"data_offsets":[0,4]}}', 4),
+        ("dtype escaped", '{"a":{"dtype":"\\u0046\\u0033\\u0032","shape":[1],"data_offsets":[0,4]}}', 4),
+        ("dtype lowercase", '{"a":{"dtype":"f32","shape":[1],"data_offsets":[0,4]}}', 4),
+        ("tensor null", '{"a":null}', 0),
+        ("shape null", '{"a":{"dtype":"F32","shape":null,"data_offsets":[0,4]}}', 4),
+        ("shape float", '{"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}', 4),
+        ("shape exponent", '{"a":{"dtype":"F32","shape":[1e0],"data_offsets":[0,4]}}', 4),
+        ("shape minus zero", '{"a":{"dtype":"F32","shape":[-0],"data_offsets":[0,0]}}', 0),
+        ("shape 2^64", '{"a":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,4]}}', 4),
+        ("shape leading zero", '{"a":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}', 4),
+        ("offsets three", '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,4]}}', 4),
+        ("offsets empty", '{"a":{"dtype":"F32","shape":[1],"data_offsets":[]}}', 4),
+        ("offsets minus zero", '{"a":{"dtype":"F32","shape":[1],"data_offsets":[-0,4]}}', 4),
+        ("metadata", '{"__metadata__":{"k":"v","format":"pt"},"a":%s}' % t, 4),
+        ("metadata key twice keeps the last", '{"__metadata__":{"k":"1","k":"2"},"a":%s}' % t, 4),
+        ("metadata twice", '{"__metadata__":{"k":"1"},"__metadata__":{"j":"2"},"a":%s}' % t, 4),
+        ("metadata key escaped", '{"__metadata\\u005f_":{"k":"v"},"a":%s}' % t, 4),
+        ("metadata null", '{"__metadata__":null,"a":%s}' % t, 4),
+        ("metadata empty", '{"__metadata__":{},"a":%s}' % t, 4),
+        ("metadata array", '{"__metadata__":[],"a":%s}' % t, 4),
+        ("metadata number", '{"__metadata__":{"k":1},"a":%s}' % t, 4),
+        ("top-level array", "[]", 0),
+        ("escapes in a name", '{"\\u00e9\\n\\/\\"\\\\\\b\\f\\r\\t":%s}' % t, 4),
+        ("upper-case hex escape", '{"\\u00E9":%s}' % t, 4),
+        ("surrogate pair", '{"\\ud83d\\ude00":%s}' % t, 4),
+        ("lone leading surrogate", '{"\\ud800":%s}' % t, 4),
+        ("lone trailing surrogate", '{"\\udc00":%s}' % t, 4),
+        ("leading surrogate then non-surrogate", '{"\\ud800\\u0041":%s}' % t, 4),
+        ("lone surrogate in a skipped value", x % '"\\ud800"', 4),
+        ("invalid escape", '{"a\\x":%s}' % t, 4),
+        ("short hex escape", '{"a\\u12":%s}' % t, 4),
+        ("empty name", '{"":%s}' % t, 4),
+        ("control character in a name", '{"a\x01":%s}' % t, 4),
+        ("escaped NUL in a name", '{"a\\u0000":%s}' % t, 4),
+        ("trailing comma in the object", '{"a":%s,}' % t, 4),
+        ("trailing comma in an array", '{"a":{"dtype":"F32","shape":[1,],"data_offsets":[0,4]}}', 4),
+        ("missing colon", '{"a" %s}' % t, 4),
+        ("missing comma", '{"a":%s "b":%s}' % (t, t), 4),
+        ("single-quoted key", "{'a':%s}" % t, 4),
+        ("NUL after the object", '{"a":%s}\x00' % t, 4),
+        ("data after the object", '{"a":%s}{}' % t, 4),
+        ("form feed as whitespace", '{"a":\x0c%s}' % t, 4),
+        ("no-break space as whitespace", '{"a":\u00a0%s}' % t, 4),
+        ("byte order mark", '\ufeff{"a":%s}' % t, 4),
+        ("nesting 127", x % ("[" * 125 + "]" * 125), 4),
+        ("nesting 128", x % ("[" * 126 + "]" * 126), 4),
+        ("skipped integer past 64 bits", x % "123456789012345678901234567890", 4),
+        ("skipped integer past a double", x % ("1" + "0" * 400), 4),
+        ("skipped 1e999", x % "1e999", 4),
+        ("skipped 1e-999", x % "1e-999", 4),
+        ("skipped long fraction", x % ("1." + "0" * 400), 4),
+        ("skipped -0.0e-0", x % "-0.0e-0", 4),
+        ("skipped 1E+2", x % "1E+2", 4),
+        ("skipped 1.", x % "1.", 4),
+        ("skipped .5", x % ".5", 4),
+        ("skipped +1", x % "+1", 4),
+        ("skipped -", x % "-", 4),
+        ("skipped 1e", x % "1e", 4),
+        ("skipped NaN", x % "NaN", 4),
+        ("skipped Infinity", x % "Infinity", 4),
+        ("skipped tru", x % "tru", 4),
+        ("skipped nulll", x % "nulll", 4),
+        ("unterminated string", '{"a', 0),
+        ("unterminated object", '{"a":%s' % t, 4),
+        ("empty header", "", 0),
+    ]
+    out = [(name, text.encode("utf-8"), n) for name, text, n in cases]
+    out += [
+        ("four-byte UTF-8 name", '{"\U0001F600":'.encode("utf-8") + t.encode() + b"}", 4),
+        ("overlong UTF-8 in a name", b'{"\xc0\xaf":' + t.encode() + b"}", 4),
+        ("encoded surrogate in a name", b'{"\xed\xa0\x80":' + t.encode() + b"}", 4),
+        ("invalid UTF-8 in a skipped string", (x % '"\xff"').encode("latin-1"), 4),
+        ("truncated UTF-8 in a name", b'{"\xe2\x82":' + t.encode() + b"}", 4),
+    ]
+    return out
+
+
+def gen_safetensors_header_grammar(out: Path):
+    """header-grammar.json: each header with what safetensors (Rust, serde_json) makes of it."""
+    import base64
+    from safetensors import safe_open
+
+    scratch = out / "safetensors" / ".grammar-probe.safetensors"
+    results = []
+    for name, header, data_len in header_grammar_cases():
+        scratch.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * data_len)
+        try:
+            with safe_open(str(scratch), "np") as f:
+                verdict = {"accepted": True, "tensors": sorted(f.keys()), "metadata": f.metadata()}
+        except Exception:
+            verdict = {"accepted": False}
+        results.append({"name": name, "header_base64": base64.b64encode(header).decode(), "data_bytes": data_len, **verdict})
+    scratch.unlink()
+    write_json(out / "safetensors" / "header-grammar.json", results)
 
 
 # --------------------------------------------------------------------------------------------
@@ -780,6 +893,7 @@ def main():
     gen_gguf_alignments(out)
     gen_gguf_types(out)
     gen_safetensors_dtypes(out)
+    gen_safetensors_header_grammar(out)
     gen_hf(out)
     gen_malformed(out)
     print(f"fixtures written to {out}")

@@ -12,7 +12,10 @@ one line on stderr (naming the file where it fails), and leave nothing in TMPDIR
   - escape sequences in a GGUF tensor name, which must not reach the terminal raw;
   - a tensor of 22000 dims dumped to .npy (format 2.0, where numpy's 1.0 header overflows);
   - GGUF metadata arrays of 60 MB of UINT8 and of 10^7 empty strings;
-  - 10^7 empty ONNX nodes, and a 100 MB config.json holding one array.
+  - 10^7 empty ONNX nodes, and a 100 MB config.json holding one array;
+  - safetensors headers just under the 100 MB limit: 1.65·10^6 tensors, and 7·10^6 metadata keys.
+The cases that test memory in proportion to the input also hold the peak resident memory to
+64 MiB plus 10 bytes per byte of the input file.
 Prints one line per check and `N passed, N failed`; exit 1 on any failure.
 """
 from __future__ import annotations
@@ -26,6 +29,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,19 +50,41 @@ class Limited:
     def __init__(self, exe: Path, tmp: Path):
         self.exe, self.tmp = exe, tmp
 
-    def run(self, args: list, expect: int, name: str, report: Report, words: tuple[str, ...] = ()):
+    def run(self, args: list, expect: int, name: str, report: Report, words: tuple[str, ...] = (),
+            budget: tuple[Path, int] | None = None):
+        """`budget` (input, bytes per byte): the peak resident memory may be at most 64 MiB plus
+        that many bytes per byte of the input file."""
         env = dict(os.environ, TMPDIR=str(self.tmp))
-        try:
-            p = subprocess.run([str(self.exe)] + [str(a) for a in args], capture_output=True, env=env,
-                               preexec_fn=limited, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            report.check(name, f"no answer within {TIMEOUT} s")
-            return None
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            child = subprocess.Popen([str(self.exe)] + [str(a) for a in args], stdout=out, stderr=err, env=env,
+                                     preexec_fn=limited, stdin=subprocess.DEVNULL)
+            # wait4 gives this child's own peak memory (RUSAGE_CHILDREN would give the largest
+            # of all children so far).
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    child.kill()
+                    os.wait4(child.pid, 0)
+                    report.check(name, f"no answer within {TIMEOUT} s")
+                    return None
+                time.sleep(0.02)
+            child.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            p = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
+        peak = usage.ru_maxrss * 1024
+        if budget:
+            name = f"{name} (peak {peak >> 20} MiB for {budget[0].stat().st_size >> 20} MiB of input)"
         problems = []
         if p.returncode < 0:
             problems.append(f"killed by signal {-p.returncode}")
         elif p.returncode != expect:
             problems.append(f"exit {p.returncode}, expected {expect}: {p.stderr[:300]!r}")
+        if budget and peak > (64 << 20) + budget[1] * budget[0].stat().st_size:
+            problems.append(f"peak memory {peak >> 20} MiB is over the budget of {budget[1]} bytes per byte")
         lines = p.stderr.decode("utf-8", "replace").splitlines()
         if expect == 1 and len(lines) != 1:
             problems.append(f"{len(lines)} lines on stderr")
@@ -88,7 +114,7 @@ def write_gguf_with_escape(path: Path):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--xnor", type=Path, default=ROOT / ".build" / "debug" / "xnor")
+    parser.add_argument("--xnor", type=Path, default=ROOT / ".build" / "release" / "xnor")
     args = parser.parse_args()
     report = Report()
     with tempfile.TemporaryDirectory() as work_dir, tempfile.TemporaryDirectory() as tmp_dir:
@@ -151,9 +177,9 @@ def main() -> int:
                 f.write(struct.pack("<IIQ", 9, element_type, count))
                 f.write(element * count)
         array_gguf(work / "bytes.gguf", 0, 60_000_000, b"\0")
-        x.run(["inspect", work / "bytes.gguf"], 0, "60 MB ARRAY[UINT8] under 4 GB", report)
+        x.run(["inspect", work / "bytes.gguf"], 0, "60 MB ARRAY[UINT8] under 4 GB", report, budget=(work / "bytes.gguf", 10))
         array_gguf(work / "strings.gguf", 8, 10_000_000, b"\0" * 8)
-        x.run(["inspect", work / "strings.gguf"], 0, "10^7 empty strings under 4 GB", report)
+        x.run(["inspect", work / "strings.gguf"], 0, "10^7 empty strings under 4 GB", report, budget=(work / "strings.gguf", 10))
 
         # Repeated protobuf messages and JSON configs are bounded before they are decoded.
         def varint(n: int) -> bytes:
@@ -165,10 +191,26 @@ def main() -> int:
                     return out
         graph = b"\x0a\x00" * 10_000_000
         (work / "empty-nodes.onnx").write_bytes(b"\x08\x08\x3a" + varint(len(graph)) + graph)
-        x.run(["inspect", work / "empty-nodes.onnx"], 1, "10^7 empty ONNX nodes", report, ("empty-nodes.onnx", "messages"))
+        x.run(["inspect", work / "empty-nodes.onnx"], 1, "10^7 empty ONNX nodes", report, ("empty-nodes.onnx", "messages"),
+              budget=(work / "empty-nodes.onnx", 10))
         (work / "config").mkdir()
         (work / "config" / "config.json").write_text('{"model_type": "llama", "x": [' + "0," * 50_000_000 + "0]}")
-        x.run(["inspect", work / "config"], 1, "a 100 MB config.json of one array", report, ("config.json",))
+        x.run(["inspect", work / "config"], 1, "a 100 MB config.json of one array", report, ("config.json",),
+              budget=(work / "config" / "config.json", 10))
+
+        # A header is read without building a JSON tree: these took 22 s and 2.4 GB through json-c.
+        def safetensors(path: Path, header: bytes):
+            header += b" " * (-len(header) % 8)
+            with open(path, "wb") as f:
+                f.write(struct.pack("<Q", len(header)) + header)
+        entries = b",".join(b'"t%07d":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}' % i for i in range(1_650_000))
+        safetensors(work / "tensors.safetensors", b"{" + entries + b"}")
+        x.run(["inspect", work / "tensors.safetensors"], 0, "a 97 MB header of 1.65e6 tensors", report,
+              budget=(work / "tensors.safetensors", 10))
+        keys = b",".join(b'"%07d":""' % i for i in range(7_000_000))
+        safetensors(work / "metadata.safetensors", b'{"__metadata__":{' + keys + b"}}")
+        x.run(["inspect", work / "metadata.safetensors"], 0, "a 91 MB header of 7e6 metadata keys", report,
+              budget=(work / "metadata.safetensors", 10))
 
         write_gguf_with_escape(work / "escape.gguf")
         x.run(["inspect", work / "escape.gguf"], 0, "ESC in a tensor name is escaped in inspect", report)

@@ -55,7 +55,10 @@ enum InspectReport {
             out += table(members.map { ["  " + $0.0, short($0.1)] })
         }
         out += "metadata (\(model.metadata.count) keys):\n"
-        out += table(model.metadata.map { ["  " + $0.key, $0.typeName ?? "", short($0)] })
+        out += table(count: model.metadata.count) { i in
+            let entry = model.metadata[i]
+            return ["  " + entry.key, entry.typeName ?? "", short(entry)]
+        }
 
         let parameters = model.tensors.reduce(0) { $0 + $1.elementCount }
         let bytes = model.tensors.reduce(0) { $0 + $1.byteCount }
@@ -71,9 +74,10 @@ enum InspectReport {
             ["  " + $0.key, "\($0.value.count) tensors", Units.bytes($0.value.bytes)]
         })
         out += "tensors:\n"
-        out += table(model.tensors.map {
-            ["  " + $0.name, $0.type.description, "[" + $0.shape.map(String.init).joined(separator: ", ") + "]", Units.bytes($0.byteCount)]
-        })
+        out += table(count: model.tensors.count) { i in
+            let tensor = model.tensors[i]
+            return ["  " + tensor.name, tensor.type.description, "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]", Units.bytes(tensor.byteCount)]
+        }
         return out
     }
 
@@ -104,13 +108,27 @@ enum InspectReport {
     }
 
     static func table(_ rows: [[String]]) -> String {
-        guard let columns = rows.map(\.count).max() else { return "" }
-        var widths = [Int](repeating: 0, count: columns)
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < columns - 1 { widths[i] = max(widths[i], min(cell.count, 60)) }
+        table(count: rows.count) { rows[$0] }
+    }
+
+    /// The table of `count` rows, each made by `row` when needed (twice: once for the column
+    /// widths, once for the text), so a file of millions of entries never holds all its cells.
+    static func table(count: Int, row: (Int) -> [String]) -> String {
+        var widths: [Int] = []
+        for i in 0..<count {
+            let cells = row(i)
+            if widths.count < cells.count { widths += [Int](repeating: 0, count: cells.count - widths.count) }
+            for (c, cell) in cells.enumerated() { widths[c] = max(widths[c], min(cell.count, 60)) }
         }
-        return rows.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padded(widths[i]) }.joined(separator: "  ")
-        }.joined(separator: "\n") + (rows.isEmpty ? "" : "\n")
+        var out = ""
+        for i in 0..<count {
+            let cells = row(i)
+            for (c, cell) in cells.enumerated() {
+                if c > 0 { out += "  " }
+                out += c == cells.count - 1 ? cell : cell.padded(widths[c])
+            }
+            out += "\n"
+        }
+        return out
     }
 }

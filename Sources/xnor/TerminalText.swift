@@ -7,6 +7,12 @@ enum TerminalText {
     /// come from files, and raw bytes such as ESC sequences must not reach the terminal.
     /// Reports keep their own line breaks (`keepingNewlines`).
     static func escaped(_ text: String, keepingNewlines: Bool = false) -> String {
+        // Most text has nothing to escape: a scan of its bytes is enough (C1 controls are
+        // two-byte sequences starting 0xC2, which the slow path looks at).
+        let needsEscape = text.utf8.contains { byte in
+            byte < 0x20 && !(keepingNewlines && byte == 0x0A) || byte == 0x7F || byte == 0xC2
+        }
+        if !needsEscape { return text }
         var out = ""
         for scalar in text.unicodeScalars {
             let v = scalar.value

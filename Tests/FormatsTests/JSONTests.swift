@@ -133,30 +133,6 @@ private func parse(_ bytes: [UInt8]) throws -> JSONValue {
     }
 }
 
-@Suite struct JSONKeyScannerTests {
-    private func duplicate(_ text: String) -> String? {
-        var copy = text
-        return copy.withUTF8 { JSONKeyScanner.firstDuplicateTopLevelKey(UnsafeRawBufferPointer($0)) }
-    }
-
-    @Test func findsRepeatedTopLevelKeys() {
-        #expect(duplicate(#"{"a": 1, "b": 2, "a": 3}"#) == "a")
-        #expect(duplicate(#"{"w": {"dtype": "F32"}, "v": [], "w": {}}"#) == "w")
-        #expect(duplicate(#"{"a\"b": 1, "a\"b": 2}"#) == #"a\"b"#)
-    }
-
-    @Test func ignoresNestedKeysAndStringValues() {
-        #expect(duplicate(#"{"a": 1, "b": 2}"#) == nil)
-        #expect(duplicate(#"{"x": {"k": 1, "k": 2}, "y": {"k": 3}}"#) == nil)
-        #expect(duplicate(#"{"a": "a", "b": ["a", "a"], "c": {"a": "b"}}"#) == nil)
-        // Braces, commas and escaped quotes inside strings are not structure.
-        #expect(duplicate(#"{"a": "}, \"a\": {", "b": 1}"#) == nil)
-        #expect(duplicate(#"{"a": "}", "a": 1}"#) == "a")
-        #expect(duplicate(#"{"a": [{"b": 1}, {"b": 2}], "b": 3}"#) == nil)
-        #expect(duplicate(#"{"a": [{"b": 1}], "a": 3}"#) == "a")
-    }
-}
-
 @Suite struct JSONWriterTests {
     @Test func compactOutputIsExact() {
         let value = JSONValue.object([
