@@ -18,12 +18,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
-        .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
         .target(name: "Tensors"),
         .target(
             name: "Formats",
             dependencies: [
-                "Tensors", "CZstd", "CJSONC",
+                "Tensors", "CZstd",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

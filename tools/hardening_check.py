@@ -13,7 +13,8 @@ one line on stderr (naming the file where it fails), and leave nothing in TMPDIR
   - a tensor of 22000 dims dumped to .npy (format 2.0, where numpy's 1.0 header overflows);
   - GGUF metadata arrays of 60 MB of UINT8 and of 10^7 empty strings;
   - 10^7 empty ONNX nodes, and a 100 MB config.json holding one array;
-  - safetensors headers just under the 100 MB limit: 1.65·10^6 tensors, and 7·10^6 metadata keys.
+  - safetensors headers just under the 100 MB limit: 1.65·10^6 tensors, and 7·10^6 metadata keys;
+  - a 46 MB model.safetensors.index.json of 1.5·10^6 entries.
 The cases that test memory in proportion to the input also hold the peak resident memory to
 64 MiB plus 10 bytes per byte of the input file.
 Prints one line per check and `N passed, N failed`; exit 1 on any failure.
@@ -178,6 +179,9 @@ def main() -> int:
                 f.write(element * count)
         array_gguf(work / "bytes.gguf", 0, 60_000_000, b"\0")
         x.run(["inspect", work / "bytes.gguf"], 0, "60 MB ARRAY[UINT8] under 4 GB", report, budget=(work / "bytes.gguf", 10))
+        # Printed whole by --json, as gguf-py's dump --json-array does (was 1.8 GB: 24 bytes per item).
+        x.run(["inspect", "--json", work / "bytes.gguf"], 0, "60 MB ARRAY[UINT8] printed by inspect --json", report,
+              budget=(work / "bytes.gguf", 10))
         array_gguf(work / "strings.gguf", 8, 10_000_000, b"\0" * 8)
         x.run(["inspect", work / "strings.gguf"], 0, "10^7 empty strings under 4 GB", report, budget=(work / "strings.gguf", 10))
 
@@ -198,7 +202,7 @@ def main() -> int:
         x.run(["inspect", work / "config"], 1, "a 100 MB config.json of one array", report, ("config.json",),
               budget=(work / "config" / "config.json", 10))
 
-        # A header is read without building a JSON tree: these took 22 s and 2.4 GB through json-c.
+        # A header is read without building a JSON tree: these took 22 s and 2.4 GB as a json-c tree.
         def safetensors(path: Path, header: bytes):
             header += b" " * (-len(header) % 8)
             with open(path, "wb") as f:
@@ -211,6 +215,17 @@ def main() -> int:
         safetensors(work / "metadata.safetensors", b'{"__metadata__":{' + keys + b"}}")
         x.run(["inspect", work / "metadata.safetensors"], 0, "a 91 MB header of 7e6 metadata keys", report,
               budget=(work / "metadata.safetensors", 10))
+
+        # An index of 1.5e6 entries (46 MB) naming tensors its shard lacks: refused at the first.
+        (work / "index").mkdir()
+        (work / "index" / "config.json").write_text('{"model_type": "llama"}')
+        shutil.copy(ROOT / "fixtures" / "hf" / "tiny-single" / "model.safetensors", work / "index" / "model.safetensors")
+        with open(work / "index" / "model.safetensors.index.json", "w") as f:
+            f.write('{"metadata": {"total_size": 4}, "weight_map": {')
+            f.write(",".join('"t%07d":"model.safetensors"' % i for i in range(1_500_000)))
+            f.write("}}")
+        x.run(["inspect", work / "index"], 1, "a 46 MB index of 1.5e6 tensors", report, ("index.json", "not found"),
+              budget=(work / "index" / "model.safetensors.index.json", 10))
 
         write_gguf_with_escape(work / "escape.gguf")
         x.run(["inspect", work / "escape.gguf"], 0, "ESC in a tensor name is escaped in inspect", report)

@@ -13,14 +13,23 @@ public enum Checked {
         return o ? nil : r
     }
 
-    /// The product of `values`, nil when it overflows Int or any value is negative.
+    /// The product of `values`, nil when any value is negative or the product of the non-zero
+    /// values overflows Int, even when a zero makes the product 0: then every partial product,
+    /// in any order (shape order, GGUF's reversed ne, strides), fits an Int too, and
+    /// `shape.reduce(1, *)` never traps on a shape that passed.
     public static func product<S: Sequence>(_ values: S) -> Int? where S.Element == Int {
-        var result = 1
+        var nonZero = 1
+        var hasZero = false
         for v in values {
-            guard v >= 0, let r = multiply(result, v) else { return nil }
-            result = r
+            guard v >= 0 else { return nil }
+            if v == 0 {
+                hasZero = true
+                continue
+            }
+            guard let r = multiply(nonZero, v) else { return nil }
+            nonZero = r
         }
-        return result
+        return hasZero ? 0 : nonZero
     }
 
     /// `value` as an Int when it fits.

@@ -93,8 +93,9 @@ enum InspectReport {
     static func short(_ value: JSONValue) -> String {
         switch value {
         case .array(let items):
-            let shown = items.prefix(shownArrayItems).map(short).joined(separator: ", ")
-            return items.count > shownArrayItems ? "[\(shown), … (\(items.count) items)]" : "[\(shown)]"
+            return shortArray(count: items.count) { items[$0] }
+        case .lazyArray(let lazy):
+            return shortArray(count: lazy.count, item: lazy.item)
         case .string(let s):
             let line = s.count > 80 ? String(s.prefix(77)) + "…" : s
             var out = ""
@@ -105,6 +106,11 @@ enum InspectReport {
         default:
             return JSONWriter(indent: nil).string(value)
         }
+    }
+
+    private static func shortArray(count: Int, item: (Int) -> JSONValue) -> String {
+        let shown = (0..<min(count, shownArrayItems)).map { short(item($0)) }.joined(separator: ", ")
+        return count > shownArrayItems ? "[\(shown), … (\(count) items)]" : "[\(shown)]"
     }
 
     static func table(_ rows: [[String]]) -> String {

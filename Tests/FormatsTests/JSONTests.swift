@@ -42,8 +42,9 @@ private func parse(_ bytes: [UInt8]) throws -> JSONValue {
         #expect(try JSONParser.parse("[]") == .array([]))
     }
 
-    /// json-c clamps integers past 64 bits and turns 1e999 into infinity (issue 7): such
-    /// numbers are refused at their offset; the extremes that fit are kept exactly.
+    /// json-c (the parser before JSONReader) clamped integers past 64 bits and turned 1e999 into
+    /// infinity (issue 7): such numbers are refused at their offset; the extremes that fit are
+    /// kept exactly.
     @Test func numbersThatFitNoSixtyFourBitValueAreRefused() throws {
         for text in ["[123456789012345678901234567890]", "{\"a\": 1e999}", "[-9223372036854775809]", "[18446744073709551616]", "[-1e400]"] {
             let found = failure(Array(text.utf8))
@@ -76,7 +77,7 @@ private func parse(_ bytes: [UInt8]) throws -> JSONValue {
     }
 
     @Test func whatJSONCLetsThroughIsRefused() {
-        // json-c 0.16 takes these even with JSON_TOKENER_STRICT; serde_json refuses them all.
+        // json-c 0.16 took these even with JSON_TOKENER_STRICT; serde_json refuses them all.
         for text in ["{'a': 1}", "[NaN]", "[-Infinity]", "[1.]", "[1.e5]"] {
             #expect(failure(Array(text.utf8))?.message.contains("invalid JSON") == true, "\(text)")
         }
@@ -126,7 +127,7 @@ private func parse(_ bytes: [UInt8]) throws -> JSONValue {
     }
 
     @Test func documentedDepthIsAccepted() throws {
-        // maximumDepth arrays inside one another (json-c counts the outermost as depth 1).
+        // maximumDepth arrays inside one another (the outermost counts as depth 1).
         let depth = Int(JSONParser.maximumDepth)
         let text = Array(repeating: UInt8(ascii: "["), count: depth) + Array(repeating: UInt8(ascii: "]"), count: depth)
         #expect(throws: Never.self) { try parse(text) }

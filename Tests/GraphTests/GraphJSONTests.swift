@@ -28,6 +28,22 @@ import Testing
         }
     }
 
+    /// FuzzONNX found an opset domain holding NUL bytes, which the json-c parser cut at the NUL
+    /// in object keys: every string, keys included, must come back whole.
+    @Test func stringsWithNULAndControlBytesRoundTrip() throws {
+        let odd = "a\u{0}\u{1}\u{0}b\u{1B}[2J"
+        var graph = Graph(name: odd, opsets: ["": 17, odd: 1])
+        graph.inputs = [ValueInfo(name: odd, elementType: .f32, shape: [.fixed(2)])]
+        graph.outputs = [ValueInfo(name: "y", elementType: .f32, shape: [.fixed(2)])]
+        graph.nodes = [Node(name: odd, opType: "Identity", inputs: [odd], outputs: ["y"])]
+        for indent in [2, nil] as [Int?] {
+            let (text, again, rebuilt) = try roundTrip(graph, indent: indent)
+            #expect(text == again)
+            #expect(rebuilt.opsets == graph.opsets)
+            #expect(rebuilt.name == odd && rebuilt.nodes.first?.name == odd && rebuilt.inputs.first?.name == odd)
+        }
+    }
+
     /// Attribute values compared directly (floats by bit pattern), subgraphs included.
     func expectSameAttributes(_ a: Graph, _ b: Graph) throws {
         for (x, y) in zip(a.nodes, b.nodes) {

@@ -58,7 +58,8 @@ public enum GGUFMetadataValue: Sendable {
         case .float32(let v): .float(v)
         case .bool(let v): .bool(v)
         case .string(let v): .string(v)
-        case .array(let array): .array((0..<array.count).map { array[$0].json })
+        case .array(let array):
+            .lazyArray(JSONLazyArray(count: array.count, itemsAreScalars: array.elementType != .array) { array[$0].json })
         case .uint64(let v): .uint(v)
         case .int64(let v): .int(v)
         case .float64(let v): .double(v)

@@ -19,6 +19,7 @@ public struct JSONReader {
     public static let maximumDepth = 127
 
     private let text: UnsafeRawBufferPointer
+    private let maximumDepth: Int
     public private(set) var offset = 0
     /// Where the key that `nextKey` returned last starts, for errors about that member.
     public private(set) var keyOffset = 0
@@ -32,8 +33,9 @@ public struct JSONReader {
     }
 
     /// `text` must stay valid (mapped) while the reader is used.
-    public init(_ text: UnsafeRawBufferPointer) {
+    public init(_ text: UnsafeRawBufferPointer, maximumDepth: Int = JSONReader.maximumDepth) {
         self.text = text
+        self.maximumDepth = maximumDepth
     }
 
     // MARK: Structure
@@ -111,8 +113,11 @@ public struct JSONReader {
         while offset < text.count {
             let byte = text[offset]
             if byte == UInt8(ascii: "\"") {
+                // Escapes are ASCII and decode to valid UTF-8, so the raw text is checked: its
+                // offsets are the file's.
+                _ = try validated(UnsafeRawBufferPointer(rebasing: text[start..<offset]), at: start)
                 offset += 1
-                return try bytes.withUnsafeBytes { try validated($0, at: start) }
+                return String(decoding: bytes, as: UTF8.self)
             }
             guard byte >= 0x20 else { throw failure("control character in a string") }
             if byte == UInt8(ascii: "\\") {
@@ -140,6 +145,44 @@ public struct JSONReader {
             value = sum
         }
         return value
+    }
+
+    /// The next value, built whole: for documents of bounded size (a config.json, a graph).
+    /// Integers are `.int` when they fit Int64, else `.uint`; other numbers are `.double`. A
+    /// number no 64-bit value holds is refused: a config value must not silently become another.
+    public mutating func value() throws -> JSONValue {
+        switch try peek() {
+        case .object:
+            try beginObject()
+            var members: [(String, JSONValue)] = []
+            while let key = try nextKey() { members.append((key, try value())) }
+            return .object(members)
+        case .array:
+            try beginArray()
+            var items: [JSONValue] = []
+            while try nextElement() { items.append(try value()) }
+            return .array(items)
+        case .string:
+            return .string(try string())
+        case .bool:
+            let isTrue = text[offset] == UInt8(ascii: "t")
+            try literal(isTrue ? "true" : "false")
+            return .bool(isTrue)
+        case .null:
+            try literal("null")
+            return .null
+        case .number:
+            let start = offset
+            let isInteger = try number()
+            let token = String(decoding: UnsafeRawBufferPointer(rebasing: text[start..<offset]), as: UTF8.self)
+            if isInteger {
+                if let value = Int64(token) { return .int(value) }
+                if let value = UInt64(token) { return .uint(value) }
+                offset = start
+                throw failure("the number \(token.count > 40 ? token.prefix(40) + "…" : token) does not fit a 64-bit integer or a double")
+            }
+            return .double(Double(token)!)  // number() checked that it is a finite double
+        }
     }
 
     /// Skips one value of any kind, checking its syntax, without building it.
@@ -180,7 +223,7 @@ public struct JSONReader {
     private mutating func begin(_ byte: UInt8, _ what: String) throws {
         skipWhitespace()
         guard offset < text.count, text[offset] == byte else { throw failure("expected \(what)") }
-        guard open.count < Self.maximumDepth else { throw failure("nesting deeper than \(Self.maximumDepth) levels") }
+        guard open.count < maximumDepth else { throw failure("nesting deeper than \(maximumDepth) levels") }
         offset += 1
         open.append(Container(isObject: byte == UInt8(ascii: "{")))
     }
@@ -271,7 +314,7 @@ public struct JSONReader {
             let token = String(decoding: UnsafeRawBufferPointer(rebasing: text[start..<offset]), as: UTF8.self)
             guard let value = Double(token), value.isFinite else {
                 offset = start
-                throw failure("the number \(token.prefix(40)) does not fit a double")
+                throw failure("the number \(token.count > 40 ? token.prefix(40) + "…" : token) does not fit a 64-bit integer or a double")
             }
         }
         return isInteger
@@ -331,9 +374,23 @@ public struct JSONReader {
         // ASCII needs no validation, and String(validating:) is slow on short strings.
         if !raw.contains(where: { $0 >= 0x80 }) { return String(decoding: raw, as: UTF8.self) }
         guard let string = String(validating: raw, as: UTF8.self) else {
-            throw JSONParser.Failure(message: "invalid JSON: invalid UTF-8 in a string", offset: start)
+            throw JSONParser.Failure(message: "invalid JSON: invalid UTF-8 in a string", offset: start + Self.firstInvalidUTF8(raw))
         }
         return string
+    }
+
+    /// Offset of the first byte that is not well-formed UTF-8 (Unicode 3.9, table 3-7) in
+    /// text known to hold one.
+    private static func firstInvalidUTF8(_ text: UnsafeRawBufferPointer) -> Int {
+        var parser = Unicode.UTF8.ForwardParser()
+        var bytes = text.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &bytes) {
+            case .valid(let encoded): offset += encoded.count
+            case .emptyInput, .error: return offset
+            }
+        }
     }
 
     private func unexpectedCharacter() -> String {

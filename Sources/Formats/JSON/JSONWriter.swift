@@ -31,17 +31,11 @@ public struct JSONWriter {
         case .float(let f): out += f.isFinite ? "\(f)" : Self.number(Double(f))
         case .string(let s): Self.quote(s, into: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
             // Arrays of scalars stay on one line: shapes and metadata arrays read better so.
-            let scalars = items.allSatisfy { if case .array = $0 { return false }; if case .object = $0 { return false }; return true }
-            out += "["
-            for (i, item) in items.enumerated() {
-                if i > 0 { out += scalars || indent == nil ? (indent == nil ? "," : ", ") : "," }
-                if !scalars { newline(depth + 1, into: &out) }
-                write(item, depth: depth + 1, into: &out)
-            }
-            if !scalars { newline(depth, into: &out) }
-            out += "]"
+            let scalars = items.allSatisfy { if case .array = $0 { return false }; if case .object = $0 { return false }; if case .lazyArray = $0 { return false }; return true }
+            writeArray(count: items.count, scalars: scalars, depth: depth, into: &out) { items[$0] }
+        case .lazyArray(let lazy):
+            writeArray(count: lazy.count, scalars: lazy.itemsAreScalars, depth: depth, into: &out, item: lazy.item)
         case .object(let members):
             if members.isEmpty { out += "{}"; return }
             out += "{"
@@ -55,6 +49,18 @@ public struct JSONWriter {
             newline(depth, into: &out)
             out += "}"
         }
+    }
+
+    private func writeArray(count: Int, scalars: Bool, depth: Int, into out: inout String, item: (Int) -> JSONValue) {
+        if count == 0 { out += "[]"; return }
+        out += "["
+        for i in 0..<count {
+            if i > 0 { out += scalars || indent == nil ? (indent == nil ? "," : ", ") : "," }
+            if !scalars { newline(depth + 1, into: &out) }
+            write(item(i), depth: depth + 1, into: &out)
+        }
+        if !scalars { newline(depth, into: &out) }
+        out += "]"
     }
 
     public static func number(_ d: Double) -> String {

@@ -2,7 +2,7 @@ import Formats
 
 /// libFuzzer's entry point: the input as JSON text.
 ///
-/// Beyond not crashing, whatever json-c accepts must survive a round trip through JSONWriter
+/// Beyond not crashing, whatever JSONParser accepts must survive a round trip through JSONWriter
 /// (compact and indented) unchanged, since the .xnor graph and `inspect --json` are written
 /// with it and read back with JSONParser.
 @_cdecl("LLVMFuzzerTestOneInput")
