@@ -12,7 +12,7 @@ one line on stderr (naming the file where it fails), and leave nothing in TMPDIR
   - escape sequences in a GGUF tensor name, which must not reach the terminal raw;
   - a tensor of 22000 dims dumped to .npy (format 2.0, where numpy's 1.0 header overflows);
   - GGUF metadata arrays of 60 MB of UINT8 and of 10^7 empty strings;
-  - 10^7 empty ONNX nodes, and a 100 MB config.json holding one array;
+  - 10^7 empty ONNX nodes, an If-tree of 2^21 subgraphs, and a 100 MB config.json holding one array;
   - safetensors headers just under the 100 MB limit: 1.65·10^6 tensors, and 7·10^6 metadata keys;
   - a 46 MB model.safetensors.index.json of 1.5·10^6 entries.
 The cases that test memory in proportion to the input also hold the peak resident memory to
@@ -113,10 +113,90 @@ def write_gguf_with_escape(path: Path):
     w.close()
 
 
+# The large inputs, each written by a child process (`--make NAME FOLDER`): a child's peak
+# memory as wait4 reports it includes what this process held when it forked, so this one stays
+# small.
+def varint(n: int) -> bytes:
+    out = b""
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out += bytes([low | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def protobuf_field(number: int, payload: bytes) -> bytes:
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def protobuf_number(field_number: int, n: int) -> bytes:
+    return varint(field_number << 3) + varint(n)
+
+
+def array_gguf(path: Path, element_type: int, count: int, element: bytes):
+    key = b"test.array"
+    with open(path, "wb") as f:
+        f.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key)
+        f.write(struct.pack("<IIQ", 9, element_type, count))
+        f.write(element * count)
+
+
+def if_tree(path: Path, depth: int = 21):
+    """An If whose branches are Ifs, 2^depth subgraphs (133 MB at depth 21)."""
+    output = protobuf_field(12, protobuf_field(1, b"y"))
+    tree = output
+    for _ in range(depth):
+        branch = lambda name: protobuf_field(1, name) + protobuf_number(20, 5) + protobuf_field(6, tree)
+        node = (protobuf_field(1, b"c") + protobuf_field(2, b"y") + protobuf_field(4, b"If")
+                + protobuf_field(5, branch(b"then_branch")) + protobuf_field(5, branch(b"else_branch")))
+        tree = protobuf_field(1, node) + output
+    condition = protobuf_field(11, protobuf_field(1, b"c") + protobuf_field(2, protobuf_field(1, protobuf_number(1, 9))))
+    path.write_bytes(protobuf_number(1, 8) + protobuf_field(7, tree + condition) + protobuf_field(8, protobuf_number(2, 17)))
+
+
+def safetensors_header(path: Path, header: bytes):
+    header += b" " * (-len(header) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header)
+
+
+def index_folder(path: Path):
+    folder = path.parent
+    (folder / "config.json").write_text('{"model_type": "llama"}')
+    shutil.copy(ROOT / "fixtures" / "hf" / "tiny-single" / "model.safetensors", folder / "model.safetensors")
+    with open(path, "w") as f:
+        f.write('{"metadata": {"total_size": 4}, "weight_map": {')
+        f.write(",".join('"t%07d":"model.safetensors"' % i for i in range(1_500_000)))
+        f.write("}}")
+
+
+MAKERS = {
+    "bytes.gguf": lambda p: array_gguf(p, 0, 60_000_000, b"\0"),
+    "strings.gguf": lambda p: array_gguf(p, 8, 10_000_000, b"\0" * 8),
+    "empty-nodes.onnx": lambda p: p.write_bytes(b"\x08\x08\x3a" + varint(20_000_000) + b"\x0a\x00" * 10_000_000),
+    "if-tree.onnx": if_tree,
+    "config/config.json": lambda p: p.write_text('{"model_type": "llama", "x": [' + "0," * 50_000_000 + "0]}"),
+    "tensors.safetensors": lambda p: safetensors_header(p, b"{" + b",".join(
+        b'"t%07d":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}' % i for i in range(1_650_000)) + b"}"),
+    "metadata.safetensors": lambda p: safetensors_header(p, b'{"__metadata__":{' + b",".join(
+        b'"%07d":""' % i for i in range(7_000_000)) + b"}}"),
+    "index/model.safetensors.index.json": index_folder,
+}
+
+
+def make(name: str, folder: Path):
+    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, __file__, "--make", name, str(folder / name)], check=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xnor", type=Path, default=ROOT / ".build" / "release" / "xnor")
+    parser.add_argument("--make", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make:
+        MAKERS[args.make[0]](Path(args.make[1]))
+        return 0
     report = Report()
     with tempfile.TemporaryDirectory() as work_dir, tempfile.TemporaryDirectory() as tmp_dir:
         work, tmp = Path(work_dir), Path(tmp_dir)
@@ -171,59 +251,37 @@ def main() -> int:
 
         # Metadata arrays are held compactly: about one byte of memory per byte of file
         # (these took ~80 bytes per byte, over 4 GB for the 60 MB array).
-        def array_gguf(path: Path, element_type: int, count: int, element: bytes):
-            key = b"test.array"
-            with open(path, "wb") as f:
-                f.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key)
-                f.write(struct.pack("<IIQ", 9, element_type, count))
-                f.write(element * count)
-        array_gguf(work / "bytes.gguf", 0, 60_000_000, b"\0")
+        make("bytes.gguf", work)
         x.run(["inspect", work / "bytes.gguf"], 0, "60 MB ARRAY[UINT8] under 4 GB", report, budget=(work / "bytes.gguf", 10))
         # Printed whole by --json, as gguf-py's dump --json-array does (was 1.8 GB: 24 bytes per item).
         x.run(["inspect", "--json", work / "bytes.gguf"], 0, "60 MB ARRAY[UINT8] printed by inspect --json", report,
               budget=(work / "bytes.gguf", 10))
-        array_gguf(work / "strings.gguf", 8, 10_000_000, b"\0" * 8)
+        make("strings.gguf", work)
         x.run(["inspect", work / "strings.gguf"], 0, "10^7 empty strings under 4 GB", report, budget=(work / "strings.gguf", 10))
 
         # Repeated protobuf messages and JSON configs are bounded before they are decoded.
-        def varint(n: int) -> bytes:
-            out = b""
-            while True:
-                low, n = n & 0x7F, n >> 7
-                out += bytes([low | (0x80 if n else 0)])
-                if not n:
-                    return out
-        graph = b"\x0a\x00" * 10_000_000
-        (work / "empty-nodes.onnx").write_bytes(b"\x08\x08\x3a" + varint(len(graph)) + graph)
+        make("empty-nodes.onnx", work)
         x.run(["inspect", work / "empty-nodes.onnx"], 1, "10^7 empty ONNX nodes", report, ("empty-nodes.onnx", "messages"),
               budget=(work / "empty-nodes.onnx", 10))
-        (work / "config").mkdir()
-        (work / "config" / "config.json").write_text('{"model_type": "llama", "x": [' + "0," * 50_000_000 + "0]}")
+        # 4.9 GB once decoded and imported: under the 4 GB limit the budget refuses it before
+        # swift-protobuf starts (it ended in SIGSEGV).
+        make("if-tree.onnx", work)
+        x.run(["inspect", work / "if-tree.onnx"], 1, "an If-tree of 2^21 subgraphs", report, ("if-tree.onnx", "--max-memory"),
+              budget=(work / "if-tree.onnx", 10))
+        (work / "if-tree.onnx").unlink()
+        make("config/config.json", work)
         x.run(["inspect", work / "config"], 1, "a 100 MB config.json of one array", report, ("config.json",),
               budget=(work / "config" / "config.json", 10))
 
         # A header is read without building a JSON tree: these took 22 s and 2.4 GB as a json-c tree.
-        def safetensors(path: Path, header: bytes):
-            header += b" " * (-len(header) % 8)
-            with open(path, "wb") as f:
-                f.write(struct.pack("<Q", len(header)) + header)
-        entries = b",".join(b'"t%07d":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}' % i for i in range(1_650_000))
-        safetensors(work / "tensors.safetensors", b"{" + entries + b"}")
+        make("tensors.safetensors", work)
         x.run(["inspect", work / "tensors.safetensors"], 0, "a 97 MB header of 1.65e6 tensors", report,
               budget=(work / "tensors.safetensors", 10))
-        keys = b",".join(b'"%07d":""' % i for i in range(7_000_000))
-        safetensors(work / "metadata.safetensors", b'{"__metadata__":{' + keys + b"}}")
+        make("metadata.safetensors", work)
         x.run(["inspect", work / "metadata.safetensors"], 0, "a 91 MB header of 7e6 metadata keys", report,
               budget=(work / "metadata.safetensors", 10))
-
-        # An index of 1.5e6 entries (46 MB) naming tensors its shard lacks: refused at the first.
-        (work / "index").mkdir()
-        (work / "index" / "config.json").write_text('{"model_type": "llama"}')
-        shutil.copy(ROOT / "fixtures" / "hf" / "tiny-single" / "model.safetensors", work / "index" / "model.safetensors")
-        with open(work / "index" / "model.safetensors.index.json", "w") as f:
-            f.write('{"metadata": {"total_size": 4}, "weight_map": {')
-            f.write(",".join('"t%07d":"model.safetensors"' % i for i in range(1_500_000)))
-            f.write("}}")
+        # Naming tensors its shard lacks: refused at the first.
+        make("index/model.safetensors.index.json", work)
         x.run(["inspect", work / "index"], 1, "a 46 MB index of 1.5e6 tensors", report, ("index.json", "not found"),
               budget=(work / "index" / "model.safetensors.index.json", 10))
 

@@ -3,8 +3,9 @@ import Glibc
 #endif
 import Synchronization
 
-/// How much working memory a plan may ask for: sizes declared inside a model (a graph input
-/// of 10¹¹ elements, a ConstantOfShape of 4·10⁹) are checked against it before anything is
+/// How much working memory a command may take for what a model declares: a plan's buffers
+/// (a graph input of 10¹¹ elements, a ConstantOfShape of 4·10⁹) and a reader's decoded form
+/// (an ONNX file of millions of tiny messages) are checked against it before anything is
 /// allocated. The default is the machine's physical memory, or three quarters of the
 /// process's address-space or data limit (`ulimit -v`, `-d`) when one is set lower, leaving
 /// room for the mapped model and the program; `--max-memory SIZE` sets it.
@@ -35,7 +36,7 @@ public enum MemoryLimit {
     }
 
     /// The error for `bytes` over the limit, naming what asked for them.
-    static func exceeded(_ what: String, bytes: Int, limit: Int) -> String {
+    public static func exceeded(_ what: String, bytes: Int, limit: Int) -> String {
         "\(what) needs \(bytes) bytes, more than the memory limit of \(limit) bytes; raise it with --max-memory SIZE"
     }
 }
