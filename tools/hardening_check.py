@@ -11,7 +11,8 @@ one line on stderr (naming the file where it fails), and leave nothing in TMPDIR
   - `--force` onto a FIFO, which must be left as it is;
   - escape sequences in a GGUF tensor name, which must not reach the terminal raw;
   - a tensor of 22000 dims dumped to .npy (format 2.0, where numpy's 1.0 header overflows);
-  - GGUF metadata arrays of 60 MB of UINT8 and of 10^7 empty strings;
+  - GGUF metadata arrays of 60 MB of UINT8 and of 10^7 empty strings, and 10^8 empty strings
+    in a 24 KB .gguf.zst;
   - 10^7 empty ONNX nodes, an If-tree of 2^21 subgraphs, and a 100 MB config.json holding one array;
   - safetensors headers just under the 100 MB limit: 1.65·10^6 tensors, and 7·10^6 metadata keys;
   - a 46 MB model.safetensors.index.json of 1.5·10^6 entries.
@@ -170,7 +171,15 @@ def index_folder(path: Path):
         f.write("}}")
 
 
+def compressed_strings(path: Path):
+    """10^8 empty strings (800 MB) in a 24 KB .gguf.zst: within the decompression bound."""
+    plain = path.with_suffix("")
+    array_gguf(plain, 8, 100_000_000, b"\0" * 8)
+    subprocess.run(["zstd", "-q", "-19", "-f", "--rm", plain, "-o", path], check=True)
+
+
 MAKERS = {
+    "strings.gguf.zst": compressed_strings,
     "bytes.gguf": lambda p: array_gguf(p, 0, 60_000_000, b"\0"),
     "strings.gguf": lambda p: array_gguf(p, 8, 10_000_000, b"\0" * 8),
     "empty-nodes.onnx": lambda p: p.write_bytes(b"\x08\x08\x3a" + varint(20_000_000) + b"\x0a\x00" * 10_000_000),
@@ -258,6 +267,11 @@ def main() -> int:
               budget=(work / "bytes.gguf", 10))
         make("strings.gguf", work)
         x.run(["inspect", work / "strings.gguf"], 0, "10^7 empty strings under 4 GB", report, budget=(work / "strings.gguf", 10))
+
+        # Memory in proportion to the decompressed size, which --max-decompressed bounds.
+        make("strings.gguf.zst", work)
+        x.run(["inspect", work / "strings.gguf.zst"], 0, "10^8 empty strings in a 24 KB .gguf.zst", report)
+        (work / "strings.gguf.zst").unlink()
 
         # Repeated protobuf messages and JSON configs are bounded before they are decoded.
         make("empty-nodes.onnx", work)

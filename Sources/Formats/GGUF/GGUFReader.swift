@@ -75,7 +75,7 @@ public enum GGUFReader {
         }
         let bytes = try cursor.take(n, what)
         // gguf-py cannot open a file whose strings are not UTF-8, so neither do we.
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard let text = UTF8Text.string(bytes) else {
             throw FormatError(path: cursor.file.path, location: .fieldAtOffset(what, at + 8), "string is not valid UTF-8")
         }
         return text

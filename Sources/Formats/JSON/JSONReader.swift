@@ -371,9 +371,7 @@ public struct JSONReader {
     }
 
     private func validated(_ raw: UnsafeRawBufferPointer, at start: Int) throws -> String {
-        // ASCII needs no validation, and String(validating:) is slow on short strings.
-        if !raw.contains(where: { $0 >= 0x80 }) { return String(decoding: raw, as: UTF8.self) }
-        guard let string = String(validating: raw, as: UTF8.self) else {
+        guard let string = UTF8Text.string(raw) else {
             throw JSONParser.Failure(message: "invalid JSON: invalid UTF-8 in a string", offset: start + Self.firstInvalidUTF8(raw))
         }
         return string
