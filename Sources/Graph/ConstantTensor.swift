@@ -61,6 +61,8 @@ public struct ConstantTensor: Sendable {
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         switch storage {
         case .mapped(let file, let offset, let count):
+            // Empty: nothing to read, wherever the tensor sits (see TensorEntry.bytes).
+            if count == 0 { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
             return try body(try file.bytes(in: offset..<(offset + count)))
         case .owned(let bytes):
             return try bytes.withUnsafeBytes { try body($0) }

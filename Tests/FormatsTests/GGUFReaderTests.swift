@@ -119,6 +119,19 @@ private struct GGUFBytes {
         #expect(try h.floatValues() == [1, -2, 0.5, 65504])
     }
 
+    /// FuzzGGUF: a file that ends before its padded data section, holding only an empty tensor.
+    /// gguf-py 0.19 reads it (one tensor, data offset past the end, 0 bytes), and so do we.
+    @Test func anEmptyTensorPastTheEndOfTheFileIsRead() throws {
+        var file = GGUFBytes()
+        file.tensor("e", ne: [0, 4], type: TypeID.f32, offset: 0)
+        let bytes = Array(file.bytes.prefix(file.dataStart - 2))  // ends 2 bytes short of the padding
+        let model = try read(bytes)
+        let tensor = try #require(model.tensors.first)
+        #expect(tensor.offset == file.dataStart && tensor.offset > bytes.count)
+        #expect(tensor.byteCount == 0)
+        #expect(try tensor.floatValues() == [])
+    }
+
     @Test func versionTwoIsAcceptedAndVersionOneRefused() throws {
         var file = Self.twoTensors()
         file.version = 2

@@ -44,9 +44,11 @@ public struct TensorEntry: Sendable {
     /// ggml's order, innermost first.
     public var ne: [Int] { shape.reversed() }
 
-    /// The raw bytes, a view into the mapped file.
+    /// The raw bytes, a view into the mapped file. An empty tensor reads nothing: GGUF may put
+    /// it at a data offset past the end of the file, which gguf-py accepts.
     public func bytes() throws -> UnsafeRawBufferPointer {
-        try file.bytes(in: offset..<(offset + byteCount))
+        if byteCount == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return try file.bytes(in: offset..<(offset + byteCount))
     }
 
     /// All elements converted to float32, in numpy order.

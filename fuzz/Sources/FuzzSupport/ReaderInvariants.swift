@@ -42,7 +42,10 @@ public enum ReaderInvariants {
         guard expectedBytes == tensor.byteCount else {
             fatalError("\(name): \(tensor.byteCount) bytes accepted for shape \(tensor.shape) of \(tensor.type), which needs \(String(describing: expectedBytes))")
         }
-        guard tensor.offset >= 0, let end = Checked.add(tensor.offset, tensor.byteCount), end <= tensor.file.size else {
+        // An empty tensor may sit past the end (gguf-py reads a file whose empty tensors' data
+        // offset lies beyond it); it has no bytes to read.
+        guard tensor.offset >= 0, let end = Checked.add(tensor.offset, tensor.byteCount),
+              end <= tensor.file.size || tensor.byteCount == 0 else {
             fatalError("\(name): data at \(tensor.offset) + \(tensor.byteCount) lies outside the \(tensor.file.size)-byte file")
         }
         guard decodable, tensor.byteCount <= maximumDecodedBytes, count <= maximumDecodedBytes / 4 else { return }
