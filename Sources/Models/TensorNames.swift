@@ -1,9 +1,16 @@
 /// Hugging Face tensor names → llama.cpp's GGUF names, as convert_hf_to_gguf.py maps them
 /// (gguf-py's tensor_mapping), for the architectures the builders know.
 public enum TensorNames {
+    /// A layer number written other than in canonical decimal (`00`, `+0`): it would name the
+    /// same layer as its canonical spelling, so which tensor a layer holds would be ambiguous.
+    public struct NonCanonicalLayer: Error, CustomStringConvertible {
+        public var layer: String
+        public var description: String { "layer number '\(layer)' is not canonical decimal (no sign, no leading zero)" }
+    }
+
     /// The GGUF name of a Hugging Face tensor, or nil for tensors no builder reads
     /// (rotary caches, position-id buffers, a pooler).
-    public static func gguf(fromHuggingFace name: String) -> String? {
+    public static func gguf(fromHuggingFace name: String) throws -> String? {
         var name = name
         for prefix in ["model.", "bert.", "transformer."] where name.hasPrefix(prefix) {
             name.removeFirst(prefix.count)
@@ -13,6 +20,7 @@ public enum TensorNames {
         for prefix in ["layers.", "encoder.layer."] where name.hasPrefix(prefix) {
             let rest = name.dropFirst(prefix.count)
             guard let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]) else { return nil }
+            guard String(layer) == rest[..<dot] else { throw NonCanonicalLayer(layer: String(rest[..<dot])) }
             let member = String(rest[rest.index(after: dot)...])
             return layerNames[member].map { "blk.\(layer).\($0)" }
         }

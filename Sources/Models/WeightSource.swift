@@ -12,12 +12,25 @@ public struct WeightSource: Sendable {
     /// GGUF name → the name in the source file, for messages.
     private let sourceNames: [String: String]
 
-    public init(model: ModelFile, translate: (String) -> String?) {
+    /// `translate` gives a source tensor's GGUF name, or nil for one no builder reads. Two
+    /// source tensors of one GGUF name (`model.layers.0.…` beside `layers.0.…`) are an error
+    /// naming both: which of them the model is made of would be the file's order.
+    public init(model: ModelFile, translate: (String) throws -> String?) throws {
         path = model.path
         var byName: [String: TensorEntry] = [:]
         var sourceNames: [String: String] = [:]
         for entry in model.tensors {
-            guard let name = translate(entry.name) else { continue }
+            let translated: String?
+            do {
+                translated = try translate(entry.name)
+            } catch let error as TensorNames.NonCanonicalLayer {
+                throw FormatError(path: entry.file.path, location: .field("tensor '\(entry.name)'"), error.description)
+            }
+            guard let name = translated else { continue }
+            if let other = sourceNames[name] {
+                throw FormatError(path: entry.file.path, location: .field("tensor '\(entry.name)'"),
+                                  "maps to \(name), as tensor '\(other)' does: which one the model holds is ambiguous")
+            }
             byName[name] = entry
             sourceNames[name] = entry.name
         }
@@ -31,13 +44,33 @@ public struct WeightSource: Sendable {
 
     public func sourceName(_ name: String) -> String { sourceNames[name] ?? name }
 
-    /// The tensor, which must exist with the given shape (numpy order).
+    /// The weight, which must exist with the given shape (numpy order) in a type the runtime
+    /// computes with: a float type or a ggml block type it dequantizes, what its Embedding and
+    /// Gemm read (`WeightRows`). An integer or boolean weight converts, then fails at its first run.
     public func tensor(_ name: String, shape: [Int]) throws -> ConstantTensor {
+        try read(name, shape: shape, kind: "a model weight", accepts: { type in
+            switch type {
+            case .scalar(let scalar): scalar.isFloatingPoint
+            case .ggml(let ggml): Self.plainType(ggml)?.isFloatingPoint ?? ggml.canDequantize
+            }
+        })
+    }
+
+    /// BitNet's packed ternary codes: U8, four codes a byte (see `PackedTernary`).
+    public func packedCodes(_ name: String, shape: [Int]) throws -> ConstantTensor {
+        try read(name, shape: shape, kind: "packed ternary codes", accepts: { $0 == .scalar(.u8) })
+    }
+
+    private func read(_ name: String, shape: [Int], kind: String, accepts: (ElementType) -> Bool) throws -> ConstantTensor {
         guard let entry = byName[name] else {
             throw FormatError(path: path, location: .field("tensor '\(name)'"), "is missing")
         }
         guard entry.shape == shape else {
             throw FormatError(path: path, location: .field("tensor '\(sourceName(name))'"), "has shape \(entry.shape), expected \(shape)")
+        }
+        guard accepts(entry.type) else {
+            throw FormatError(path: entry.file.path, location: .field("tensor '\(sourceName(name))'"),
+                              "is \(entry.type), which \(kind) cannot be (float types and ggml's quantized types are)")
         }
         return try Self.constant(entry, name: name)
     }
