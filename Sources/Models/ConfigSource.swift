@@ -9,7 +9,7 @@ public struct ConfigSource: Sendable {
         case hiddenSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, intermediateSize, vocabSize
         case maxPositionEmbeddings, rmsNormEps, layerNormEps
         case ropeTheta, ropeType, ropeFactor, ropeLowFreqFactor, ropeHighFreqFactor, ropeOriginalMaxPositionEmbeddings
-        case tieWordEmbeddings, hiddenAct
+        case tieWordEmbeddings, hiddenAct, typeVocabSize
     }
 
     /// The file the values came from.
@@ -46,6 +46,7 @@ public struct ConfigSource: Sendable {
             .ropeHighFreqFactor: "\(ropeObject).\(RopeKey.highFreqFactor.rawValue)",
             .ropeOriginalMaxPositionEmbeddings: "\(ropeObject).\(RopeKey.originalMaxPositionEmbeddings.rawValue)",
             .tieWordEmbeddings: Key.tieWordEmbeddings.rawValue, .hiddenAct: Key.hiddenAct.rawValue,
+            .typeVocabSize: Key.typeVocabSize.rawValue,
         ]
         return ConfigSource(path: path) { key[$0] ?? "\($0)" }
     }

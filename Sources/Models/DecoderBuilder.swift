@@ -60,7 +60,7 @@ struct DecoderBuilder {
             } else if let present = qNorm ?? kNorm {
                 let missing = qNorm == nil ? "q" : "k"
                 throw FormatError(path: weights.entry(present.name)?.file.path ?? weights.path, location: .field("tensor '\(weights.sourceName(present.name))'"),
-                                  "has no \(missing)_norm beside it (\(p)attn_\(missing)_norm.weight): the per-head norms come as a pair")
+                                  "has no \(missing)_norm beside it (llama.cpp's \(p)attn_\(missing)_norm.weight): the per-head norms come as a pair")
             }
             q = b.node("RotaryEmbedding", domain: GraphBuilder.domain, [q, positions], p + "q_rope", rope)
             k = b.node("RotaryEmbedding", domain: GraphBuilder.domain, [k, positions], p + "k_rope", rope)

@@ -180,6 +180,9 @@ public struct TransformerConfig: Codable, Sendable {
                   + (headDim == nil ? " (\(source.name(.hiddenSize)) / \(heads), as it is not given)" : ""))
         try check(intermediateSize > 0, .intermediateSize, "must be positive, is \(intermediateSize)")
         try check(vocabSize > 0, .vocabSize, "must be positive, is \(vocabSize)")
+        if let types = typeVocabSize {
+            try check(types > 0 && types <= 1 << 16, .typeVocabSize, "must be 1 to 65536, is \(types)")
+        }
         // A causal attention's KV cache holds this many tokens: a model of none can never run.
         if let positions = maxPositionEmbeddings {
             try check(positions > 0, .maxPositionEmbeddings, "must be positive, is \(positions)")

@@ -29,6 +29,8 @@ import Testing
          "rope_parameters.original_max_position_embeddings"),
         ("llama", "\"max_position_embeddings\": 128", "\"max_position_embeddings\": 0", "max_position_embeddings"),
         ("llama", "\"max_position_embeddings\": 128", "\"max_position_embeddings\": -1", "max_position_embeddings"),
+        ("bert", "\"layer_norm_eps\": 1e-12", "\"layer_norm_eps\": -1", "layer_norm_eps"),
+        ("bert", "\"type_vocab_size\": 2", "\"type_vocab_size\": 0", "type_vocab_size"),
         ("llama_tied_linear", "\"factor\": 2.0", "\"factor\": 0", "rope_scaling.factor"),
         ("llama_tied_linear", "\"factor\": 2.0", "\"factor\": 1e-300", "rope_scaling.factor"),
         ("llama_tied_linear", "\"rope_theta\": 10000.0", "\"rope_theta\": 1e-300", "rope_theta"),
@@ -52,6 +54,7 @@ import Testing
         ("llama", "llama.attention.head_count_kv", .uint32(3)),
         ("llama", "llama.embedding_length", .uint32(4_000_000)),
         ("llama", "llama.attention.key_length", .uint32(15)),
+        ("bert", "bert.attention.layer_norm_epsilon", .float32(.nan)),
         ("qwen2", "qwen2.rope.scaling.factor", .float32(0)),
         ("qwen2", "qwen2.rope.scaling.factor", .float32(.nan)),
     ])
