@@ -58,9 +58,9 @@ struct DecoderBuilder {
                 q = b.rmsNorm(q, qNorm, epsilon: eps, p + "q_normed")
                 k = b.rmsNorm(k, kNorm, epsilon: eps, p + "k_normed")
             } else if let present = qNorm ?? kNorm {
-                let missing = qNorm == nil ? "q" : "k"
+                let missing = weights.sourceName(p + (qNorm == nil ? "attn_q_norm.weight" : "attn_k_norm.weight"))
                 throw FormatError(path: weights.entry(present.name)?.file.path ?? weights.path, location: .field("tensor '\(weights.sourceName(present.name))'"),
-                                  "has no \(missing)_norm beside it (llama.cpp's \(p)attn_\(missing)_norm.weight): the per-head norms come as a pair")
+                                  "has no \(missing) beside it: the per-head norms come as a pair")
             }
             q = b.node("RotaryEmbedding", domain: GraphBuilder.domain, [q, positions], p + "q_rope", rope)
             k = b.node("RotaryEmbedding", domain: GraphBuilder.domain, [k, positions], p + "k_rope", rope)
@@ -97,7 +97,7 @@ struct DecoderBuilder {
         // they are not tied must come with its own.
         let outputName = weights.has("output.weight") ? "output.weight" : "token_embd.weight"
         if outputName != "output.weight", c.tieWordEmbeddings == false {
-            throw source.error(.tieWordEmbeddings, "is false, but the checkpoint has no output projection (lm_head.weight)")
+            throw source.error(.tieWordEmbeddings, "is false, but the checkpoint has no output projection (\(weights.sourceName("output.weight")))")
         }
         _ = b.linear(normed, try weights.tensor(outputName, shape: [c.vocabSize, hidden]), bias: nil, "logits")
 

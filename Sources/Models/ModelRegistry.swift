@@ -76,7 +76,8 @@ public enum ModelRegistry {
                 throw FormatError(path: configPath, location: .field("quantization_config.quant_method"),
                                   "'\(q.quantMethod ?? "")' is not supported (bitnet)")
             }
-            let weights = try WeightSource(model: model, translate: TensorNames.gguf(fromHuggingFace:))
+            let spelling = TensorNames.Spelling(of: model.tensors.map(\.name))
+            let weights = try WeightSource(model: model, translate: TensorNames.gguf(fromHuggingFace:), missingName: spelling.huggingFace(fromGGUF:))
             return try entry.build(config, source, weights, options)
         case .gguf:
             guard case .string(let architecture)? = model.metadata.first(where: { $0.key == "general.architecture" })?.gguf else {

@@ -11,12 +11,17 @@ public struct WeightSource: Sendable {
     private let byName: [String: TensorEntry]
     /// GGUF name → the name in the source file, for messages.
     private let sourceNames: [String: String]
+    /// The source's name of a tensor it lacks, for messages; nil where the source uses the
+    /// GGUF names.
+    private let missingName: @Sendable (String) -> String?
 
     /// `translate` gives a source tensor's GGUF name, or nil for one no builder reads. Two
     /// source tensors of one GGUF name (`model.layers.0.…` beside `layers.0.…`) are an error
     /// naming both: which of them the model is made of would be the file's order.
-    public init(model: ModelFile, translate: (String) throws -> String?) throws {
+    public init(model: ModelFile, translate: (String) throws -> String?,
+                missingName: @escaping @Sendable (String) -> String? = { _ in nil }) throws {
         path = model.path
+        self.missingName = missingName
         var byName: [String: TensorEntry] = [:]
         var sourceNames: [String: String] = [:]
         for entry in model.tensors {
@@ -42,7 +47,8 @@ public struct WeightSource: Sendable {
 
     public func entry(_ name: String) -> TensorEntry? { byName[name] }
 
-    public func sourceName(_ name: String) -> String { sourceNames[name] ?? name }
+    /// The name in the source of GGUF tensor `name`, or the name it would have there.
+    public func sourceName(_ name: String) -> String { sourceNames[name] ?? missingName(name) ?? name }
 
     /// The weight, which must exist with the given shape (numpy order) in a type the runtime
     /// computes with: a float type or a ggml block type it dequantizes, what its Embedding and
@@ -63,7 +69,8 @@ public struct WeightSource: Sendable {
 
     private func read(_ name: String, shape: [Int], kind: String, accepts: (ElementType) -> Bool) throws -> ConstantTensor {
         guard let entry = byName[name] else {
-            throw FormatError(path: path, location: .field("tensor '\(name)'"), "is missing")
+            let source = sourceName(name)
+            throw FormatError(path: path, location: .field("tensor '\(source)'"), "is missing" + (source == name ? "" : " (llama.cpp's \(name))"))
         }
         guard entry.shape == shape else {
             throw FormatError(path: path, location: .field("tensor '\(sourceName(name))'"), "has shape \(entry.shape), expected \(shape)")

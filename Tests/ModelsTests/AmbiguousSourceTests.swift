@@ -69,6 +69,18 @@ import Testing
         #expect(message.hasPrefix(copy.folder + "/model.safetensors: tensor '\(kept)': "), "\(message)")
     }
 
+    /// A tensor a Hugging Face checkpoint lacks is named as that checkpoint would spell it
+    /// (prefix, decoder or BERT layer names), with llama.cpp's name beside it.
+    @Test(arguments: [("llama", "model.layers.1.self_attn.q_proj.weight", "blk.1.attn_q.weight"),
+                      ("qwen2", "model.norm.weight", "output_norm.weight"),
+                      ("bert", "encoder.layer.1.attention.self.query.weight", "blk.1.attn_q.weight"),
+                      ("bert", "embeddings.word_embeddings.weight", "token_embd.weight")])
+    func missingTensorIsNamedAsTheCheckpointSpellsIt(_ name: String, _ dropped: String, _ ggufName: String) throws {
+        let copy = try EditedCheckpoint.folder(name, tensors: { $0.filter { $0.name != dropped } })
+        let message = try refusal(copy.folder)
+        #expect(message == "\(copy.folder): tensor '\(dropped)': is missing (llama.cpp's \(ggufName))")
+    }
+
     /// The packer's error names the tensor, not only the element.
     @Test func nonFiniteWeightIsNamedWhenPacking() throws {
         let name = "model.layers.0.self_attn.q_proj.weight"
