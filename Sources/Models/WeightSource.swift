@@ -54,7 +54,7 @@ public struct WeightSource: Sendable {
     /// computes with: a float type or a ggml block type it dequantizes, what its Embedding and
     /// Gemm read (`WeightRows`). An integer or boolean weight converts, then fails at its first run.
     public func tensor(_ name: String, shape: [Int]) throws -> ConstantTensor {
-        try read(name, shape: shape, kind: "a model weight", accepts: { type in
+        try read(name, shape: shape, kind: "a model weight", accepted: "float types and ggml's quantized types", accepts: { type in
             switch type {
             case .scalar(let scalar): scalar.isFloatingPoint
             case .ggml(let ggml): Self.plainType(ggml)?.isFloatingPoint ?? ggml.canDequantize
@@ -64,10 +64,11 @@ public struct WeightSource: Sendable {
 
     /// BitNet's packed ternary codes: U8, four codes a byte (see `PackedTernary`).
     public func packedCodes(_ name: String, shape: [Int]) throws -> ConstantTensor {
-        try read(name, shape: shape, kind: "packed ternary codes", accepts: { $0 == .scalar(.u8) })
+        try read(name, shape: shape, kind: "packed ternary codes", accepted: "U8", accepts: { $0 == .scalar(.u8) })
     }
 
-    private func read(_ name: String, shape: [Int], kind: String, accepts: (ElementType) -> Bool) throws -> ConstantTensor {
+    private func read(_ name: String, shape: [Int], kind: String, accepted: String,
+                      accepts: (ElementType) -> Bool) throws -> ConstantTensor {
         guard let entry = byName[name] else {
             let source = sourceName(name)
             throw FormatError(path: path, location: .field("tensor '\(source)'"), "is missing" + (source == name ? "" : " (llama.cpp's \(name))"))
@@ -77,7 +78,7 @@ public struct WeightSource: Sendable {
         }
         guard accepts(entry.type) else {
             throw FormatError(path: entry.file.path, location: .field("tensor '\(sourceName(name))'"),
-                              "is \(entry.type), which \(kind) cannot be (float types and ggml's quantized types are)")
+                              "is \(entry.type), which \(kind) cannot be (\(accepted) can)")
         }
         return try Self.constant(entry, name: name)
     }
