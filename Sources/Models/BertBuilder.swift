@@ -6,6 +6,7 @@ import Graph
 /// by a residual and a post-LayerNorm. The output is the last hidden state [T, hidden].
 struct BertBuilder {
     var config: TransformerConfig
+    var source: ConfigSource
     var weights: WeightSource
 
     func build() throws -> BuiltModel {
@@ -13,7 +14,7 @@ struct BertBuilder {
         let hidden = c.hiddenSize, heads = c.numAttentionHeads, headDim = c.attentionHeadDim
         let eps = c.layerNormEps ?? 1e-12
         guard c.hiddenAct == nil || c.hiddenAct == "gelu" else {
-            throw FormatError(path: weights.path, location: .field("hidden_act"), "'\(c.hiddenAct ?? "")' is not supported (gelu)")
+            throw source.error(.hiddenAct, "'\(c.hiddenAct ?? "")' is not supported (gelu)")
         }
         let positions = c.maxPositionEmbeddings ?? 512
         var b = GraphBuilder()

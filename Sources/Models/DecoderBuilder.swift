@@ -12,6 +12,7 @@ struct DecoderBuilder {
     enum Activation: String { case silu, relu2 }
 
     var config: TransformerConfig
+    var source: ConfigSource
     var weights: WeightSource
     var architecture: String
     var activation: Activation
@@ -20,8 +21,6 @@ struct DecoderBuilder {
     /// that ggml's normal rope (adjacent pairs) applies; rotating adjacent pairs of those rows
     /// is the same computation as Hugging Face's half-split rotation of the original rows.
     var ggufPermutedQK = false
-    /// llama.cpp stores llama3 rope scaling as `rope_freqs.weight`: divisors of each frequency.
-    var frequencyDivisors: [Float]? = nil
     var contextLength: Int
     var defaultMode = "w1a1"
 
@@ -29,17 +28,13 @@ struct DecoderBuilder {
         let c = config
         let hidden = c.hiddenSize, heads = c.numAttentionHeads, kvHeads = c.kvHeads, headDim = c.attentionHeadDim
         let eps = c.rmsNormEps ?? 1e-6
-        var frequencies: [Float]
-        do {
-            frequencies = try RotaryFrequencies.inverse(headDim: headDim, theta: c.theta, scaling: frequencyDivisors == nil ? c.rope : nil)
-        } catch let error as RotaryFrequencies.Unsupported {
-            throw FormatError(path: weights.path, location: .field("rope_scaling"), error.description)
-        }
-        if let divisors = frequencyDivisors {
-            guard divisors.count == frequencies.count else {
-                throw FormatError(path: weights.path, location: .field("tensor 'rope_freqs.weight'"), "has \(divisors.count) values, expected \(frequencies.count)")
-            }
-            frequencies = zip(frequencies, divisors).map { $0 / $1 }
+        // llama.cpp stores llama3 rope scaling as `rope_freqs.weight`: divisors of each
+        // frequency, in place of the scaling parameters.
+        let divisors = try weights.optionalTensor("rope_freqs.weight", shape: [headDim / 2])
+        var frequencies = try RotaryFrequencies.inverse(headDim: headDim, theta: c.theta, scaling: divisors == nil ? c.rope : nil, source: source)
+        if let divisors {
+            frequencies = try RotaryFrequencies.dividing(frequencies, by: try divisors.floatValues(),
+                                                         tensor: weights.sourceName(divisors.name), path: weights.path)
         }
         var b = GraphBuilder()
         let positions = BuiltModel.positionsInput
@@ -56,9 +51,16 @@ struct DecoderBuilder {
             var q = b.linear(h, try w("attn_q.weight", [heads * headDim, hidden]), bias: try bias("attn_q.bias", heads * headDim), p + "q")
             var k = b.linear(h, try w("attn_k.weight", [kvHeads * headDim, hidden]), bias: try bias("attn_k.bias", kvHeads * headDim), p + "k")
             let v = b.linear(h, try w("attn_v.weight", [kvHeads * headDim, hidden]), bias: try bias("attn_v.bias", kvHeads * headDim), p + "v")
-            if let qNorm = try weights.optionalTensor(p + "attn_q_norm.weight", shape: [headDim]) {
+            // Qwen3's per-head norms come as a pair: one without the other is not a model.
+            let qNorm = try weights.optionalTensor(p + "attn_q_norm.weight", shape: [headDim])
+            let kNorm = try weights.optionalTensor(p + "attn_k_norm.weight", shape: [headDim])
+            if let qNorm, let kNorm {
                 q = b.rmsNorm(q, qNorm, epsilon: eps, p + "q_normed")
-                k = b.rmsNorm(k, try weights.tensor(p + "attn_k_norm.weight", shape: [headDim]), epsilon: eps, p + "k_normed")
+                k = b.rmsNorm(k, kNorm, epsilon: eps, p + "k_normed")
+            } else if let present = qNorm ?? kNorm {
+                let missing = weights.sourceName(p + (qNorm == nil ? "attn_q_norm.weight" : "attn_k_norm.weight"))
+                throw FormatError(path: weights.entry(present.name)?.file.path ?? weights.path, location: .field("tensor '\(weights.sourceName(present.name))'"),
+                                  "has no \(missing) beside it: the per-head norms come as a pair")
             }
             q = b.node("RotaryEmbedding", domain: GraphBuilder.domain, [q, positions], p + "q_rope", rope)
             k = b.node("RotaryEmbedding", domain: GraphBuilder.domain, [k, positions], p + "k_rope", rope)
@@ -91,8 +93,12 @@ struct DecoderBuilder {
             x = b.node("Add", [x, down], p + "ffn_residual")
         }
         let normed = b.rmsNorm(x, try weights.tensor("output_norm.weight", shape: [hidden]), epsilon: eps, "result_norm")
-        // Tied embeddings: the output projection is the token embedding.
+        // Tied embeddings: the output projection is the token embedding. A config that says
+        // they are not tied must come with its own.
         let outputName = weights.has("output.weight") ? "output.weight" : "token_embd.weight"
+        if outputName != "output.weight", c.tieWordEmbeddings == false {
+            throw source.error(.tieWordEmbeddings, "is false, but the checkpoint has no output projection (\(weights.sourceName("output.weight")))")
+        }
         _ = b.linear(normed, try weights.tensor(outputName, shape: [c.vocabSize, hidden]), bias: nil, "logits")
 
         let tokens = Dim.symbolic("tokens")

@@ -3,6 +3,18 @@ import Formats
 /// llama.cpp's `<arch>.*` metadata keys, both ways: written into a .xnor so gguf-dump users
 /// recognise the model, and read from a GGUF source into the same config a config.json gives.
 enum HyperParameters {
+    /// The `<arch>.` key of each hyper-parameter, for reading a GGUF and naming its keys in
+    /// errors. llama.cpp has no key for llama3's low/high frequency factors (it stores the
+    /// scaled frequencies as `rope_freqs.weight`), nor for the tying of embeddings (a missing
+    /// `output.weight` means tied).
+    static let keys: [ConfigSource.Field: String] = [
+        .hiddenSize: "embedding_length", .numHiddenLayers: "block_count", .numAttentionHeads: "attention.head_count",
+        .numKeyValueHeads: "attention.head_count_kv", .headDim: "attention.key_length", .intermediateSize: "feed_forward_length",
+        .vocabSize: "vocab_size", .maxPositionEmbeddings: "context_length", .rmsNormEps: "attention.layer_norm_rms_epsilon",
+        .layerNormEps: "attention.layer_norm_epsilon", .ropeTheta: "rope.freq_base", .ropeType: "rope.scaling.type",
+        .ropeFactor: "rope.scaling.factor", .ropeOriginalMaxPositionEmbeddings: "rope.scaling.original_context_length",
+    ]
+
     static func metadata(_ c: TransformerConfig, architecture a: String, contextLength: Int) -> [(String, GGUFMetadataValue)] {
         var m: [(String, GGUFMetadataValue)] = [
             ("\(a).context_length", .uint32(UInt32(clamping: c.maxPositionEmbeddings ?? contextLength))),
@@ -38,8 +50,8 @@ enum HyperParameters {
         let path = model.path
         var values: [String: GGUFMetadataValue] = [:]
         for entry in model.metadata { if let value = entry.gguf { values[entry.key] = value } }
-        func int(_ key: String) throws -> Int? {
-            guard let value = values["\(a).\(key)"] else { return nil }
+        func int(_ field: ConfigSource.Field) throws -> Int? {
+            guard let key = keys[field], let value = values["\(a).\(key)"] else { return nil }
             let n: Int?
             switch value {
             case .uint8(let v): n = Int(v)
@@ -57,38 +69,38 @@ enum HyperParameters {
             }
             return n
         }
-        func required(_ key: String) throws -> Int {
-            guard let n = try int(key) else { throw FormatError(path: path, location: .field("\(a).\(key)"), "is missing") }
+        func required(_ field: ConfigSource.Field) throws -> Int {
+            guard let n = try int(field) else { throw FormatError(path: path, location: .field("\(a).\(keys[field] ?? "")"), "is missing") }
             return n
         }
-        func double(_ key: String) throws -> Double? {
-            guard let value = values["\(a).\(key)"] else { return nil }
+        func double(_ field: ConfigSource.Field) throws -> Double? {
+            guard let key = keys[field], let value = values["\(a).\(key)"] else { return nil }
             switch value {
             case .float32(let f): return Double(f)
             case .float64(let d): return d
             default:
-                guard let n = try int(key) else { return nil }
+                guard let n = try int(field) else { return nil }
                 return Double(n)
             }
         }
-        let hidden = try required("embedding_length")
-        let heads = try required("attention.head_count")
-        var vocab = try int("vocab_size")
+        let hidden = try required(.hiddenSize)
+        let heads = try required(.numAttentionHeads)
+        var vocab = try int(.vocabSize)
         if vocab == nil, let tokens = model.tensors.first(where: { $0.name == "token_embd.weight" }), tokens.shape.count == 2 {
             vocab = tokens.shape[0]
         }
         guard let vocab else { throw FormatError(path: path, location: .field("\(a).vocab_size"), "is missing and token_embd.weight gives none") }
-        var c = TransformerConfig(modelType: modelType, hiddenSize: hidden, numHiddenLayers: try required("block_count"),
-                                  numAttentionHeads: heads, intermediateSize: try required("feed_forward_length"), vocabSize: vocab)
-        c.numKeyValueHeads = try int("attention.head_count_kv")
-        c.headDim = try int("attention.key_length")
-        c.maxPositionEmbeddings = try int("context_length")
-        c.rmsNormEps = try double("attention.layer_norm_rms_epsilon")
-        c.layerNormEps = try double("attention.layer_norm_epsilon")
-        c.ropeTheta = try double("rope.freq_base")
-        if case .string(let kind)? = values["\(a).rope.scaling.type"], kind != "none" {
-            var rope = TransformerConfig.RopeParameters(ropeType: kind, factor: try double("rope.scaling.factor"))
-            rope.originalMaxPositionEmbeddings = try int("rope.scaling.original_context_length")
+        var c = TransformerConfig(modelType: modelType, hiddenSize: hidden, numHiddenLayers: try required(.numHiddenLayers),
+                                  numAttentionHeads: heads, intermediateSize: try required(.intermediateSize), vocabSize: vocab)
+        c.numKeyValueHeads = try int(.numKeyValueHeads)
+        c.headDim = try int(.headDim)
+        c.maxPositionEmbeddings = try int(.maxPositionEmbeddings)
+        c.rmsNormEps = try double(.rmsNormEps)
+        c.layerNormEps = try double(.layerNormEps)
+        c.ropeTheta = try double(.ropeTheta)
+        if case .string(let kind)? = values["\(a).\(keys[.ropeType] ?? "")"], kind != "none" {
+            var rope = TransformerConfig.RopeParameters(ropeType: kind, factor: try double(.ropeFactor))
+            rope.originalMaxPositionEmbeddings = try int(.ropeOriginalMaxPositionEmbeddings)
             // llama.cpp's converter writes BitNet's rope as linear with factor 1: no scaling.
             c.ropeParameters = rope.factor == 1 && kind == "linear" ? nil : rope
             c.ropeParameters?.ropeTheta = c.ropeTheta

@@ -7,25 +7,23 @@ public enum ModelRegistry {
     struct Entry: Sendable {
         /// llama.cpp's architecture name for the family.
         var architecture: String
-        var build: @Sendable (TransformerConfig, WeightSource, Options) throws -> BuiltModel
+        var build: @Sendable (TransformerConfig, ConfigSource, WeightSource, Options) throws -> BuiltModel
     }
 
     public struct Options: Sendable {
         /// KV cache capacity; nil takes the model's max_position_embeddings, at most 4096.
         public var contextLength: Int?
-        /// What a llama.cpp GGUF changes: permuted q/k rows, and llama3 scaling as `rope_freqs`.
+        /// What a llama.cpp GGUF changes: permuted q/k rows.
         var ggufPermutedQK = false
-        var frequencyDivisors: [Float]?
         public init(contextLength: Int? = nil) { self.contextLength = contextLength }
     }
 
     static func decoder(_ architecture: String, activation: DecoderBuilder.Activation = .silu, subNorms: Bool = false,
                         defaultMode: String = "w1a1") -> Entry {
-        Entry(architecture: architecture) { config, weights, options in
+        Entry(architecture: architecture) { config, source, weights, options in
             let context = options.contextLength ?? min(config.maxPositionEmbeddings ?? 4096, 4096)
-            return try DecoderBuilder(config: config, weights: weights, architecture: architecture, activation: activation,
-                                      subNorms: subNorms, ggufPermutedQK: options.ggufPermutedQK,
-                                      frequencyDivisors: options.frequencyDivisors, contextLength: context,
+            return try DecoderBuilder(config: config, source: source, weights: weights, architecture: architecture, activation: activation,
+                                      subNorms: subNorms, ggufPermutedQK: options.ggufPermutedQK, contextLength: context,
                                       defaultMode: defaultMode).build()
         }
     }
@@ -37,7 +35,9 @@ public enum ModelRegistry {
         "qwen2": decoder("qwen2"),
         "qwen3": decoder("qwen3"),
         "bitnet": decoder("bitnet", activation: .relu2, subNorms: true, defaultMode: "w1.58a8"),
-        "bert": Entry(architecture: "bert") { config, weights, _ in try BertBuilder(config: config, weights: weights).build() },
+        "bert": Entry(architecture: "bert") { config, source, weights, _ in
+            try BertBuilder(config: config, source: source, weights: weights).build()
+        },
     ]
 
     /// GGUF `general.architecture` → the model_type whose builder reads it.
@@ -66,7 +66,8 @@ public enum ModelRegistry {
             }
             let configPath = model.path + "/config.json"
             let config = try TransformerConfig.decode(json, path: configPath)
-            try config.validate(path: configPath)
+            let source = ConfigSource.configJSON(config, path: configPath)
+            try config.validate(source)
             guard let entry = byModelType[config.modelType] else {
                 throw FormatError(path: configPath, location: .field("model_type"),
                                   "'\(config.modelType)' is not supported; supported: \(supported.joined(separator: ", "))")
@@ -75,8 +76,9 @@ public enum ModelRegistry {
                 throw FormatError(path: configPath, location: .field("quantization_config.quant_method"),
                                   "'\(q.quantMethod ?? "")' is not supported (bitnet)")
             }
-            let weights = WeightSource(model: model, translate: TensorNames.gguf(fromHuggingFace:))
-            return try entry.build(config, weights, options)
+            let spelling = TensorNames.Spelling(of: model.tensors.map(\.name))
+            let weights = try WeightSource(model: model, translate: TensorNames.gguf(fromHuggingFace:), missingName: spelling.huggingFace(fromGGUF:))
+            return try entry.build(config, source, weights, options)
         case .gguf:
             guard case .string(let architecture)? = model.metadata.first(where: { $0.key == "general.architecture" })?.gguf else {
                 throw FormatError(path: model.path, location: .field("general.architecture"), "is missing: not a model GGUF")
@@ -86,14 +88,12 @@ public enum ModelRegistry {
                                   "'\(architecture)' is not supported; supported: \(byGGUFArchitecture.keys.sorted().joined(separator: ", "))")
             }
             let config = try HyperParameters.config(model, architecture: architecture, modelType: modelType)
-            try config.validate(path: model.path)
-            let weights = WeightSource(model: model, translate: { $0 })
+            let source = ConfigSource.gguf(architecture: architecture, path: model.path)
+            try config.validate(source)
+            let weights = try WeightSource(model: model, translate: { $0 })
             var ggufOptions = options
             ggufOptions.ggufPermutedQK = architecture == "llama"
-            if let divisors = weights.entry("rope_freqs.weight") {
-                ggufOptions.frequencyDivisors = try WeightSource.constant(divisors, name: "rope_freqs.weight").floatValues()
-            }
-            return try entry.build(config, weights, ggufOptions)
+            return try entry.build(config, source, weights, ggufOptions)
         case .safetensors:
             throw FormatError(path: model.path, "a single .safetensors file has no config: give the Hugging Face folder that holds it and its config.json")
         }

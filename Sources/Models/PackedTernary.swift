@@ -11,7 +11,7 @@ enum PackedTernary {
         guard out % 4 == 0 else {
             throw FormatError(path: weights.path, location: .field("tensor '\(weights.sourceName(name))'"), "a packed ternary weight needs a multiple of 4 rows, has \(out)")
         }
-        let packed = try weights.tensor(name, shape: [out / 4, input])
+        let packed = try weights.packedCodes(name, shape: [out / 4, input])
         let scaleName = name.replacingSuffix(".weight", with: ".weight_scale")
         guard let scaleEntry = weights.entry(scaleName), scaleEntry.elementCount == 1 else {
             throw FormatError(path: weights.path, location: .field("tensor '\(weights.sourceName(scaleName))'"), "a packed ternary weight needs a one-value weight_scale")

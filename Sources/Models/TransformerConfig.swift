@@ -101,6 +101,9 @@ public struct TransformerConfig: Codable, Sendable {
 
     /// Decodes config.json; `path` names the file in errors.
     public static func decode(_ json: JSONValue, path: String) throws -> TransformerConfig {
+        if let key = firstDuplicateKey(json) {
+            throw FormatError(path: path, location: .field(key), "appears more than once: which value holds is ambiguous")
+        }
         let text = JSONWriter(indent: nil).string(json)
         do {
             return try JSONDecoder().decode(TransformerConfig.self, from: Data(text.utf8))
@@ -123,6 +126,28 @@ public struct TransformerConfig: Codable, Sendable {
         }
     }
 
+    /// The dotted path of the first key given twice in one object, anywhere in the document.
+    /// The parser keeps every member (safetensors metadata wants the last one), but a config
+    /// read twice with different values is not one model: transformers takes the last, and
+    /// a decoder the first.
+    static func firstDuplicateKey(_ value: JSONValue, at prefix: String = "") -> String? {
+        switch value {
+        case .object(let members):
+            var seen = Set<String>()
+            for (key, _) in members where !seen.insert(key).inserted { return prefix + key }
+            for (key, member) in members {
+                if let duplicate = firstDuplicateKey(member, at: prefix + key + ".") { return duplicate }
+            }
+        case .array(let items):
+            for (i, item) in items.enumerated() {
+                if let duplicate = firstDuplicateKey(item, at: String(prefix.dropLast()) + "[\(i)].") { return duplicate }
+            }
+        default:
+            break
+        }
+        return nil
+    }
+
     private static let integerKeys: [CodingKeys] = [
         .hiddenSize, .numHiddenLayers, .numAttentionHeads, .numKeyValueHeads, .intermediateSize, .vocabSize,
         .maxPositionEmbeddings, .headDim, .typeVocabSize,
@@ -140,26 +165,42 @@ public struct TransformerConfig: Codable, Sendable {
     public var rope: RopeParameters? { ropeParameters ?? ropeScaling }
     public var theta: Double { ropeParameters?.ropeTheta ?? ropeTheta ?? 10000 }
 
-    /// Fails naming the first field whose value no model can have.
-    public func validate(path: String) throws {
-        func check(_ ok: Bool, _ field: String, _ message: String) throws {
-            if !ok { throw FormatError(path: path, location: .field(field), message) }
+    /// Fails naming, as `source` spells it, the first field whose value no model can have.
+    public func validate(_ source: ConfigSource) throws {
+        func check(_ ok: Bool, _ field: ConfigSource.Field, _ message: @autoclosure () -> String) throws {
+            if !ok { throw source.error(field, message()) }
         }
-        try check(hiddenSize > 0, "hidden_size", "must be positive, is \(hiddenSize)")
-        try check(numHiddenLayers > 0 && numHiddenLayers <= 1024, "num_hidden_layers", "must be 1 to 1024, is \(numHiddenLayers)")
-        try check(numAttentionHeads > 0, "num_attention_heads", "must be positive, is \(numAttentionHeads)")
-        try check(kvHeads > 0 && numAttentionHeads % kvHeads == 0, "num_key_value_heads",
-                  "must be positive and divide num_attention_heads (\(numAttentionHeads)), is \(kvHeads)")
-        try check(attentionHeadDim > 0 && attentionHeadDim % 2 == 0, "head_dim", "must be positive and even, is \(attentionHeadDim)")
-        try check(intermediateSize > 0, "intermediate_size", "must be positive, is \(intermediateSize)")
-        try check(vocabSize > 0, "vocab_size", "must be positive, is \(vocabSize)")
-        try check(theta > 0 && theta.isFinite, "rope_theta", "must be positive, is \(theta)")
+        let heads = source.name(.numAttentionHeads)
+        try check(hiddenSize > 0, .hiddenSize, "must be positive, is \(hiddenSize)")
+        try check(numHiddenLayers > 0 && numHiddenLayers <= 1024, .numHiddenLayers, "must be 1 to 1024, is \(numHiddenLayers)")
+        try check(numAttentionHeads > 0, .numAttentionHeads, "must be positive, is \(numAttentionHeads)")
+        try check(kvHeads > 0 && numAttentionHeads % kvHeads == 0, .numKeyValueHeads,
+                  "must be positive and divide \(heads) (\(numAttentionHeads)), is \(kvHeads)")
+        try check(attentionHeadDim > 0 && attentionHeadDim % 2 == 0, .headDim, "must be positive and even, is \(attentionHeadDim)"
+                  + (headDim == nil ? " (\(source.name(.hiddenSize)) / \(heads), as it is not given)" : ""))
+        try check(intermediateSize > 0, .intermediateSize, "must be positive, is \(intermediateSize)")
+        try check(vocabSize > 0, .vocabSize, "must be positive, is \(vocabSize)")
+        if let types = typeVocabSize {
+            try check(types > 0 && types <= 1 << 16, .typeVocabSize, "must be 1 to 65536, is \(types)")
+        }
+        // A causal attention's KV cache holds this many tokens: a model of none can never run.
+        if let positions = maxPositionEmbeddings {
+            try check(positions > 0, .maxPositionEmbeddings, "must be positive, is \(positions)")
+        }
+        // The graph holds epsilon as float32; one that is not a positive float32 (−1, NaN,
+        // 1e-50 which rounds to 0) makes the norm of a zero vector, or every norm, NaN.
+        for (epsilon, field) in [(rmsNormEps, ConfigSource.Field.rmsNormEps), (layerNormEps, .layerNormEps)] {
+            if let epsilon {
+                try check(Float(epsilon).isFinite && Float(epsilon) > 0, field, "must be a positive finite float32, is \(epsilon)")
+            }
+        }
         // Upper bounds far above any model, checked before anything is sized from them (the
         // rotary frequencies are computed before the weights' shapes are compared).
-        for (value, field, bound) in [(hiddenSize, "hidden_size", 1 << 20), (numAttentionHeads, "num_attention_heads", 1 << 16),
-                                      (attentionHeadDim, "head_dim", 1 << 16), (intermediateSize, "intermediate_size", 1 << 24),
-                                      (vocabSize, "vocab_size", 1 << 26)] {
+        for (value, field, bound) in [(hiddenSize, ConfigSource.Field.hiddenSize, 1 << 20), (numAttentionHeads, .numAttentionHeads, 1 << 16),
+                                      (attentionHeadDim, .headDim, 1 << 16), (intermediateSize, .intermediateSize, 1 << 24),
+                                      (vocabSize, .vocabSize, 1 << 26)] {
             try check(value <= bound, field, "is \(value), more than any model has (at most \(bound))")
         }
+        _ = try RotaryFrequencies.inverse(headDim: attentionHeadDim, theta: theta, scaling: rope, source: source)
     }
 }

@@ -37,7 +37,12 @@ public enum WeightPackingPass {
             }
             let rows = layout == "nk" ? weight.shape[0] : weight.shape[1]
             let columns = layout == "nk" ? weight.shape[1] : weight.shape[0]
-            packed[weightName] = try pack(weight, layout: layout, n: rows, k: columns, mode: mode.weightMode)
+            do {
+                packed[weightName] = try pack(weight, layout: layout, n: rows, k: columns, mode: mode.weightMode)
+            } catch let error as BitPackingError {
+                // The packer knows only [n, k]; the user needs the tensor.
+                throw fail("weight '\(weightName)': \(error.message)")
+            }
             weight.releaseMappedPages()
             packedMode[weightName] = mode.weightMode
             progress?(index + 1, xnorNodes.count)
