@@ -3,7 +3,8 @@
 
 For every checkpoint in fixtures/llm (and the demo model in fixtures/demo):
   1. `xnor run FOLDER --tokens ... -o out.npy` and the same from each GGUF of the case match
-     transformers' float64 logits (ref_float.npy, or ref_gguf / ref_dequantized_* for a GGUF)
+     transformers' float64 logits (ref_float.npy, or ref_gguf / ref_dequantized_* for a GGUF;
+     ref_bitnet.npy for a packed BitNet folder, whose BitLinear quantizes activations)
      to 1e-4 relative;
   2. `xnor convert` (default mode) writes a .xnor that `xnor run` runs, and `xnor verify --json`
      passes its per-op check; its KL divergence, same-top-1 share and perplexities against the
@@ -42,6 +43,12 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
 
 
 def reference_of(case: Path, source: Path) -> Path:
+    # A packed BitNet folder defines transformers' BitLinear / AutoBitLinear (int8 activations
+    # per token): its reference is that model's logits, not the float product of ref_float.
+    # Its F32 model.gguf holds codes × γ with no activation quantization (llama.cpp's float
+    # product), so ref_float stays the GGUF's reference.
+    if source.is_dir() and json.loads((case / "config.json").read_text()).get("quantization_config", {}).get("quant_method") == "bitnet":
+        return case / "ref_bitnet.npy"
     if source.is_dir() or source.name == "model.gguf":
         return case / "ref_gguf.npy" if source.name == "model.gguf" and (case / "ref_gguf.npy").exists() else case / "ref_float.npy"
     quantization = source.name[len("model."):-len(".gguf")]

@@ -40,7 +40,12 @@ public enum XNORModelFile {
         for (key, value) in metadata { writer.addMetadata(key, value) }
         for tensor in packed.graph.initializers {
             let constant = tensor
-            writer.addTensor(name: constant.name, type: constant.blockType ?? storageType(constant.elementType), shape: constant.shape,
+            // Packed ternary codes keep their stored form, U8 [N/4, K] as I8; the graph JSON
+            // holds the weight's shape and γ.
+            let (type, shape) = constant.packedTernary != nil && constant.shape.count == 2
+                ? (GGMLType.i8, [constant.shape[0] / 4, constant.shape[1]])
+                : (constant.blockType ?? storageType(constant.elementType), constant.shape)
+            writer.addTensor(name: constant.name, type: type, shape: shape,
                              payload: .stream { sink in try constant.withBytes { try sink.write($0) } })
         }
         for weightName in packed.weights.keys.sorted() {
@@ -77,13 +82,24 @@ public enum XNORModelFile {
         // Constants of types ggml lacks (BOOL, U8, …) are stored as an integer type of the
         // same size; the graph JSON holds their real dtype, which the view takes back.
         var declared: [String: ScalarType] = [:]
+        var ternary: [String: (gamma: Float, shape: [Int])] = [:]
         for item in json["initializers"]?.arrayValue ?? [] {
             if let name = item["name"]?.stringValue, let dtype = item["dtype"]?.stringValue, let type = ScalarType(rawValue: dtype) {
                 declared[name] = type
             }
+            // The graph JSON checks γ and the shape against the view made here.
+            if let name = item["name"]?.stringValue, let gamma = item["packed_ternary"]?["gamma"].flatMap(floatValue),
+               let shape = item["shape"]?.arrayValue?.compactMap(\.nonNegativeInt) {
+                ternary[name] = (gamma, shape)
+            }
         }
         let graph = try Graph(json: json) { name in
             guard let entry = file.tensor(named: name) else { return nil }
+            if let (gamma, shape) = ternary[name], case .ggml(.i8) = entry.type, shape.count == 2,
+               entry.shape == [shape[0] / 4, shape[1]] {
+                return ConstantTensor(name: entry.name, packedTernary: PackedTernaryCodes(gamma: gamma), shape: shape,
+                                      storage: .mapped(entry.file, offset: entry.offset, byteCount: entry.byteCount))
+            }
             var tensor = try constant(entry, path: path)
             if let type = declared[name], type != tensor.elementType, case .ggml(let stored) = entry.type, stored == storageType(type) {
                 tensor.elementType = type
@@ -99,6 +115,14 @@ public enum XNORModelFile {
             weights[weightName] = try packedWeights(weightName, node: node, file: file)
         }
         return Loaded(file: file, packed: PackedGraph(graph: graph, weights: weights), mode: mode)
+    }
+
+    private static func floatValue(_ json: JSONValue) -> Float? {
+        switch json {
+        case .float(let f): f
+        case .double(let d): Float(d)
+        default: nil
+        }
     }
 
     /// The stored tensor as a zero-copy constant; its element type comes from the graph JSON

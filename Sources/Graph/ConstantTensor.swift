@@ -20,6 +20,9 @@ public struct ConstantTensor: Sendable {
     /// Set when the bytes are ggml blocks (Q8_0, Q4_K, TQ2_0, …) rather than plain elements:
     /// a GGUF weight kept at source precision is used in this form, never widened to float32.
     public var blockType: GGMLType?
+    /// Set when the bytes are BitNet's packed ternary codes [N/4, K] of a [N, K] weight whose
+    /// values are γ · code: the packed checkpoint is used in this form, never widened.
+    public var packedTernary: PackedTernaryCodes?
 
     public init(name: String, elementType: ScalarType, shape: [Int], storage: Storage) {
         self.name = name
@@ -34,15 +37,25 @@ public struct ConstantTensor: Sendable {
         self.blockType = blockType
     }
 
+    /// BitNet's packed ternary codes of a weight of `shape` [N, K], values γ · code.
+    public init(name: String, packedTernary: PackedTernaryCodes, shape: [Int], storage: Storage) {
+        self.init(name: name, elementType: .f32, shape: shape, storage: storage)
+        self.packedTernary = packedTernary
+    }
+
     public var elementCount: Int { shape.reduce(1, *) }
 
     /// The storage type's name as the source format spells it (F32, BF16, Q8_0).
-    public var storageTypeName: String { blockType?.name ?? elementType.rawValue }
+    public var storageTypeName: String { packedTernary != nil ? "packed ternary U8" : blockType?.name ?? elementType.rawValue }
 
     /// The bytes `shape` needs in this tensor's storage type, or nil when the shape overflows
     /// or (for blocks) its innermost dim is not a whole number of blocks.
     public var expectedByteCount: Int? {
         guard let count = Checked.product(shape) else { return nil }
+        if packedTernary != nil {
+            guard shape.count == 2 else { return nil }
+            return PackedTernaryCodes.byteCount(rows: shape[0], columns: shape[1])
+        }
         if let blockType {
             guard let inner = shape.last, inner % blockType.blockSize == 0 else { return nil }
             return blockType.byteCount(elements: count)
@@ -74,7 +87,20 @@ public struct ConstantTensor: Sendable {
         let count = elementCount
         return try withBytes { source in
             try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                if let blockType {
+                if let packedTernary {
+                    guard let bytes = expectedByteCount, source.count == bytes else {
+                        throw GraphError("tensor '\(name)' holds \(source.count) bytes, which does not fit \(storageTypeName) \(shape)")
+                    }
+                    let (rows, columns) = (shape[0], shape[1])
+                    for row in 0..<rows {
+                        let values = UnsafeMutableBufferPointer(rebasing: buffer[(row * columns)..<((row + 1) * columns)])
+                        do {
+                            try packedTernary.decode(row: row, rows: rows, columns: columns, bytes: source, into: values)
+                        } catch {
+                            throw GraphError("tensor '\(name)': \(error)")
+                        }
+                    }
+                } else if let blockType {
                     try Dequantizer.dequantize(blockType, source: source, count: count, into: buffer)
                 } else {
                     try elementType.decode(source: source, count: count, into: buffer)

@@ -71,6 +71,7 @@ enum GraphJSON {
             ("shape", .array(tensor.shape.map { .int(Int64($0)) })),
         ]
         if let blockType = tensor.blockType { members.append(("ggml_type", .string(blockType.name))) }
+        if let ternary = tensor.packedTernary { members.append(("packed_ternary", .object([("gamma", .float(ternary.gamma))]))) }
         if inline {
             // A mapped tensor was range-checked when it was made; should reading it still fail,
             // the null makes loading the JSON fail with a message instead of carrying bad data.
@@ -159,6 +160,14 @@ enum GraphJSON {
             }
             described = ConstantTensor(name: name, blockType: blockType, shape: shape, storage: .owned([]))
         }
+        if let ternary = json["packed_ternary"] {
+            let at = path + ".packed_ternary.gamma"
+            let gamma = try float(member(ternary, "gamma", path + ".packed_ternary"), at)
+            guard gamma.isFinite, gamma > 0, type == .f32, described.blockType == nil, shape.count == 2 else {
+                throw GraphError("\(at): packed ternary codes need a positive finite gamma, float32 values and a 2-D shape")
+            }
+            described = ConstantTensor(name: name, packedTernary: PackedTernaryCodes(gamma: gamma), shape: shape, storage: .owned([]))
+        }
         guard let byteCount = described.expectedByteCount else {
             throw GraphError("\(path).shape: \(shape) overflows the element count or is not whole \(described.storageTypeName) blocks")
         }
@@ -173,7 +182,8 @@ enum GraphJSON {
             return described
         }
         guard var supplied = try tensors(name) else { throw GraphError("\(path): no data for tensor '\(name)'") }
-        guard supplied.elementType == type, supplied.blockType == described.blockType, supplied.shape == shape,
+        guard supplied.elementType == type, supplied.blockType == described.blockType, supplied.packedTernary == described.packedTernary,
+              supplied.shape == shape,
               supplied.byteCount == byteCount else {
             throw GraphError("\(path): tensor '\(name)' is \(supplied.storageTypeName) \(supplied.shape) (\(supplied.byteCount) bytes), the graph says \(described.storageTypeName) \(shape)")
         }

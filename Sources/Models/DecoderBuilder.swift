@@ -46,7 +46,15 @@ struct DecoderBuilder {
         for layer in 0..<c.numHiddenLayers {
             let p = "blk.\(layer)."
             func w(_ name: String, _ shape: [Int]) throws -> ConstantTensor { try projection(p + name, shape: shape) }
-            func bias(_ name: String, _ n: Int) throws -> ConstantTensor? { try weights.optionalTensor(p + name, shape: [n]) }
+            func bias(_ name: String, _ n: Int) throws -> ConstantTensor? {
+                guard let bias = try weights.optionalTensor(p + name, shape: [n]) else { return nil }
+                // BitLinear adds a bias after the scaled product and AutoBitLinear scales it with
+                // the product: no BitNet checkpoint has one, so neither is guessed.
+                if let entry = weights.entry(p + name.replacingSuffix(".bias", with: ".weight")), case .scalar(.u8) = entry.type {
+                    throw FormatError(path: weights.path, location: .field("tensor '\(weights.sourceName(p + name))'"), "a bias of a packed ternary projection is not supported")
+                }
+                return bias
+            }
             let h = b.rmsNorm(x, try weights.tensor(p + "attn_norm.weight", shape: [hidden]), epsilon: eps, p + "attn_norm")
             var q = b.linear(h, try w("attn_q.weight", [heads * headDim, hidden]), bias: try bias("attn_q.bias", heads * headDim), p + "q")
             var k = b.linear(h, try w("attn_k.weight", [kvHeads * headDim, hidden]), bias: try bias("attn_k.bias", kvHeads * headDim), p + "k")
@@ -113,11 +121,11 @@ struct DecoderBuilder {
                           keptByDefault: ["token_embd.weight", "output.weight"], defaultMode: defaultMode, contextLength: contextLength)
     }
 
-    /// A projection weight: as stored, or, for BitNet's packed layout, unpacked to ternary
-    /// codes times the scale transformers applies.
+    /// A projection weight: as stored, or, for BitNet's packed layout, the stored codes with
+    /// the scale transformers applies (read in place, never widened).
     func projection(_ name: String, shape: [Int]) throws -> ConstantTensor {
         if let entry = weights.entry(name), case .scalar(.u8) = entry.type {
-            return try PackedTernary.unpack(weights, name: name, shape: shape, linearClass: config.quantizationConfig?.linearClass ?? "bitlinear")
+            return try PackedTernary.view(weights, name: name, shape: shape, linearClass: config.quantizationConfig?.linearClass ?? "bitlinear")
         }
         return try weights.tensor(name, shape: shape)
     }

@@ -22,7 +22,17 @@ struct GraphBuilder {
 
     /// x · Wᵀ (+ bias): a Gemm with transB, the form the rewrite pass turns into
     /// XNORPopcountGemm and the runtime reads in place when it stays at source precision.
+    ///
+    /// A packed BitNet weight makes a BitLinear instead: transformers' BitLinear and
+    /// AutoBitLinear, the modules that hold such weights, quantize each token's activations to
+    /// int8 before the product.
     mutating func linear(_ x: String, _ weight: ConstantTensor, bias: ConstantTensor?, _ output: String) -> String {
+        if weight.packedTernary != nil {
+            // (Builders refuse a bias of a packed projection; it would be BitLinear's, added after.)
+            guard let bias else { return node(BitLinearNode.opType, domain: BitLinearNode.domain, [x, constant(weight)], output) }
+            let product = node(BitLinearNode.opType, domain: BitLinearNode.domain, [x, constant(weight)], output + ".product")
+            return node("Add", [product, constant(bias)], output)
+        }
         var inputs = [x, constant(weight)]
         if let bias { inputs.append(constant(bias)) }
         return node("Gemm", inputs, output, [("transB", .int(1))])

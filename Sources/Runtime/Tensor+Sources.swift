@@ -10,7 +10,7 @@ extension Tensor {
             throw OpError("constant '\(constant.name)' has the invalid shape \(constant.shape)")
         }
         let type = constant.elementType
-        if constant.blockType != nil {
+        if constant.blockType != nil || constant.packedTernary != nil {
             guard constant.expectedByteCount == constant.byteCount else {
                 throw OpError("constant '\(constant.name)' holds \(constant.byteCount) bytes, not whole \(constant.storageTypeName) blocks of shape \(constant.shape)")
             }

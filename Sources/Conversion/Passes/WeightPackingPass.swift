@@ -57,6 +57,7 @@ public enum WeightPackingPass {
     /// Packs a weight as [N, K] rows. A float32 weight already in [N, K] is packed straight
     /// from the mapped file; a [K, N] one is transposed from it into the one copy needed.
     static func pack(_ weight: ConstantTensor, layout: String, n: Int, k: Int, mode: WeightMode) throws -> PackedWeights {
+        if let ternary = weight.packedTernary { return try pack(weight, ternary, layout: layout, n: n, k: k, mode: mode) }
         guard weight.elementType == .f32, weight.blockType == nil else {
             let values = try weight.floatValues()
             let nk = layout == "nk" ? values : transpose(values, rows: k, columns: n)
@@ -76,6 +77,32 @@ public enum WeightPackingPass {
                 return try PackedWeights.pack(values, n: n, k: k, mode: mode)
             }
             return try PackedWeights.pack(transpose(raw, rows: k, columns: n), n: n, k: k, mode: mode)
+        }
+    }
+
+    /// Packs BitNet's stored 2-bit codes row by row from the mapped file (DESIGN.md: ternary
+    /// source codes are taken as they are, γ = c), never holding the float matrix.
+    static func pack(_ weight: ConstantTensor, _ ternary: PackedTernaryCodes, layout: String, n: Int, k: Int,
+                     mode: WeightMode) throws -> PackedWeights {
+        guard layout == "nk", weight.shape == [n, k], let bytes = PackedTernaryCodes.byteCount(rows: n, columns: k) else {
+            throw Failure(node: weight.name, message: "packed ternary codes of shape \(weight.shape) cannot be an [\(n), \(k)] weight")
+        }
+        return try weight.withBytes { raw in
+            guard raw.count == bytes else { throw Failure(node: weight.name, message: "packed ternary codes have \(raw.count) bytes, expected \(bytes)") }
+            do {
+                switch mode {
+                case .w1_58:
+                    return try PackedWeights.pack(n: n, k: k, ternaryScale: ternary.gamma) { row, codes in
+                        try PackedTernaryCodes.decode(row: row, rows: n, columns: k, bytes: raw, into: codes)
+                    }
+                case .w1:
+                    return try PackedWeights.packBinary(n: n, k: k) { row, values in
+                        try ternary.decode(row: row, rows: n, columns: k, bytes: raw, into: values)
+                    }
+                }
+            } catch let error as PackedTernaryCodes.InvalidCode {
+                throw Failure(node: weight.name, message: "tensor '\(weight.name)': \(error)")
+            }
         }
     }
 

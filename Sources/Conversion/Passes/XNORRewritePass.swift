@@ -2,7 +2,8 @@ import Graph
 import BitPacking
 import Tensors
 
-/// Rewrites every MatMul or Gemm whose weight operand is a constant into XNORPopcountGemm.
+/// Rewrites every MatMul, Gemm or BitLinear whose weight operand is a constant into
+/// XNORPopcountGemm.
 ///
 /// Folds what belongs to the product into the new op: Gemm's alpha becomes the output
 /// scale, beta · C and a MatMul's following bias Add become the per-row bias. Weights that
@@ -37,7 +38,8 @@ public struct XNORRewritePass: Sendable {
         var counter = 0
 
         for (index, node) in graph.nodes.enumerated() where !removed.contains(index) {
-            guard node.domain.isEmpty || node.domain == "ai.onnx", node.opType == "MatMul" || node.opType == "Gemm" else {
+            guard (node.domain.isEmpty || node.domain == "ai.onnx") && (node.opType == "MatMul" || node.opType == "Gemm")
+                    || BitLinearNode.isBitLinear(node) else {
                 rewritten.append(node)
                 continue
             }
@@ -148,6 +150,12 @@ public struct XNORRewritePass: Sendable {
         }
         guard weight.shape[0] > 0, weight.shape[1] > 0 else {
             return .kept(weight: b, reason: "weight is empty")
+        }
+        if BitLinearNode.isBitLinear(node) {
+            // Its int8 activations are the op's a8; in other modes the op's own quantization
+            // replaces them, as the whole Linear is replaced.
+            return .convert(Plan(weight: b, layout: "nk", n: weight.shape[0], k: weight.shape[1], alpha: 1,
+                                 transposeActivation: false, bias: nil))
         }
         if node.opType == "MatMul" {
             return .convert(Plan(weight: b, layout: "kn", n: weight.shape[1], k: weight.shape[0], alpha: 1,
