@@ -356,8 +356,18 @@ class Cases:
         succeeds (exit 0)."""
         p = self.x.run(args, expect_status, name, self.report, words, **kw)
         left = list(self.out.iterdir())
-        if expect_status == 1 and any(str(self.out) in str(a) for a in args):
+        if p is not None and p.returncode == expect_status == 1 and any(str(self.out) in str(a) for a in args):
             self.report.check(f"{name}: no output written", f"left {[x.name for x in left]}" if left else None)
+        elif p is not None and p.returncode == 0 != expect_status:
+            # What the wrongly accepted input gave: the issue's "exit 0 with NaN or garbage".
+            for x in left:
+                if x.suffix == ".npy":
+                    values = np.load(x)
+                    bad = int(np.size(values) - np.isfinite(values).sum()) if values.dtype.kind == "f" else "no float"
+                    print(f"     (wrote {x.name}: {values.dtype} {list(values.shape)}, {bad} non-finite values)")
+            nan_lines = [line for line in p.stdout.decode("utf-8", "replace").splitlines() if "nan" in line.lower()]
+            if nan_lines:
+                print(f"     (printed {len(nan_lines)} lines with NaN, e.g. {nan_lines[0].strip()[:160]!r})")
         for x in left:
             shutil.rmtree(x, ignore_errors=True) if x.is_dir() else x.unlink()
         return p
