@@ -14,7 +14,6 @@ data are small random values.
 """
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
