@@ -9,8 +9,12 @@ let package = Package(
         .executable(name: "xnor", targets: ["xnor"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Formats", targets: ["Formats"]),
-        // For the fuzz package (fuzz/), which links the graph JSON and the ONNX importer.
+        // For the fuzz package (fuzz/), which links the graph JSON and the ONNX importer, and
+        // builds, loads and runs LLM graphs (config.json, GGUF hyper-parameters, .xnor files).
         .library(name: "Graph", targets: ["Graph"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Conversion", targets: ["Conversion"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -19,6 +19,17 @@ let package = Package(
                 .product(name: "Tensors", package: "XNORKit"),
             ]
         ),
+        // Builds, compiles and runs LLM graphs: what the LLM targets hold of every model they accept.
+        .target(
+            name: "FuzzLLMSupport",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "Formats", package: "XNORKit"),
+                .product(name: "Graph", package: "XNORKit"),
+                .product(name: "Models", package: "XNORKit"),
+                .product(name: "Runtime", package: "XNORKit"),
+            ]
+        ),
         .executableTarget(name: "FuzzGGUF", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
         .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
@@ -27,5 +38,8 @@ let package = Package(
         .executableTarget(name: "FuzzGraphJSON", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Graph", package: "XNORKit"), .product(name: "Tensors", package: "XNORKit")]),
         .executableTarget(name: "FuzzHFFolder", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
         .executableTarget(name: "FuzzZstd", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
+        .executableTarget(name: "FuzzLLMConfig", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Models", package: "XNORKit")]),
+        .executableTarget(name: "FuzzGGUFModel", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Models", package: "XNORKit")]),
+        .executableTarget(name: "FuzzXNORModel", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Conversion", package: "XNORKit"), .product(name: "Runtime", package: "XNORKit")]),
     ]
 )

@@ -44,22 +44,26 @@ ADDRESS_SPACE = 4 << 30
 TIMEOUT = 20
 
 
-def limited():
+def limited(extra: tuple[tuple[int, int], ...] = ()):
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+    for which, value in extra:
+        resource.setrlimit(which, (value, value))
 
 
 class Limited:
     def __init__(self, exe: Path, tmp: Path):
         self.exe, self.tmp = exe, tmp
 
-    def run(self, args: list, expect: int, name: str, report: Report, words: tuple[str, ...] = (),
-            budget: tuple[Path, int] | None = None):
-        """`budget` (input, bytes per byte): the peak resident memory may be at most 64 MiB plus
-        that many bytes per byte of the input file."""
+    def run(self, args: list, expect: int, name: str, report: Report, words: tuple[str | tuple[str, ...], ...] = (),
+            budget: tuple[Path, float] | None = None, rlimits: tuple[tuple[int, int], ...] = ()):
+        """`words`: each must appear in stderr (case-insensitive); a tuple of words is satisfied
+        by any one of them. `budget` (input, bytes per byte): the peak resident memory may be at
+        most 64 MiB plus that many bytes per byte of the input file. `rlimits`: more
+        (resource, limit) pairs for the child, beside RLIMIT_AS."""
         env = dict(os.environ, TMPDIR=str(self.tmp))
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             child = subprocess.Popen([str(self.exe)] + [str(a) for a in args], stdout=out, stderr=err, env=env,
-                                     preexec_fn=limited, stdin=subprocess.DEVNULL)
+                                     preexec_fn=lambda: limited(rlimits), stdin=subprocess.DEVNULL)
             # wait4 gives this child's own peak memory (RUSAGE_CHILDREN would give the largest
             # of all children so far).
             deadline = time.monotonic() + TIMEOUT
@@ -92,9 +96,11 @@ class Limited:
             problems.append(f"{len(lines)} lines on stderr")
         if b"\x1b" in p.stderr or b"\x1b" in p.stdout:
             problems.append("a raw ESC byte reached the terminal")
+        text = p.stderr.decode("utf-8", "replace").lower()
         for word in words:
-            if word.lower() not in p.stderr.decode("utf-8", "replace").lower():
-                problems.append(f"stderr lacks {word!r}: {p.stderr[:300]!r}")
+            alternatives = word if isinstance(word, tuple) else (word,)
+            if not any(w.lower() in text for w in alternatives):
+                problems.append(f"stderr lacks {' or '.join(map(repr, alternatives))}: {p.stderr[:300]!r}")
         left = list(self.tmp.iterdir())
         if left:
             problems.append(f"left in TMPDIR: {[x.name for x in left]}")

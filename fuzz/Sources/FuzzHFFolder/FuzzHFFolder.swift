@@ -7,18 +7,10 @@ import FuzzSupport
 /// The scratch folder: a valid shard `model.safetensors` (fixtures/hf/tiny-single's, copied
 /// once) and, per input, config.json and model.safetensors.index.json.
 private let folder: String = {
-    let directory = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
-    let path = "\(directory)/xnor-fuzz-\(getpid()).hf"
-    mkdir(path, 0o700)
-    let shard = ScratchFile(path: "\(path)/model.safetensors")
+    let path = FixtureFile.scratchFolder("hf")
     // The fuzzer runs from the repository root (tools/fuzz); XNOR_FUZZ_SHARD overrides.
     let source = getenv("XNOR_FUZZ_SHARD").map { String(cString: $0) } ?? "fixtures/hf/tiny-single/model.safetensors"
-    guard let bytes = readAll(source) else {
-        let text = "fuzz: cannot read the shard \(source) (run from the repository root or set XNOR_FUZZ_SHARD)\n"
-        _ = text.withCString { write(2, $0, strlen($0)) }
-        exit(2)
-    }
-    bytes.withUnsafeBufferPointer { shard.write($0.baseAddress!, count: $0.count) }
+    FixtureFile.copy(source, to: "\(path)/model.safetensors", hint: "run from the repository root or set XNOR_FUZZ_SHARD")
     return path
 }()
 private let config = ScratchFile(path: "\(folder)/config.json")
@@ -50,17 +42,4 @@ public func fuzzHFFolder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         ReaderInvariants.expectFormatError(error)
     }
     return 0
-}
-
-private func readAll(_ path: String) -> [UInt8]? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, f)
-        if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
-        if n < buffer.count { break }
-    }
-    return bytes
 }
