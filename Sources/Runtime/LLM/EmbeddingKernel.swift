@@ -13,6 +13,10 @@ struct EmbeddingKernel: OpKernel {
         _ = try setup.attributes(allowed: [])
         guard let constant = setup.constant(input: 1) else { throw OpError("the table (input 1) must be a constant") }
         table = try WeightRows(constant)
+        // No id can index an empty vocabulary, and an empty row embeds nothing.
+        guard table.rows > 0, table.columns > 0 else {
+            throw OpError("the table '\(constant.name)' has shape \(constant.shape): a vocabulary and an embedding width must not be empty")
+        }
     }
 
     func readsInput(at index: Int) -> Bool { index == 0 }
