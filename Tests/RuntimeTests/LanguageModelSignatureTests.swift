@@ -10,7 +10,8 @@ struct LanguageModelSignatureTests {
         let model = try TinyLanguageModel().compiled()
         let signature = try #require(try LanguageModelSignature.of(model))
         #expect(signature.kind == .causalLM)
-        #expect(signature.vocabulary == 8 && signature.outputWidth == 8)
+        #expect(signature.vocabulary == 8 && signature.outputWidth == 8 && signature.contextCapacity == 16)
+        #expect(try LanguageModelSignature.of(model, contextLength: 5)?.contextCapacity == 5)
         let logits = try #require(try Session(model: model).run(inputs: try TinyLanguageModel.prompt(3))["logits"])
         #expect(logits.shape == [3, 8] && logits.firstNonFinite() == nil)
     }

@@ -27,7 +27,7 @@ final class KVCache: KernelState {
     static func bytes(capacity: Int, width: Int) throws -> Int {
         guard capacity > 0, let rows = Checked.multiply(capacity, width), let bytes = Checked.multiply(rows, 2 * MemoryLayout<Float>.stride),
               bytes <= maximumBytes else {
-            throw OpError("a KV cache of \(capacity) tokens × \(width) values is larger than the limit of \(maximumBytes >> 30) GiB per attention node")
+            throw OpError("a KV cache of \(capacity) tokens × \(width) values is larger than the limit of \(maximumBytes >> 30) GiB per attention node; give a smaller --ctx-size")
         }
         return bytes
     }

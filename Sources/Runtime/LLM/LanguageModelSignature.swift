@@ -30,6 +30,9 @@ public struct LanguageModelSignature: Sendable {
     public let vocabulary: Int
     /// The last dim of the output: the logits' vocabulary or the hidden size.
     public let outputWidth: Int
+    /// The tokens a sequence may hold (causal LMs): the sessions' context length, else the
+    /// smallest KV cache capacity of the graph; nil for encoders.
+    public let contextCapacity: Int?
     /// The name of the one output.
     public var outputName: String { kind == .causalLM ? Self.logitsOutput : Self.hiddenStateOutput }
 
@@ -69,12 +72,16 @@ public struct LanguageModelSignature: Sendable {
 
         var vocabulary: Int?
         var causalAttention = 0
+        var capacity = Int.max
         let tokensID = model.idOf[tokensInput]
         for entry in model.entries {
             if let embedding = entry.kernel as? EmbeddingKernel, entry.inputs.first == tokensID {
                 vocabulary = embedding.table.rows
             }
-            if let attention = entry.kernel as? AttentionKernel, attention.causal { causalAttention += 1 }
+            if let attention = entry.kernel as? AttentionKernel, attention.causal {
+                causalAttention += 1
+                capacity = min(capacity, attention.capacity)
+            }
         }
         guard let vocabulary else { throw refuse("feeds no Embedding with '\(tokensInput)'") }
         switch kind {
@@ -99,6 +106,7 @@ public struct LanguageModelSignature: Sendable {
             let computed = planned.valueTypes[output.name].map { "\($0)" } ?? "no value"
             throw refuse("computes \(computed) as '\(output.name)' for \(tokens) tokens, not float32 [\(tokens), width > 0]")
         }
-        return LanguageModelSignature(kind: kind, vocabulary: vocabulary, outputWidth: type.shape[1])
+        return LanguageModelSignature(kind: kind, vocabulary: vocabulary, outputWidth: type.shape[1],
+                                      contextCapacity: kind == .causalLM ? contextLength ?? capacity : nil)
     }
 }
