@@ -42,8 +42,9 @@ public struct LanguageModelSignature: Sendable {
     }
 
     /// The signature of `model`, or nil when its graph takes no token ids; fails naming what
-    /// breaks the contract. `contextLength` is the sessions' (`--ctx-size`), so a KV cache
-    /// too large for the memory limit is refused here too, before any session allocates it.
+    /// breaks the contract. `contextLength` is the sessions' (`--ctx-size`). The KV caches are
+    /// not held to the memory limit here (a conversion never fills them): a session does that
+    /// before its first run.
     public static func of(_ model: CompiledModel, contextLength: Int? = nil) throws -> LanguageModelSignature? {
         let graph = model.graph
         guard takesTokens(graph) else { return nil }
@@ -100,7 +101,7 @@ public struct LanguageModelSignature: Sendable {
         for input in graph.inputs where [tokensInput, positionsInput, tokenTypesInput].contains(input.name) {
             types[input.name] = TensorType(.int64, [tokens])
         }
-        let planned = try Session(model: model, contextLength: contextLength).planSummary(inputTypes: types)
+        let planned = try Session(model: model, contextLength: tokens).planSummary(inputTypes: types)
         guard let type = planned.valueTypes[output.name], type.elementType == .float32, type.rank == 2,
               type.shape[0] == tokens, type.shape[1] > 0 else {
             let computed = planned.valueTypes[output.name].map { "\($0)" } ?? "no value"
