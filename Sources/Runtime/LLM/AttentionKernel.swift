@@ -135,34 +135,32 @@ struct AttentionKernel: OpKernel {
         }
         try q.withUnsafeBuffer(of: Float.self) { query in
             try output.withUnsafeMutableBuffer(of: Float.self) { out in
-                do {
-                    let sum = scores + rows
-                    for t in 0..<tokens {
-                        let count = visible(t)
-                        for h in 0..<heads {
-                            let qRow = t * width + h * headDim
-                            let kvColumn = (h / group) * headDim
-                            var maximum = -Double.infinity
-                            for j in 0..<count {
-                                var dot = 0.0
-                                let kRow = j * kvWidth + kvColumn
-                                for d in 0..<headDim { dot += Double(query[qRow + d]) * Double(keys[kRow + d]) }
-                                scores[j] = dot * scale
-                                maximum = max(maximum, scores[j])
-                            }
-                            var total = 0.0
-                            for j in 0..<count {
-                                scores[j] = (scores[j] - maximum).exp
-                                total += scores[j]
-                            }
-                            for d in 0..<headDim { sum[d] = 0 }
-                            for j in 0..<count {
-                                let weight = scores[j] / total
-                                let vRow = j * kvWidth + kvColumn
-                                for d in 0..<headDim { sum[d] += weight * Double(values[vRow + d]) }
-                            }
-                            for d in 0..<headDim { out[qRow + d] = Float(sum[d]) }
+                let sum = scores + rows
+                for t in 0..<tokens {
+                    let count = visible(t)
+                    for h in 0..<heads {
+                        let qRow = t * width + h * headDim
+                        let kvColumn = (h / group) * headDim
+                        var maximum = -Double.infinity
+                        for j in 0..<count {
+                            var dot = 0.0
+                            let kRow = j * kvWidth + kvColumn
+                            for d in 0..<headDim { dot += Double(query[qRow + d]) * Double(keys[kRow + d]) }
+                            scores[j] = dot * scale
+                            maximum = max(maximum, scores[j])
                         }
+                        var total = 0.0
+                        for j in 0..<count {
+                            scores[j] = (scores[j] - maximum).exp
+                            total += scores[j]
+                        }
+                        for d in 0..<headDim { sum[d] = 0 }
+                        for j in 0..<count {
+                            let weight = scores[j] / total
+                            let vRow = j * kvWidth + kvColumn
+                            for d in 0..<headDim { sum[d] += weight * Double(values[vRow + d]) }
+                        }
+                        for d in 0..<headDim { out[qRow + d] = Float(sum[d]) }
                     }
                 }
             }
