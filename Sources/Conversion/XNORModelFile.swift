@@ -166,12 +166,20 @@ public enum XNORModelFile {
             planes.append(try file.requireTensor(planeTensorName(name, plane: plane)).bytes())
         }
         let scaleEntry = try file.requireTensor(scaleTensorName(name))
+        let weights: PackedWeights
         do {
             // Every tensor views the same mapping; the packed weights keep it alive.
-            return try PackedWeights(mode: mode.weightMode, n: Int(n64), k: Int(k64), planes: planes, scales: try scaleEntry.bytes(),
-                                     owner: scaleEntry.file)
+            weights = try PackedWeights(mode: mode.weightMode, n: Int(n64), k: Int(k64), planes: planes, scales: try scaleEntry.bytes(),
+                                        owner: scaleEntry.file)
         } catch let error as BitPackingError {
             throw FormatError(path: path, location: .field("weight '\(name)'"), error.message)
         }
+        // α and γ are means of |W|: a NaN, an infinity or a negative one is an edited file,
+        // and would make every output of the product NaN or flip its sign.
+        if let (index, scale) = weights.scales.enumerated().first(where: { !($0.element.isFinite && $0.element >= 0) }) {
+            throw FormatError(path: path, location: .field("tensor '\(scaleEntry.name)'"),
+                              "scale \(index) is \(scale); a weight scale must be finite and not negative")
+        }
+        return weights
     }
 }

@@ -37,6 +37,28 @@ public struct AttributeReader {
         try float(name) ?? fallback
     }
 
+    /// A float attribute that must be a finite number: the graph JSON of a file can spell
+    /// "NaN" and "Infinity", and a hyper-parameter such as an epsilon or a scale that is not
+    /// finite turns every output into NaN.
+    public func finiteFloat(_ name: String) throws -> Float? {
+        guard let value = try float(name) else { return nil }
+        guard value.isFinite else { throw OpError("attribute '\(name)' is \(value), not a finite number") }
+        return value
+    }
+
+    public func finiteFloat(_ name: String, default fallback: Float) throws -> Float {
+        try finiteFloat(name) ?? fallback
+    }
+
+    /// A list of floats every one of which must be finite.
+    public func finiteFloats(_ name: String) throws -> [Float]? {
+        guard let values = try floats(name) else { return nil }
+        if let index = values.firstIndex(where: { !$0.isFinite }) {
+            throw OpError("attribute '\(name)' holds \(values[index]) at index \(index), not a finite number")
+        }
+        return values
+    }
+
     public func string(_ name: String) throws -> String? {
         guard let value = node.attribute(name) else { return nil }
         guard case .string(let v) = value else { throw mismatch(name, "a string", value) }

@@ -30,6 +30,24 @@ public protocol OpKernel: Sendable {
     /// The outputs when the input types alone decide them (Shape), else nil. Such nodes, and
     /// ONNX nodes whose inputs are all known, are evaluated while planning, not when running.
     func outputsFromTypes(_ inputs: [KernelInput?]) throws -> [Tensor]?
+
+    /// The memory this node keeps for a whole sequence in a session (a KV cache), reserved at
+    /// its first run, when the session's context length is `contextLength` (nil: the graph's
+    /// own); nil for a node that keeps none. A session holds the sum over its nodes to the
+    /// memory limit before anything runs, so a capacity no machine can hold is an error, not
+    /// an abort at the first token.
+    func sequenceMemory(contextLength: Int?) throws -> SequenceMemory?
+}
+
+/// What one node of a session keeps for a sequence: `bytes` for `tokens` tokens of context.
+public struct SequenceMemory: Sendable {
+    public var bytes: Int
+    public var tokens: Int
+
+    public init(bytes: Int, tokens: Int) {
+        self.bytes = bytes
+        self.tokens = tokens
+    }
 }
 
 extension OpKernel {
@@ -39,6 +57,7 @@ extension OpKernel {
 
     public func readsInput(at index: Int) -> Bool { true }
     public func outputsFromTypes(_ inputs: [KernelInput?]) throws -> [Tensor]? { nil }
+    public func sequenceMemory(contextLength: Int?) throws -> SequenceMemory? { nil }
 }
 
 /// What the planner knows of one input of a node.

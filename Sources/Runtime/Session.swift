@@ -164,6 +164,31 @@ public final class CompiledModel: Sendable {
     func staticValue(_ id: Int) -> Tensor? {
         constants.withLock { $0[id] }
     }
+
+    /// The memory one session keeps for a sequence (its KV caches) with `contextLength`
+    /// tokens of context (nil: the graph's capacities), checked against `memoryLimit` as a
+    /// whole: each node's cache may fit while all the layers' together do not.
+    public func sequenceMemoryBytes(contextLength: Int?) throws -> Int {
+        var total = 0, nodes = 0, tokens = 0
+        for entry in entries {
+            let memory = try ExecutionError.attributing(to: entry.node) {
+                try entry.kernel.sequenceMemory(contextLength: contextLength)
+            }
+            guard let memory else { continue }
+            guard let sum = Checked.add(total, memory.bytes) else {
+                throw ExecutionError("the KV caches of \(nodes + 1) attention nodes do not fit in memory")
+            }
+            total = sum
+            nodes += 1
+            tokens = max(tokens, memory.tokens)
+        }
+        guard total <= memoryLimit else {
+            let origin = contextLength == nil ? "the graph's attribute 'capacity'" : "--ctx-size"
+            throw ExecutionError("the KV caches of \(nodes) attention nodes for \(tokens) tokens (\(origin)) need \(total) bytes, "
+                + "more than the memory limit of \(memoryLimit) bytes; give a smaller --ctx-size or raise the limit with --max-memory SIZE")
+        }
+        return total
+    }
 }
 
 /// Runs a compiled model for one sequence at a time: its plans, buffers and kernel context
@@ -185,6 +210,8 @@ public final class Session {
     private var plans: [[TensorType?]: ExecutionPlan] = [:]
     private var planOrder: [[TensorType?]] = []
     private let context: KernelContext
+    /// The bytes of the session's KV caches, checked against the memory limit at the first plan.
+    private var sequenceBytes: Int?
     /// Per-run working arrays, kept with their capacity so a decode step allocates nothing.
     private var given: [Tensor?] = []
     private var planKey: [TensorType?] = []
@@ -585,10 +612,12 @@ public final class Session {
             let id = self.entries[node].outputs[k]
             return self.valueNames[id].isEmpty ? nil : id
         }
-        // Every buffer is known before anything runs: the plan as a whole must fit too.
-        guard plan.bufferBytes <= model.memoryLimit else {
-            throw ExecutionError(MemoryLimit.exceeded("running the graph (\(plan.bufferTypes.count) buffers)", bytes: plan.bufferBytes,
-                                                      limit: model.memoryLimit))
+        // Every buffer and the KV caches are known before anything runs: they must fit together.
+        let state = try sequenceBytes ?? model.sequenceMemoryBytes(contextLength: context.contextLength)
+        sequenceBytes = state
+        guard let bytes = Checked.add(plan.bufferBytes, state), bytes <= model.memoryLimit else {
+            let what = "running the graph (\(plan.bufferTypes.count) buffers\(state > 0 ? " and \(state) bytes of KV caches" : ""))"
+            throw ExecutionError(MemoryLimit.exceeded(what, bytes: plan.bufferBytes &+ state, limit: model.memoryLimit))
         }
         return plan
     }

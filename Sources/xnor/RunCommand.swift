@@ -134,7 +134,13 @@ struct RunCommand: ParsableCommand {
         let vocab = logits.shape[1], start = (logits.shape[0] - 1) * vocab
         return try logits.withUnsafeBuffer(of: Float.self) { values in
             var best = start
-            for i in start..<(start + vocab) where values[i] > values[best] { best = i }
+            for i in start..<(start + vocab) {
+                // NaN compares false both ways: a non-finite logit would pick a token silently.
+                guard values[i].isFinite else {
+                    throw ExecutionError("output 'logits' holds \(values[i]) at [\(logits.shape[0] - 1), \(i - start)]: the model's numbers overflowed or are invalid")
+                }
+                if values[i] > values[best] { best = i }
+            }
             return best - start
         }
     }
@@ -158,6 +164,12 @@ struct RunCommand: ParsableCommand {
 
     private func write(_ outputs: [String: Tensor], graph: Graph) throws {
         guard let output else { return }
+        // Nothing is written when any output is not a number: NaN logits are no result.
+        for info in graph.outputs {
+            if let tensor = outputs[info.name], let bad = tensor.firstNonFinite() {
+                throw ExecutionError("output '\(info.name)' \(tensor.type) holds \(bad): the model's numbers overflowed or are invalid")
+            }
+        }
         if graph.outputs.count == 1, let only = graph.outputs.first, let tensor = outputs[only.name] {
             try NpyWriter.write(float32: tensor.floatValues(), shape: tensor.shape, to: output, replace: force)
             return

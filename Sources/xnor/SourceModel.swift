@@ -16,8 +16,11 @@ struct LoadedModel {
     /// The checkpoint the builders read (HF folder or GGUF), with its files.
     var checkpoint: ModelFile?
 
-    var takesTokens: Bool { LanguageModelInputs.takesTokens(graph) }
-    var isCausal: Bool { graph.outputs.first?.name == "logits" && takesTokens }
+    /// Set for language models and encoders, whose graph was checked against the contract.
+    var signature: LanguageModelSignature?
+
+    var takesTokens: Bool { signature != nil }
+    var isCausal: Bool { signature?.kind == .causalLM }
 }
 
 /// Loads a model for `run`, `convert` and `verify`: an ONNX graph as the file gives it, a
@@ -25,6 +28,16 @@ struct LoadedModel {
 /// written.
 enum SourceModel {
     static func open(_ path: String, contextLength: Int? = nil) throws -> LoadedModel {
+        var model = try load(path, contextLength: contextLength)
+        if LanguageModelSignature.takesTokens(model.graph) {
+            model.signature = try TerminalText.naming(path) {
+                try LanguageModelSignature.of(try CompiledModel(graph: model.graph, registry: model.registry), contextLength: contextLength)
+            }
+        }
+        return model
+    }
+
+    private static func load(_ path: String, contextLength: Int?) throws -> LoadedModel {
         let file: ModelFile
         switch try ModelOpener.detect(path) {
         case .onnx(let onnx):

@@ -92,9 +92,7 @@ enum LanguageModelInputs {
     }
 
     /// Whether the graph takes token ids (an LLM or encoder) rather than tensors.
-    static func takesTokens(_ graph: Graph) -> Bool {
-        graph.inputs.contains { $0.name == BuiltModel.tokensInput } && graph.inputs.contains { $0.name == BuiltModel.positionsInput }
-    }
+    static func takesTokens(_ graph: Graph) -> Bool { LanguageModelSignature.takesTokens(graph) }
 
     /// The vocabulary size: the rows of the token embedding.
     static func vocabulary(_ graph: Graph) -> Int? {

@@ -15,6 +15,9 @@ struct XNOR: ParsableCommand {
     /// Runs the command line, promising what scripts rely on: exit 0 on success, 1 on any
     /// data or usage error, with exactly one line on stderr.
     static func main() {
+        // A write past `ulimit -f` then fails with EFBIG and the usual error line, instead of
+        // the process being killed with none.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

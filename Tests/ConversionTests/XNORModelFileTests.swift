@@ -59,4 +59,25 @@ struct XNORModelFileTests {
             try XNORModelFile.write(packed, name: "t", mode: .w1a8, source: XNORSource(format: "onnx", files: []), to: a, replace: false)
         }
     }
+
+    /// A packed weight's scale (α or γ, a mean of |W|) that an edited file makes NaN, infinite
+    /// or negative is refused at load, naming the file and the tensor (issue 12: every output
+    /// was NaN, with exit 0).
+    @Test(arguments: [Float.nan, .infinity, -1])
+    func aScaleThatIsNotAFiniteMeanIsRefused(_ bad: Float) throws {
+        let (packed, _) = try packed(.w1a1)
+        let path = scratch("scale-\(bad).xnor")
+        try XNORModelFile.write(packed, name: "t", mode: .w1a1, source: XNORSource(format: "onnx", files: []), to: path, replace: false)
+        let entry = try #require(try XNORFile.open(path).tensor(named: "B.scale"))
+        #expect(entry.byteCount >= 8)
+        // The second scale, so a check of the first alone would miss it.
+        let fd = open(path, O_WRONLY)
+        #expect(fd >= 0)
+        var bits = bad.bitPattern.littleEndian
+        #expect(pwrite(fd, &bits, 4, off_t(entry.offset + 4)) == 4)
+        close(fd)
+        let error = try #require(throws: FormatError.self) { _ = try XNORModelFile.open(path) }
+        let text = "\(error)"
+        #expect(text.contains(path) && text.contains("'B.scale'") && text.contains("scale 1 is \(bad)"), "\(text)")
+    }
 }

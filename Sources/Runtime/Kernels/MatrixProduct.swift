@@ -127,8 +127,8 @@ struct GemmKernel: OpKernel {
     init(_ setup: KernelSetup) throws {
         try setup.expect(inputs: 2...3)
         let attributes = try setup.attributes(allowed: ["alpha", "beta", "transA", "transB"])
-        alpha = try attributes.float("alpha", default: 1)
-        beta = try attributes.float("beta", default: 1)
+        alpha = try attributes.finiteFloat("alpha", default: 1)
+        beta = try attributes.finiteFloat("beta", default: 1)
         transA = try attributes.flag("transA", default: false)
         transB = try attributes.flag("transB", default: false)
         if transB, !transA, let constant = setup.constant(input: 1), constant.shape.count == 2 {

@@ -65,7 +65,8 @@ struct LayerNormalizationKernel: OpKernel {
         try setup.expect(inputs: 2...3, outputs: 1...3)
         let attributes = try setup.attributes(allowed: ["axis", "epsilon", "stash_type"])
         axis = try attributes.int("axis", default: -1)
-        epsilon = try attributes.float("epsilon", default: 1e-5)
+        epsilon = try attributes.finiteFloat("epsilon", default: 1e-5)
+        guard epsilon >= 0 else { throw OpError("attribute 'epsilon' is \(epsilon), must not be negative") }
         let stash = try attributes.int("stash_type", default: 1)
         guard stash == 1 else { throw OpError("attribute 'stash_type' \(stash) is not supported (only 1, float)") }
     }

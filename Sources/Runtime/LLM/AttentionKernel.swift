@@ -31,18 +31,35 @@ struct AttentionKernel: OpKernel {
         self.heads = heads
         self.kvHeads = kvHeads
         self.headDim = headDim
-        scale = Double(try attributes.float("scale") ?? Float(1 / Double(headDim).squareRoot()))
+        let scale = try attributes.finiteFloat("scale").map(Double.init) ?? 1 / Double(headDim).squareRoot()
+        guard scale > 0 else { throw OpError("attribute 'scale' is \(scale), must be positive") }
+        self.scale = scale
         causal = try attributes.flag("causal", default: true)
         capacity = try attributes.int("capacity", default: 0)
         if causal {
             try setup.expect(inputs: 4...4)
             guard capacity > 0 else { throw OpError("a causal attention needs a positive capacity") }
-            try KVCache.checkSize(capacity: capacity, width: kvHeads * headDim)
+            _ = try KVCache.bytes(capacity: capacity, width: kvHeads * headDim)
         } else {
             try setup.expect(inputs: 3...4)
         }
     }
 
+
+    /// The KV cache rows a session keeps: its `--ctx-size` where given, else the graph's.
+    private func cacheCapacity(_ contextLength: Int?) -> Int { contextLength ?? capacity }
+
+    /// The KV cache and the scores of one head over the whole context.
+    func sequenceMemory(contextLength: Int?) throws -> SequenceMemory? {
+        guard causal else { return nil }
+        let tokens = cacheCapacity(contextLength)
+        let cache = try KVCache.bytes(capacity: tokens, width: kvHeads * headDim)
+        guard let scores = Checked.add(tokens, headDim).flatMap({ Checked.multiply($0, MemoryLayout<Double>.stride) }),
+              let bytes = Checked.add(cache, scores) else {
+            throw OpError("the attention scores of \(tokens) tokens do not fit in memory")
+        }
+        return SequenceMemory(bytes: bytes, tokens: tokens)
+    }
 
     func outputTypes(for inputs: [KernelInput?]) throws -> [TensorType] {
         let q = try inputs.required(0).type, k = try inputs.required(1).type, v = try inputs.required(2).type
@@ -79,7 +96,7 @@ struct AttentionKernel: OpKernel {
             }
             return
         }
-        let cache = context.slot { KVCache(capacity: context.contextLength ?? capacity, width: kvHeads * headDim) }
+        let cache = context.slot { KVCache(capacity: cacheCapacity(context.contextLength), width: kvHeads * headDim) }
         let positions = try inputs.required(3)
         let start = cache.length
         for t in 0..<positions.count where try positions.integer(at: t) != start + t {
@@ -103,40 +120,47 @@ struct AttentionKernel: OpKernel {
         for t in 0..<tokens { rows = max(rows, visible(t)) }
         // Scores of one head over the visible rows, then one head's weighted sum: made for the
         // whole context at once (a causal cache's capacity), so decoding never regrows it.
-        let scratch = context.slot { Scratch([Double]()) }
-        if scratch.value.count < rows + headDim {
-            scratch.value = [Double](repeating: 0, count: max(rows, causal ? context.contextLength ?? capacity : 0) + headDim)
+        // Reserved, not a Swift array: a context no machine can hold is an error, not an abort.
+        let scratch = context.slot { Scratch<ReservedMemory<Double>?>(nil) }
+        if (scratch.value?.count ?? 0) < rows + headDim {
+            let count = max(rows, causal ? cacheCapacity(context.contextLength) : 0) + headDim
+            do {
+                scratch.value = try ReservedMemory(count: count)
+            } catch {
+                throw OpError(error.message("the attention scores of \(count - headDim) tokens"))
+            }
+        }
+        guard let buffer = scratch.value?.buffer, let scores = buffer.baseAddress else {
+            throw OpError("internal error: no attention scratch")
         }
         try q.withUnsafeBuffer(of: Float.self) { query in
             try output.withUnsafeMutableBuffer(of: Float.self) { out in
-                scratch.value.withUnsafeMutableBufferPointer { buffer in
-                    let scores = buffer.baseAddress!, sum = scores + rows
-                    for t in 0..<tokens {
-                        let count = visible(t)
-                        for h in 0..<heads {
-                            let qRow = t * width + h * headDim
-                            let kvColumn = (h / group) * headDim
-                            var maximum = -Double.infinity
-                            for j in 0..<count {
-                                var dot = 0.0
-                                let kRow = j * kvWidth + kvColumn
-                                for d in 0..<headDim { dot += Double(query[qRow + d]) * Double(keys[kRow + d]) }
-                                scores[j] = dot * scale
-                                maximum = max(maximum, scores[j])
-                            }
-                            var total = 0.0
-                            for j in 0..<count {
-                                scores[j] = (scores[j] - maximum).exp
-                                total += scores[j]
-                            }
-                            for d in 0..<headDim { sum[d] = 0 }
-                            for j in 0..<count {
-                                let weight = scores[j] / total
-                                let vRow = j * kvWidth + kvColumn
-                                for d in 0..<headDim { sum[d] += weight * Double(values[vRow + d]) }
-                            }
-                            for d in 0..<headDim { out[qRow + d] = Float(sum[d]) }
+                let sum = scores + rows
+                for t in 0..<tokens {
+                    let count = visible(t)
+                    for h in 0..<heads {
+                        let qRow = t * width + h * headDim
+                        let kvColumn = (h / group) * headDim
+                        var maximum = -Double.infinity
+                        for j in 0..<count {
+                            var dot = 0.0
+                            let kRow = j * kvWidth + kvColumn
+                            for d in 0..<headDim { dot += Double(query[qRow + d]) * Double(keys[kRow + d]) }
+                            scores[j] = dot * scale
+                            maximum = max(maximum, scores[j])
                         }
+                        var total = 0.0
+                        for j in 0..<count {
+                            scores[j] = (scores[j] - maximum).exp
+                            total += scores[j]
+                        }
+                        for d in 0..<headDim { sum[d] = 0 }
+                        for j in 0..<count {
+                            let weight = scores[j] / total
+                            let vRow = j * kvWidth + kvColumn
+                            for d in 0..<headDim { sum[d] += weight * Double(values[vRow + d]) }
+                        }
+                        for d in 0..<headDim { out[qRow + d] = Float(sum[d]) }
                     }
                 }
             }

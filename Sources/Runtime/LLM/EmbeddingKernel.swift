@@ -7,12 +7,19 @@ import Graph
 struct EmbeddingKernel: OpKernel {
     static let opType = "Embedding"
     let table: WeightRows
+    /// The input the ids come from: token ids, or the positions of a learned position embedding.
+    let idsName: String
 
     init(_ setup: KernelSetup) throws {
         try setup.expect(inputs: 2...2)
         _ = try setup.attributes(allowed: [])
         guard let constant = setup.constant(input: 1) else { throw OpError("the table (input 1) must be a constant") }
         table = try WeightRows(constant)
+        idsName = setup.node.inputs[0]
+        // No id can index an empty vocabulary, and an empty row embeds nothing.
+        guard table.rows > 0, table.columns > 0 else {
+            throw OpError("the table '\(constant.name)' has shape \(constant.shape): a vocabulary and an embedding width must not be empty")
+        }
     }
 
     func readsInput(at index: Int) -> Bool { index == 0 }
@@ -31,7 +38,7 @@ struct EmbeddingKernel: OpKernel {
                 for t in 0..<ids.count {
                     let id = try ids.integer(at: t)
                     guard id >= 0, id < table.rows else {
-                        throw OpError("token id \(id) at position \(t) is outside the vocabulary [0, \(table.rows))")
+                        throw OpError("'\(idsName)' holds \(id) at \(t), outside the \(table.rows) rows of '\(table.constant.name)'")
                     }
                     try reader.decode(row: id, into: UnsafeMutableBufferPointer(rebasing: out[(t * width)..<((t + 1) * width)]))
                 }

@@ -11,7 +11,10 @@ struct RMSNormKernel: OpKernel {
     init(_ setup: KernelSetup) throws {
         try setup.expect(inputs: 2...2)
         let attributes = try setup.attributes(allowed: ["epsilon"])
-        epsilon = Double(try attributes.float("epsilon", default: 1e-6))
+        let epsilon = try attributes.finiteFloat("epsilon", default: 1e-6)
+        // A negative epsilon makes the root of a small mean square NaN.
+        guard epsilon >= 0 else { throw OpError("attribute 'epsilon' is \(epsilon), must not be negative") }
+        self.epsilon = Double(epsilon)
         guard let constant = setup.constant(input: 1), constant.shape.count == 1, constant.elementCount > 0 else {
             throw OpError("the weight (input 1) must be a non-empty 1-D constant")
         }

@@ -19,8 +19,11 @@ struct RotaryEmbeddingKernel: OpKernel {
         guard let headDim = try attributes.int("head_dim"), headDim > 0, headDim % 2 == 0 else {
             throw OpError("head_dim must be a positive even number")
         }
-        guard let frequencies = try attributes.floats("inv_freq"), frequencies.count * 2 == headDim else {
+        guard let frequencies = try attributes.finiteFloats("inv_freq"), frequencies.count * 2 == headDim else {
             throw OpError("inv_freq must hold head_dim/2 frequencies (partial rotary is not supported)")
+        }
+        if let index = frequencies.firstIndex(where: { $0 < 0 }) {
+            throw OpError("attribute 'inv_freq' holds \(frequencies[index]) at index \(index), a frequency must not be negative")
         }
         self.headDim = headDim
         inverseFrequencies = frequencies

@@ -29,7 +29,7 @@ public final class XNORPopcountGemmKernel: OpKernel, Sendable {
     public init(setup: KernelSetup, weights table: [String: PackedWeights], arithmetic: Arithmetic) throws {
         try setup.expect(inputs: 1...2)
         // Refuses attributes the op does not define; the values are read from the node below.
-        _ = try setup.attributes(allowed: Self.attributes)
+        let attributes = try setup.attributes(allowed: Self.attributes)
         guard let name = XNORPopcountGemmNode.weight(of: setup.node), let weights = table[name] else {
             throw OpError("no packed weights for this node (attribute 'weight')")
         }
@@ -37,8 +37,8 @@ public final class XNORPopcountGemmKernel: OpKernel, Sendable {
               let mode = ConversionMode(rawValue: modeName), mode.weightMode == weights.mode else {
             throw OpError("attribute 'mode' is missing or does not match the packed weights (\(weights.mode.rawValue))")
         }
-        var alpha: Float?
-        if case .float(let value) = setup.node.attribute(XNORPopcountGemmNode.Attribute.alpha), value != 1 { alpha = value }
+        var alpha = try attributes.finiteFloat(XNORPopcountGemmNode.Attribute.alpha)
+        if alpha == 1 { alpha = nil }
         var bias: [Float]?
         if setup.node.inputs.count > 1, !setup.node.inputs[1].isEmpty {
             guard let constant = setup.constant(input: 1) else { throw OpError("the bias (input 1) must be a constant") }
