@@ -595,7 +595,10 @@ def bad_numbers(c: Cases, llama_xnor: Path):
             return folder
         folder = c.build(label, colliding)
         if folder:
-            c.run(["convert", folder, "-o", c.out / "a.xnor", "--quiet"], 1, f"tensors {alias} beside {q}", (alias, q))
+            # A non-canonical layer number is refused on its own (it names the tensor and why);
+            # a canonical alias must name both tensors that collide.
+            words = (alias, q) if alias.startswith("layers.") else (alias, "canonical")
+            c.run(["convert", folder, "-o", c.out / "a.xnor", "--quiet"], 1, f"tensors {alias} beside {q}", words)
 
     def untied():
         folder = edit_safetensors(copy_folder(LLM / "llama", w / "untied-no-lm-head"), lambda ts: [t for t in ts if t[0] != "lm_head.weight"])
