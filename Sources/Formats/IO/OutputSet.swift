@@ -38,7 +38,8 @@ public final class OutputSet {
 
     static func check(_ outputs: [Output], inputs: [String], replace: Bool) throws {
         var seen: [(resolved: String, identity: FileIdentity?, output: Output)] = []
-        let readFiles = inputs.compactMap { input in FileIdentity.of(input).map { (input, $0) } }
+        var unique = Set<String>()
+        let readFiles = inputs.filter { unique.insert($0).inserted }.compactMap { input in FileIdentity.of(input).map { (input, $0) } }
         var inputFolders: [String: String] = [:]
         for (input, identity) in readFiles where isDirectory(input) { inputFolders[key(identity)] = input }
         for output in outputs {
