@@ -51,5 +51,6 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Verify", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "VerifyTests", dependencies: ["Verify", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
     ]
 )

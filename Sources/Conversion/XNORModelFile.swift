@@ -35,6 +35,18 @@ public enum XNORModelFile {
     public static func write(_ packed: PackedGraph, name: String, mode: ConversionMode, source: XNORSource,
                              to path: String, replace: Bool, architecture: String? = nil,
                              metadata: [(String, GGUFMetadataValue)] = []) throws -> GGUFWriter.Summary {
+        let output = try AtomicFileWriter(path: path, replace: replace)
+        let summary = try write(packed, name: name, mode: mode, source: source, into: output, architecture: architecture, metadata: metadata)
+        try output.commit()
+        return summary
+    }
+
+    /// Writes `packed` into `output` without committing it (the command commits it with its
+    /// other outputs).
+    @discardableResult
+    public static func write(_ packed: PackedGraph, name: String, mode: ConversionMode, source: XNORSource,
+                             into output: AtomicFileWriter, architecture: String? = nil,
+                             metadata: [(String, GGUFMetadataValue)] = []) throws -> GGUFWriter.Summary {
         var writer = XNORWriter(name: name, mode: mode.rawValue, graph: packed.graph.json(), source: source,
                                 architecture: architecture ?? XNORWriter.graphArchitecture)
         for (key, value) in metadata { writer.addMetadata(key, value) }
@@ -57,7 +69,7 @@ public enum XNORModelFile {
             writer.addTensor(name: scaleTensorName(weightName), type: .f32, shape: [weights.mode.scaleCount(rows: weights.n)],
                              payload: .stream { sink in try weights.withScaleBytes { try sink.write($0) } })
         }
-        return try writer.write(to: path, replace: replace)
+        return try writer.write(into: output)
     }
 
     /// A .xnor model opened for running: its graph, with constants and packed weights as

@@ -12,6 +12,12 @@ public struct OutputComparison: Sendable {
     /// axis (rank < 2 or a last axis of 1).
     public var top1Agreement: Double?
     public var rows: Int
+    /// NaN and infinite values in our output and in the reference's. Any is a failure: the
+    /// metrics above cannot tell agreement from two outputs that are both NaN, so they are
+    /// NaN too.
+    public var nonFiniteOurs: Int
+    public var nonFiniteReference: Int
+    public var isFinite: Bool { nonFiniteOurs == 0 && nonFiniteReference == 0 }
 
     /// Accumulates rows over several inputs.
     struct Accumulator {
@@ -23,6 +29,8 @@ public struct OutputComparison: Sendable {
         var top1Rows = 0
         var hasClassAxis = true
         var shape: [Int] = []
+        var nonFiniteOurs = 0
+        var nonFiniteReference = 0
 
         mutating func add(_ ours: Tensor, _ reference: Tensor) throws {
             guard ours.shape == reference.shape else {
@@ -30,6 +38,8 @@ public struct OutputComparison: Sendable {
             }
             shape = ours.shape
             let a = ours.floatValues(), b = reference.floatValues()
+            nonFiniteOurs += a.count { !$0.isFinite }
+            nonFiniteReference += b.count { !$0.isFinite }
             let width = max(ours.shape.last ?? 1, 1)
             hasClassAxis = hasClassAxis && ours.shape.count >= 2 && width > 1
             for i in 0..<a.count { maxAbsError = max(maxAbsError, Double(abs(a[i] - b[i]))) }
@@ -58,9 +68,12 @@ public struct OutputComparison: Sendable {
         }
 
         func result(_ name: String) -> OutputComparison {
-            OutputComparison(output: name, shape: shape, maxAbsError: maxAbsError,
-                             meanCosine: rows > 0 ? cosineSum / Double(rows) : 1, minCosine: rows > 0 ? minCosine : 1,
-                             top1Agreement: hasClassAxis && top1Rows > 0 ? Double(top1Agree) / Double(top1Rows) : nil, rows: rows)
+            let finite = nonFiniteOurs == 0 && nonFiniteReference == 0
+            return OutputComparison(output: name, shape: shape, maxAbsError: finite ? maxAbsError : .nan,
+                                    meanCosine: !finite ? .nan : rows > 0 ? cosineSum / Double(rows) : 1,
+                                    minCosine: !finite ? .nan : rows > 0 ? minCosine : 1,
+                                    top1Agreement: finite && hasClassAxis && top1Rows > 0 ? Double(top1Agree) / Double(top1Rows) : nil, rows: rows,
+                                    nonFiniteOurs: nonFiniteOurs, nonFiniteReference: nonFiniteReference)
         }
     }
 }
@@ -75,6 +88,9 @@ public struct OpCheck: Sendable {
     /// max |kernel − reference| / max |reference| over every output element of every run.
     public var maxRelativeError: Double
     public var outputMagnitude: Double
+    /// NaN and infinite values in the kernel's output or the reference's: a failure, since
+    /// two NaN outputs compare as equal to nothing.
+    public var nonFinite: Int = 0
     public var passed: Bool
 
     /// float32 rounding of the output's magnitude: the kernels and the reference round the

@@ -15,6 +15,9 @@ public struct LanguageModelComparison: Sendable {
     public var perplexityReference: Double
     public var perplexityOurs: Double
     public var perplexityRatio: Double { perplexityOurs / perplexityReference }
+    /// Positions where either row holds NaN or an infinity: the distributions there are not
+    /// defined, so while there is any, every KL and perplexity figure is NaN.
+    public var nonFinitePositions: Int
     /// Per position, in sequence order: KL divergence, cosine, max abs error, same top-1.
     public var perPosition: [Position]
 
@@ -32,6 +35,7 @@ public struct LanguageModelComparison: Sendable {
         var nllReference = 0.0
         var nllOurs = 0.0
         var predicted = 0
+        var nonFinitePositions = 0
 
         public init() {}
 
@@ -44,6 +48,8 @@ public struct LanguageModelComparison: Sendable {
             let a = ours.floatValues(), b = reference.floatValues()
             for t in 0..<tokens.count {
                 let rowA = a[(t * vocab)..<((t + 1) * vocab)], rowB = b[(t * vocab)..<((t + 1) * vocab)]
+                let finite = rowA.allSatisfy(\.isFinite) && rowB.allSatisfy(\.isFinite)
+                if !finite { nonFinitePositions += 1 }
                 let logA = LanguageModelComparison.logSoftmax(rowA), logB = LanguageModelComparison.logSoftmax(rowB)
                 var kl = 0.0, dot = 0.0, na = 0.0, nb = 0.0, maxAbs = 0.0
                 for i in 0..<vocab {
@@ -55,7 +61,8 @@ public struct LanguageModelComparison: Sendable {
                 }
                 let cosine = na == 0 && nb == 0 ? 1 : (na == 0 || nb == 0 ? 0 : dot / (na.squareRoot() * nb.squareRoot()))
                 let same = LanguageModelComparison.argmax(rowA) == LanguageModelComparison.argmax(rowB)
-                positions.append(Position(sequence: sequence, index: t, kl: max(kl, 0), cosine: cosine, maxAbsError: maxAbs, sameTop1: same))
+                positions.append(Position(sequence: sequence, index: t, kl: finite ? max(kl, 0) : .nan, cosine: finite ? cosine : .nan,
+                                          maxAbsError: finite ? maxAbs : .nan, sameTop1: finite && same))
                 if t + 1 < tokens.count {
                     let next = tokens[t + 1]
                     guard next >= 0, next < vocab else { throw VerifyError("token \(next) is outside the vocabulary of \(vocab)") }
@@ -67,7 +74,8 @@ public struct LanguageModelComparison: Sendable {
         }
 
         public func result() -> LanguageModelComparison {
-            let kls = positions.map(\.kl).sorted()
+            let undefined = nonFinitePositions > 0
+            let kls = undefined ? positions.map { _ in Double.nan } : positions.map(\.kl).sorted()
             func percentile(_ q: Double) -> Double {
                 guard !kls.isEmpty else { return 0 }
                 // Linear interpolation between closest ranks, as numpy.percentile does.
@@ -81,8 +89,9 @@ public struct LanguageModelComparison: Sendable {
                 klMean: kls.reduce(0, +) / count, klMax: kls.last ?? 0,
                 klPercentiles: [99.9, 99, 90, 50].map { ($0, percentile($0)) },
                 sameTop1Percent: 100 * Double(positions.filter(\.sameTop1).count) / count,
-                perplexityReference: exp(nllReference / Double(max(predicted, 1))),
-                perplexityOurs: exp(nllOurs / Double(max(predicted, 1))),
+                perplexityReference: undefined ? .nan : exp(nllReference / Double(max(predicted, 1))),
+                perplexityOurs: undefined ? .nan : exp(nllOurs / Double(max(predicted, 1))),
+                nonFinitePositions: nonFinitePositions,
                 perPosition: positions)
         }
     }

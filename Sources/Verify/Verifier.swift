@@ -34,7 +34,25 @@ public struct Verifier {
         /// Causal LMs: logits compared as distributions over the vocabulary, per position.
         public var languageModelAgainstSource: LanguageModelComparison?
         public var languageModelAgainstSimulated: LanguageModelComparison?
+        /// The source given against the one recorded at conversion; set by the caller.
+        public var source: SourceCheck?
         public var opsPassed: Bool { opChecks.allSatisfy(\.passed) }
+
+        /// Why the report fails on NaN or infinite values, or nil when every compared output
+        /// (ours, the source model's, the simulated reference's) is finite.
+        public var nonFiniteFailure: String? {
+            var parts: [String] = []
+            let badOps = opChecks.filter { $0.nonFinite > 0 }
+            if !badOps.isEmpty { parts.append("\(badOps.count) popcount op(s), first '\(badOps[0].node)'") }
+            for c in againstSource {
+                if c.nonFiniteOurs > 0 { parts.append("\(c.nonFiniteOurs) in the converted model's '\(c.output)'") }
+                if c.nonFiniteReference > 0 { parts.append("\(c.nonFiniteReference) in the source model's '\(c.output)'") }
+            }
+            for c in againstSimulated where c.nonFiniteReference > 0 {
+                parts.append("\(c.nonFiniteReference) in the simulated reference's '\(c.output)'")
+            }
+            return parts.isEmpty ? nil : "NaN or infinite values: " + parts.joined(separator: ", ")
+        }
     }
 
     /// `progress(done, total)` after each sample.
@@ -42,6 +60,13 @@ public struct Verifier {
     /// compared as next-token distributions. Each sample is a sequence of its own: stateful
     /// ops (the KV caches) start empty for every sample.
     public func run(samples: [[String: Tensor]], tokens: [[Int]]? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+        try run(count: samples.count, sample: { samples[$0] }, tokens: tokens, progress: progress)
+    }
+
+    /// As `run(samples:)`, with each sample made when its turn comes, so that only one is
+    /// held at a time.
+    public func run(count: Int, sample: (Int) throws -> [String: Tensor], tokens: [[Int]]? = nil,
+                    progress: ((Int, Int) -> Void)? = nil) throws -> Report {
         let graph = model.packed.graph
 
         var constants: [String: ConstantTensor] = [:]
@@ -61,15 +86,17 @@ public struct Verifier {
         var versusSimulated: [String: OutputComparison.Accumulator] = [:]
         var languageSource = LanguageModelComparison.Accumulator()
         var languageSimulated = LanguageModelComparison.Accumulator()
-        for (sampleIndex, inputs) in samples.enumerated() {
+        for sampleIndex in 0..<count {
+            let inputs = try sample(sampleIndex)
             for session in [converted, simulated, reference] { session.resetState() }
             let ours = try converted.run(inputs: inputs, keeping: [], observer: { event in
                 guard let checker = checkers[event.index], let x = event.inputs.first ?? nil else { return }
                 var expected = [Tensor.zeros(event.outputs[0].type)]
                 try checker.run(inputs: [x], outputs: &expected)
                 let got = event.outputs[0].floatValues(), want = expected[0].floatValues()
-                var maxDiff = 0.0, magnitude = 0.0
+                var maxDiff = 0.0, magnitude = 0.0, nonFinite = 0
                 for i in 0..<want.count {
+                    if !got[i].isFinite || !want[i].isFinite { nonFinite += 1 }
                     magnitude = max(magnitude, Double(abs(want[i])))
                     let diff = Double(abs(got[i] - want[i]))
                     maxDiff = max(maxDiff, got[i].isNaN != want[i].isNaN ? .infinity : (diff.isNaN ? 0 : diff))
@@ -78,7 +105,8 @@ public struct Verifier {
                 let relative = magnitude > 0 ? maxDiff / magnitude : maxDiff
                 check.maxRelativeError = max(check.maxRelativeError, relative)
                 check.outputMagnitude = max(check.outputMagnitude, magnitude)
-                check.passed = check.maxRelativeError <= OpCheck.tolerance
+                check.nonFinite += nonFinite
+                check.passed = check.maxRelativeError <= OpCheck.tolerance && check.nonFinite == 0
                 checks[event.index] = check
             })
             let simulatedOutputs = try simulated.run(inputs: inputs)
@@ -92,10 +120,10 @@ public struct Verifier {
                 if let theirs = referenceOutputs[name] { try languageSource.add(ours: mine, reference: theirs, tokens: sequence, sequence: sampleIndex) }
                 if let theirs = simulatedOutputs[name] { try languageSimulated.add(ours: mine, reference: theirs, tokens: sequence, sequence: sampleIndex) }
             }
-            progress?(sampleIndex + 1, samples.count)
+            progress?(sampleIndex + 1, count)
         }
         let names = graph.outputs.map(\.name)
-        return Report(mode: model.mode.rawValue, samples: samples.count,
+        return Report(mode: model.mode.rawValue, samples: count,
                       opChecks: checks.keys.sorted().compactMap { checks[$0] },
                       againstSource: names.compactMap { versusSource[$0]?.result($0) },
                       againstSimulated: names.compactMap { versusSimulated[$0]?.result($0) },

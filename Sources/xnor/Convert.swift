@@ -38,14 +38,15 @@ struct Convert: ParsableCommand {
         case zstd
     }
 
-    /// Every file this run would write, checked before any is written: a refusal of the
-    /// last one must not leave the first behind.
-    var outputFiles: [String] {
-        [output] + (compress == .zstd ? [output + ".zst"] : []) + (report.map { [$0] } ?? [])
+    /// Every file this run writes: checked before the model is read, and committed together.
+    var outputFiles: [OutputSet.Output] {
+        [OutputSet.Output(output, option: "-o")] + (compress == .zstd ? [OutputSet.Output(output + ".zst", option: "--compress zstd")] : [])
+            + (report.map { [OutputSet.Output($0, option: "--report")] } ?? [])
     }
 
     func validate() throws {
-        guard Set(outputFiles).count == outputFiles.count else {
+        try UsageCheck.paths([("SOURCE", source), ("-o", output), ("--report", report)])
+        guard Set(outputFiles.map(\.path)).count == outputFiles.count else {
             throw ValidationError("-o, its .zst and --report must name different files")
         }
     }
@@ -59,7 +60,9 @@ struct Convert: ParsableCommand {
     }
 
     private func perform() throws {
-        for path in outputFiles { try AtomicFileWriter.checkTarget(path, replace: force) }
+        // Checked before the model is read, then again with every file the source is made of
+        // (shards and external data may be links to files elsewhere).
+        _ = try OutputSet(outputFiles, inputs: [source], replace: force)
         let model = try SourceModel.open(source)
         let mode = self.mode ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1
         var pass = XNORRewritePass(mode: mode, keep: keep.map(Glob.init))
@@ -72,18 +75,20 @@ struct Convert: ParsableCommand {
         let progress = Progress("packing weights", quiet: quiet)
         let packed = try WeightPackingPass.run(rewritten, progress: progress.update)
         let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")
-        let sourceInfo = try XNORSource.hashing(format: format, files: SourceModel.files(of: source, model: model))
+        let sourceFiles = try SourceModel.files(of: source, model: model)
+        let outputs = try OutputSet(outputFiles, inputs: [source] + sourceFiles.map(\.path), replace: force)
+        let sourceInfo = try XNORSource.hashing(format: format, files: sourceFiles)
         let name = model.graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : model.graph.name
-        let summary = try XNORModelFile.write(packed, name: name, mode: mode, source: sourceInfo, to: output, replace: force,
+        let modelWriter = try outputs.writer(for: output)
+        let summary = try XNORModelFile.write(packed, name: name, mode: mode, source: sourceInfo, into: modelWriter,
                                               architecture: model.built?.architecture, metadata: model.built?.metadata ?? [])
         if compress == .zstd {
-            try ZstdCompressor.compress(try MappedFile(mapping: output), to: output + ".zst", replace: force)
+            try ZstdCompressor.compress(try modelWriter.mappedContents(), into: try outputs.writer(for: output + ".zst"))
         }
         if let report {
-            let writer = try AtomicFileWriter(path: report, replace: force)
-            try writer.append(Array((JSONWriter().string(ConversionReportText.json(conversion)) + "\n").utf8))
-            try writer.commit()
+            try outputs.writer(for: report).append(Array((JSONWriter().string(ConversionReportText.json(conversion)) + "\n").utf8))
         }
+        try outputs.commit()
         if !quiet {
             TerminalText.print(ConversionReportText.text(conversion), terminator: "")
             TerminalText.print("wrote \(output): \(Units.bytes(summary.fileSize)), \(packed.weights.count) packed weights, \(packed.graph.initializers.count) other tensors")

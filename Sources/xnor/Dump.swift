@@ -20,12 +20,19 @@ struct Dump: ParsableCommand {
 
     @OptionGroup var limits: ReadLimits
 
+    func validate() throws {
+        try UsageCheck.paths([("PATH", path), ("-o", output)])
+    }
+
+    var outputs: [OutputSet.Output] { [OutputSet.Output(output, option: "-o")] }
+
     func run() throws {
         limits.apply()
+        _ = try OutputSet(outputs, inputs: [path], replace: force)
         let model: ModelFile
         switch try ModelOpener.detect(path) {
         case .onnx(let onnx):
-            try ONNXReport.dump(onnx, tensor: tensor, to: output, replace: force)
+            try ONNXReport.dump(onnx, tensor: tensor, to: outputs, replace: force)
             return
         case .xnor(let file): model = file.model
         case .tensors(let tensors): model = tensors
@@ -34,7 +41,11 @@ struct Dump: ParsableCommand {
             throw FormatError(path: path, location: .field("tensor '\(tensor)'"),
                               "no such tensor (the file has \(model.tensors.count); `xnor inspect` lists them)")
         }
+        // Every file of the model, with the path itself: a shard may be a link to a file
+        // elsewhere (a Hugging Face cache's blobs).
+        let set = try OutputSet(outputs, inputs: [path] + model.tensors.map(\.file.path), replace: force)
         let values = try entry.floatValues()
-        try NpyWriter.write(float32: values, shape: entry.shape, to: output, replace: force)
+        try NpyWriter.write(float32: values, shape: entry.shape, into: try set.writer(for: output))
+        try set.commit()
     }
 }

@@ -15,8 +15,8 @@ struct InputOptions: ParsableArguments {
     @Option(name: .customLong("random-inputs"), help: "Run on N random inputs (normal, mean 0, variance 1) instead of files.")
     var randomInputs: Int?
 
-    @Option(help: "Seed of the random inputs.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the random inputs or tokens (default 0).")
+    var seed: UInt64?
 
     @Option(name: .customLong("dim"), help: ArgumentHelp("Size of a symbolic dimension for random inputs; repeat for several.", valueName: "NAME=SIZE"))
     var dims: [String] = []
@@ -25,9 +25,30 @@ struct InputOptions: ParsableArguments {
         if let n = randomInputs, n < 1 { throw ValidationError("--random-inputs must be at least 1") }
         if randomInputs != nil && !inputs.isEmpty { throw ValidationError("give --input or --random-inputs, not both") }
         _ = try dimValues()
+        for item in inputs where item.isEmpty || item.hasSuffix("=") { throw ValidationError("--input '\(item)' names no file") }
     }
 
     var isEmpty: Bool { inputs.isEmpty && randomInputs == nil }
+
+    /// The options of graph inputs, and whether each was given: a token model refuses them.
+    var given: [(option: String, given: Bool)] {
+        [("--input", !inputs.isEmpty), ("--random-inputs", randomInputs != nil), ("--dim", !dims.isEmpty)]
+    }
+
+    /// The .npy files given.
+    var files: [String] {
+        inputs.map { item in
+            if let eq = item.firstIndex(of: "="), !item[..<eq].contains("/") { return String(item[item.index(after: eq)...]) }
+            return item
+        }
+    }
+
+    /// `--dim` and `--seed` shape and seed random inputs: with files they would be ignored.
+    /// (`verify` with no inputs at all runs random ones, which they do apply to.)
+    func refuseUnused() throws {
+        guard !inputs.isEmpty else { return }
+        try UsageCheck.refuse([("--dim", !dims.isEmpty), ("--seed", seed != nil)], because: "the inputs are the files of --input, not random")
+    }
 
     func dimValues() throws -> [String: Int] {
         var values: [String: Int] = [:]
@@ -59,7 +80,7 @@ struct InputOptions: ParsableArguments {
                 }
                 bytes = total
             }
-            var generator = SeededNormal(seed: seed)
+            var generator = SeededNormal(seed: seed ?? 0)
             return try (0..<count).map { _ in
                 var sample: [String: Tensor] = [:]
                 for (name, type) in types.sorted(by: { $0.key < $1.key }) {

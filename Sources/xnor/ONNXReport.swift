@@ -98,9 +98,10 @@ enum ONNXReport {
     }
 
     /// The initializer named `name` as float32, for `dump`.
-    static func dump(_ file: ONNXModelFile, tensor name: String, to output: String, replace: Bool) throws {
+    static func dump(_ file: ONNXModelFile, tensor name: String, to outputs: [OutputSet.Output], replace: Bool) throws {
         let path = file.path
-        let (graph, _) = try ONNXImporter.load(file)
+        let (graph, info) = try ONNXImporter.load(file)
+        let set = try OutputSet(outputs, inputs: SourceModel.files(of: info).map(\.path), replace: replace)
         guard let tensor = graph.initializer(named: name) else {
             throw FormatError(path: path, location: .field("tensor '\(name)'"),
                               "no such initializer (the graph has \(graph.initializers.count); `xnor inspect` lists them)")
@@ -113,6 +114,7 @@ enum ONNXReport {
         } catch {
             throw FormatError(path: path, location: .field("tensor '\(name)'"), "\(error)")
         }
-        try NpyWriter.write(float32: values, shape: tensor.shape, to: output, replace: replace)
+        for output in outputs { try NpyWriter.write(float32: values, shape: tensor.shape, into: try set.writer(for: output.path)) }
+        try set.commit()
     }
 }

@@ -43,6 +43,8 @@ struct RunCommand: ParsableCommand {
         if let n = nPredict, n < 0 { throw ValidationError("--n-predict must not be negative") }
         if let n = contextSize, n < 1 { throw ValidationError("--ctx-size must be at least 1") }
         if nPredict == nil, output == nil { throw ValidationError("give -o OUT.npy (or --n-predict N for a causal LM)") }
+        if force, output == nil { throw ValidationError("--force applies to -o, which is not given") }
+        try UsageCheck.paths([("PATH", path), ("-o", output)])
     }
 
     @OptionGroup var limits: ReadLimits
@@ -53,17 +55,42 @@ struct RunCommand: ParsableCommand {
         try TerminalText.naming(path) { try perform() }
     }
 
+    /// Every file the run reads, which no output may replace.
+    private var readPaths: [String] {
+        [path] + inputs.files + (tokenOptions.promptIDs.map { [$0] } ?? [])
+    }
+
     private func perform() throws {
+        // An output that is a file is checked before the model is read; a folder (several
+        // outputs) once the graph tells the names of the files in it.
+        if let output, !Self.isFolder(output) { _ = try OutputSet([OutputSet.Output(output, option: "-o")], inputs: readPaths, replace: force) }
         let model = try SourceModel.open(path, contextLength: contextSize)
         let graph = model.graph
+        if model.takesTokens {
+            try UsageCheck.refuse(inputs.given, because: "\(path) is a language model; give token ids (--tokens, --prompt-ids, --random-tokens)")
+            if tokenOptions.randomTokens == nil {
+                try UsageCheck.refuse([("--seed", inputs.seed != nil)], because: "it seeds --random-tokens, which is not given")
+            }
+            if !model.isCausal {
+                try UsageCheck.refuse([("--n-predict", nPredict != nil), ("--ctx-size", contextSize != nil)], because: "\(path) is an encoder, not a causal LM")
+            }
+        } else {
+            try UsageCheck.refuse(tokenOptions.givenList + [("--n-predict", nPredict != nil), ("--ctx-size", contextSize != nil)],
+                                  because: "\(path) is a graph, not a language model; give --input or --random-inputs 1")
+            try inputs.refuseUnused()
+        }
         let session = try Session(graph: graph, registry: model.registry, contextLength: contextSize)
         if model.takesTokens {
             let vocabulary = LanguageModelInputs.vocabulary(graph) ?? Int.max
-            guard let sequences = try tokenOptions.sequences(vocabulary: vocabulary, seed: inputs.seed), let prompt = sequences.first else {
+            let limit = LanguageModelInputs.sequenceLimit(graph, contextSize: contextSize, contextOption: model.isCausal ? "--ctx-size" : nil)
+            guard let sequences = try tokenOptions.sequences(vocabulary: vocabulary, sequenceLimit: limit, seed: inputs.seed ?? 0),
+                  let prompt = sequences.first else {
                 throw ValidationError("\(path) is a language model: give its input as --tokens 1,2,3 (or --prompt-ids FILE, --random-tokens N)")
             }
+            if sequences.count > 1, let file = tokenOptions.promptIDs {
+                throw FormatError(path: file, "holds \(sequences.count) sequences; run takes one (verify takes several)")
+            }
             if let count = nPredict {
-                guard model.isCausal else { throw ValidationError("--n-predict needs a causal LM; \(path) is an encoder") }
                 try generate(session, graph: graph, prompt: prompt, count: count)
                 if output == nil { return }
             }
@@ -71,9 +98,6 @@ struct RunCommand: ParsableCommand {
             let outputs = try session.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt))
             try write(outputs, graph: graph)
             return
-        }
-        guard nPredict == nil, tokenOptions.isEmpty else {
-            throw ValidationError("\(path) is a graph, not a language model: --tokens and --n-predict do not apply; give --input")
         }
         guard let sample = try inputs.samples(for: graph, session: session).first else { return }
         try write(try session.run(inputs: sample), graph: graph)
@@ -84,7 +108,7 @@ struct RunCommand: ParsableCommand {
     /// the logits in place, so after the first step a token allocates nothing.
     private func generate(_ session: Session, graph: Graph, prompt: [Int], count requested: Int) throws {
         // Decoding stops when the KV cache is full, as llama.cpp's does without context shift.
-        let capacity = contextSize ?? Self.cacheCapacity(graph) ?? Int.max
+        let capacity = LanguageModelInputs.sequenceLimit(graph, contextSize: contextSize, contextOption: nil).tokens
         let count = max(0, min(requested, capacity - prompt.count + 1))
         session.resetState()
         var results: [String: Tensor] = [:]
@@ -162,6 +186,8 @@ struct RunCommand: ParsableCommand {
         return "\(rounded)"
     }
 
+    /// One output goes to the file `-o`; several to `NAME.npy` files in the folder `-o`, all
+    /// of them or none.
     private func write(_ outputs: [String: Tensor], graph: Graph) throws {
         guard let output else { return }
         // Nothing is written when any output is not a number: NaN logits are no result.
@@ -171,23 +197,41 @@ struct RunCommand: ParsableCommand {
             }
         }
         if graph.outputs.count == 1, let only = graph.outputs.first, let tensor = outputs[only.name] {
-            try NpyWriter.write(float32: tensor.floatValues(), shape: tensor.shape, to: output, replace: force)
+            let set = try OutputSet([OutputSet.Output(output, option: "-o")], inputs: readPaths, replace: force)
+            try NpyWriter.write(float32: tensor.floatValues(), shape: tensor.shape, into: try set.writer(for: output))
+            try set.commit()
             return
         }
-        try makeFolder(output)
-        for info in graph.outputs {
-            guard let tensor = outputs[info.name] else { continue }
-            let file = output + "/" + info.name.map { $0 == "/" ? "_" : $0 }.reduce("") { $0 + String($1) } + ".npy"
-            try NpyWriter.write(float32: tensor.floatValues(), shape: tensor.shape, to: file, replace: force)
+        let files = graph.outputs.filter { outputs[$0.name] != nil }.map { info in
+            (info.name, output + "/" + info.name.map { $0 == "/" ? "_" : $0 }.reduce("") { $0 + String($1) } + ".npy")
+        }
+        if Self.isFolder(output) {
+            try writeAll(files, outputs)
+            return
+        }
+        var info = stat()
+        if lstat(output, &info) == 0 { throw FormatError(path: output, "is not a folder; several outputs need -o FOLDER") }
+        // The folder is made for this run: it goes again if the outputs cannot be written.
+        guard mkdir(output, 0o755) == 0 else { throw FormatError(path: output, "cannot create the output folder: \(String(cString: strerror(errno)))") }
+        do {
+            try writeAll(files, outputs)
+        } catch {
+            rmdir(output)
+            throw error
         }
     }
 
-    private func makeFolder(_ path: String) throws {
-        var info = stat()
-        if stat(path, &info) == 0 {
-            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw FormatError(path: path, "is not a folder; several outputs need -o FOLDER") }
-            return
+    private func writeAll(_ files: [(name: String, path: String)], _ outputs: [String: Tensor]) throws {
+        let set = try OutputSet(files.map { OutputSet.Output($0.path, option: "-o") }, inputs: readPaths, replace: force)
+        for (name, file) in files {
+            guard let tensor = outputs[name] else { continue }
+            try NpyWriter.write(float32: tensor.floatValues(), shape: tensor.shape, into: try set.writer(for: file))
         }
-        guard mkdir(path, 0o755) == 0 else { throw FormatError(path: path, "cannot create the output folder") }
+        try set.commit()
+    }
+
+    static func isFolder(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 }

@@ -60,17 +60,7 @@ enum SourceModel {
     /// The files a source is made of, for `xnor.source.*`: the model and its external data,
     /// or a folder's config and shards.
     static func files(of path: String, model: LoadedModel) throws -> [(path: String, name: String)] {
-        if let info = model.onnx {
-            let folder = AtomicFileWriter.directory(of: info.path)
-            var files = [(path: info.path, name: AtomicFileWriter.baseName(of: info.path))]
-            var seen = Set<String>()
-            for (_, source) in info.tensorSources {
-                if case .external(let location, _) = source, seen.insert(location).inserted {
-                    files.append((path: folder + "/" + location, name: location))
-                }
-            }
-            return files
-        }
+        if let info = model.onnx { return files(of: info) }
         guard let checkpoint = model.checkpoint, checkpoint.format == .huggingFaceFolder else {
             return [(path: path, name: AtomicFileWriter.baseName(of: path))]
         }
@@ -80,5 +70,18 @@ enum SourceModel {
             names.append(AtomicFileWriter.baseName(of: tensor.file.path))
         }
         return names.map { (path: path + "/" + $0, name: $0) }
+    }
+
+    /// An ONNX model's file and its external data files.
+    static func files(of info: ONNXModelInfo) -> [(path: String, name: String)] {
+        let folder = AtomicFileWriter.directory(of: info.path)
+        var files = [(path: info.path, name: AtomicFileWriter.baseName(of: info.path))]
+        var seen = Set<String>()
+        for (_, source) in info.tensorSources {
+            if case .external(let location, _) = source, seen.insert(location).inserted {
+                files.append((path: folder + "/" + location, name: location))
+            }
+        }
+        return files
     }
 }

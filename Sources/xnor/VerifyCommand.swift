@@ -23,6 +23,10 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .customLong("min-cosine"), help: "Fail when the minimum cosine similarity against the source model is below C.")
     var minCosine: Double?
 
+    @Flag(name: .customLong("allow-other-source"),
+          help: "Verify against a source whose files differ from the SHA-256 the model recorded at conversion (the report says so).")
+    var allowOtherSource = false
+
     @Flag(help: "Print the report as one JSON object.")
     var json = false
 
@@ -30,6 +34,13 @@ struct VerifyCommand: ParsableCommand {
     var quiet = false
 
     @OptionGroup var limits: ReadLimits
+
+    func validate() throws {
+        try UsageCheck.paths([("MODEL", model), ("--source", source)])
+        if let minCosine, !(minCosine >= -1 && minCosine <= 1) {
+            throw ValidationError("--min-cosine \(minCosine) is not a cosine similarity: give a number from -1 to 1")
+        }
+    }
 
     func run() throws {
         limits.apply()
@@ -40,18 +51,37 @@ struct VerifyCommand: ParsableCommand {
     private func perform() throws {
         let loaded = try XNORModelFile.open(model)
         let sourceModel = try SourceModel.open(source)
+        if sourceModel.takesTokens {
+            try UsageCheck.refuse(inputs.given, because: "\(source) is a language model; give token ids (--tokens, --prompt-ids, --random-tokens)")
+            if !tokenOptions.isEmpty && tokenOptions.randomTokens == nil {
+                try UsageCheck.refuse([("--seed", inputs.seed != nil)], because: "it seeds --random-tokens, which is not given")
+            }
+        } else {
+            try UsageCheck.refuse(tokenOptions.givenList, because: "\(source) is a graph, not a language model; give --input or --random-inputs")
+            try inputs.refuseUnused()
+        }
+        // The source given is hashed as convert hashed it, and compared with the record.
+        let sourceCheck = SourceCheck(recorded: loaded.file.source,
+                                      given: try XNORSource.hashing(format: loaded.file.source.format, files: SourceModel.files(of: source, model: sourceModel)))
+        if !sourceCheck.matches && !allowOtherSource {
+            throw FormatError(path: model, location: .field(XNORFile.Key.sourceSHA256),
+                              "the source \(source) is not the one this model was converted from (\(sourceCheck.difference)); pass --allow-other-source to verify against it anyway")
+        }
         let verifier = try Verifier(model: loaded, source: sourceModel.graph)
-        let report: Verifier.Report
+        var report: Verifier.Report
         if sourceModel.takesTokens {
             guard LanguageModelInputs.takesTokens(loaded.packed.graph) else {
                 throw FormatError(path: model, "is not a language model, but the source \(source) is")
             }
             let vocabulary = LanguageModelInputs.vocabulary(sourceModel.graph) ?? Int.max
+            // The shorter of the two models' contexts bounds every sequence.
+            let limits = [sourceModel.graph, loaded.packed.graph].map { LanguageModelInputs.sequenceLimit($0, contextSize: nil, contextOption: nil) }
+            let limit = limits.min { $0.tokens < $1.tokens } ?? limits[0]
             var options = tokenOptions
-            if options.isEmpty { options.randomTokens = 16 }
-            guard let sequences = try options.sequences(vocabulary: vocabulary, seed: inputs.seed) else { return }
-            let samples = try sequences.map { try LanguageModelInputs.make(sourceModel.graph, tokens: $0) }
-            report = try verifier.run(samples: samples, tokens: sourceModel.isCausal ? sequences : nil,
+            if options.isEmpty { options.randomTokens = min(16, limit.tokens) }
+            guard let sequences = try options.sequences(vocabulary: vocabulary, sequenceLimit: limit, seed: inputs.seed ?? 0) else { return }
+            report = try verifier.run(count: sequences.count, sample: { try LanguageModelInputs.make(sourceModel.graph, tokens: sequences[$0]) },
+                                      tokens: sourceModel.isCausal ? sequences : nil,
                                       progress: Progress("verifying sequences", quiet: quiet).update)
         } else {
             var options = inputs
@@ -59,9 +89,13 @@ struct VerifyCommand: ParsableCommand {
             let samples = try options.samples(for: sourceModel.graph, session: verifier.reference)
             report = try verifier.run(samples: samples, progress: Progress("verifying samples", quiet: quiet).update)
         }
+        report.source = sourceCheck
         let cosineMissed = minCosine.map { threshold in report.againstSource.contains { $0.minCosine < threshold } } ?? false
         TerminalText.print(json ? JSONWriter().string(VerifyReportText.json(report, minCosine: minCosine)) : VerifyReportText.text(report, minCosine: minCosine),
               terminator: json ? "\n" : "")
+        if let failure = report.nonFiniteFailure {
+            throw FormatError(path: model, "verify failed: \(failure)")
+        }
         if !report.opsPassed {
             throw FormatError(path: model, "verify failed: a popcount op differs from the simulated reference by more than \(OpCheck.tolerance) of its output's magnitude")
         }
@@ -80,6 +114,7 @@ enum VerifyReportText {
                     ("output", .string($0.output)), ("shape", .array($0.shape.map { .int(Int64($0)) })), ("rows", .int(Int64($0.rows))),
                     ("max_abs_error", .double($0.maxAbsError)), ("mean_cosine", .double($0.meanCosine)),
                     ("min_cosine", .double($0.minCosine)), ("top1_agreement", $0.top1Agreement.map { .double($0) } ?? .null),
+                    ("non_finite_ours", .int(Int64($0.nonFiniteOurs))), ("non_finite_reference", .int(Int64($0.nonFiniteReference))),
                 ])
             })
         }
@@ -87,12 +122,14 @@ enum VerifyReportText {
             ("mode", .string(report.mode)),
             ("samples", .int(Int64(report.samples))),
             ("ops_passed", .bool(report.opsPassed)),
+            ("non_finite_failure", report.nonFiniteFailure.map { .string($0) } ?? .null),
+            ("source", report.source.map(source) ?? .null),
             ("tolerance", .double(OpCheck.tolerance)),
             ("ops", .array(report.opChecks.map {
                 .object([
                     ("node", .string($0.node)), ("n", .int(Int64($0.n))), ("k", .int(Int64($0.k))),
                     ("max_relative_error", .double($0.maxRelativeError)), ("output_magnitude", .double($0.outputMagnitude)),
-                    ("passed", .bool($0.passed)),
+                    ("non_finite", .int(Int64($0.nonFinite))), ("passed", .bool($0.passed)),
                 ])
             })),
             ("against_source", comparisons(report.againstSource)),
@@ -103,9 +140,23 @@ enum VerifyReportText {
         ])
     }
 
+    static func source(_ check: SourceCheck) -> JSONValue {
+        func files(_ source: XNORSource) -> JSONValue {
+            .array(source.files.map { .object([("name", .string($0.name)), ("sha256", .string($0.sha256))]) })
+        }
+        return .object([("matches", .bool(check.matches)), ("recorded", files(check.recorded)), ("given", files(check.given))])
+    }
+
+    static func sourceText(_ check: SourceCheck) -> String {
+        check.matches
+            ? "source: the SHA-256 of its \(check.given.files.count) file(s) match those recorded at conversion\n"
+            : "source: NOT the one converted from (\(check.difference)); verified anyway (--allow-other-source)\n"
+    }
+
     static func languageModel(_ c: LanguageModelComparison) -> JSONValue {
         .object([
             ("positions", .int(Int64(c.positions))),
+            ("non_finite_positions", .int(Int64(c.nonFinitePositions))),
             ("kl_divergence", .object([("mean", .double(c.klMean)), ("max", .double(c.klMax))]
                 + c.klPercentiles.map { (percentileName($0.percentile), .double($0.value)) })),
             ("same_top1_percent", .double(c.sameTop1Percent)),
@@ -127,15 +178,18 @@ enum VerifyReportText {
         var out = "    KL divergence over \(c.positions) positions: mean \(sci(c.klMean)), max \(sci(c.klMax))"
         out += c.klPercentiles.map { ", \(percentileName($0.percentile)) \(sci($0.value))" }.joined() + "\n"
         out += "    same top-1: \(fixed(c.sameTop1Percent, digits: 2))%\n"
+        if c.nonFinitePositions > 0 { out += "    NaN/Inf at \(c.nonFinitePositions) of \(c.positions) positions: the distributions there are undefined\n" }
         out += "    perplexity: reference \(fixed(c.perplexityReference, digits: 4)), ours \(fixed(c.perplexityOurs, digits: 4)), ratio \(fixed(c.perplexityRatio, digits: 4))\n"
         return out
     }
 
     static func text(_ report: Verifier.Report, minCosine: Double?) -> String {
         var out = "mode \(report.mode), \(report.samples) input sample(s)\n"
+        if let source = report.source { out += sourceText(source) }
         out += "(a) popcount ops against the simulated reference (pass if max relative error <= \(OpCheck.tolerance)):\n"
         out += InspectReport.table(report.opChecks.map {
-            ["  " + $0.node, "N=\($0.n) K=\($0.k)", "max rel err \(sci($0.maxRelativeError))", $0.passed ? "PASS" : "FAIL"]
+            ["  " + $0.node, "N=\($0.n) K=\($0.k)", "max rel err \(sci($0.maxRelativeError))",
+             $0.passed ? "PASS" : $0.nonFinite > 0 ? "FAIL (\($0.nonFinite) NaN/Inf)" : "FAIL"]
         })
         out += "(b) end to end against the source model:\n" + rows(report.againstSource)
         if let lm = report.languageModelAgainstSource { out += languageModelText(lm) }
@@ -143,13 +197,15 @@ enum VerifyReportText {
         if let lm = report.languageModelAgainstSimulated { out += languageModelText(lm) }
         let passed = report.opChecks.filter(\.passed).count
         out += "ops: \(passed) passed, \(report.opChecks.count - passed) failed\n"
+        if let failure = report.nonFiniteFailure { out += "FAIL: \(failure)\n" }
         return out
     }
 
     static func rows(_ list: [OutputComparison]) -> String {
         InspectReport.table(list.map {
             ["  " + $0.output, "\($0.shape)", "max abs err \(sci($0.maxAbsError))", "cosine mean \(fixed($0.meanCosine)) min \(fixed($0.minCosine))",
-             $0.top1Agreement.map { "top-1 \(fixed($0 * 100, digits: 1))%" } ?? ""]
+             $0.top1Agreement.map { "top-1 \(fixed($0 * 100, digits: 1))%" } ?? "",
+             $0.isFinite ? "" : "NaN/Inf: ours \($0.nonFiniteOurs), reference \($0.nonFiniteReference)"]
         })
     }
 

@@ -87,8 +87,18 @@ public struct GGUFWriter {
     /// never touched.
     @discardableResult
     public func write(to path: String, replace: Bool) throws -> Summary {
-        let layout = try Layout(writer: self, path: path)
         let output = try AtomicFileWriter(path: path, replace: replace)
+        let summary = try write(into: output)
+        try output.commit()
+        return summary
+    }
+
+    /// Writes the file into `output` without committing it (an `OutputSet` commits it with
+    /// the command's other outputs).
+    @discardableResult
+    public func write(into output: AtomicFileWriter) throws -> Summary {
+        let path = output.path
+        let layout = try Layout(writer: self, path: path)
         let stream = BufferedOutput(output)
         try stream.append(layout.header)
         var digests: [String] = []
@@ -107,7 +117,6 @@ public struct GGUFWriter {
                 try output.overwrite(Array(digest.utf8), at: itemOffset + 8)
             }
         }
-        try output.commit()
         return Summary(path: path, fileSize: stream.written, dataOffset: layout.header.count, tensorSHA256: digests)
     }
 

@@ -136,6 +136,80 @@ public final class AtomicFileWriter {
         }
     }
 
+    /// Reads back what has been written so far, before the commit: `convert --compress`
+    /// compresses the model it has not yet moved into place.
+    public func mappedContents() throws -> MappedFile {
+        try MappedFile(mapping: temporaryPath ?? "/proc/self/fd/\(fd)", displayPath: path)
+    }
+
+    /// Commits several writers as one: each file is made durable and given a temporary name
+    /// first (nothing visible changes yet); then each is moved into place, a replaced file
+    /// kept under a temporary name until all are in. If a step fails, the files already
+    /// moved are taken out again and the replaced ones restored, so the targets are as they
+    /// were.
+    static func commitTogether(_ writers: [AtomicFileWriter]) throws {
+        var staged: [String] = []
+        var installed: [(path: String, backup: String?)] = []
+        var backups: [String] = []
+        defer {
+            for writer in writers where !writer.committed {
+                writer.committed = true
+                close(writer.fd)
+            }
+            for name in staged { unlink(name) }
+        }
+        do {
+            for writer in writers {
+                guard fsync(writer.fd) == 0 else { throw FormatError(path: writer.path, "fsync failed: \(SystemError.describe(errno))") }
+                if writer.replace { try checkTarget(writer.path, replace: true) }
+                if let temporaryPath = writer.temporaryPath {
+                    staged.append(temporaryPath)
+                } else {
+                    let name = try freshName(beside: writer.path)
+                    guard linkat(AT_FDCWD, "/proc/self/fd/\(writer.fd)", AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 else {
+                        throw FormatError(path: writer.path, "cannot name the finished file: \(SystemError.describe(errno))")
+                    }
+                    staged.append(name)
+                }
+            }
+            for (writer, name) in zip(writers, staged) {
+                var info = stat()
+                if writer.replace, lstat(writer.path, &info) == 0 {
+                    let backup = try freshName(beside: writer.path)
+                    guard link(writer.path, backup) == 0 else {
+                        throw FormatError(path: writer.path, "cannot keep the file it replaces until the others are written: \(SystemError.describe(errno))")
+                    }
+                    backups.append(backup)
+                    guard rename(name, writer.path) == 0 else {
+                        throw FormatError(path: writer.path, "cannot move the finished file into place: \(SystemError.describe(errno))")
+                    }
+                    installed.append((writer.path, backup))
+                } else {
+                    guard link(name, writer.path) == 0 else {
+                        let code = errno
+                        throw FormatError(path: writer.path, code == EEXIST ? "already exists; pass --force to replace it" : "cannot move the finished file into place: \(SystemError.describe(code))")
+                    }
+                    installed.append((writer.path, nil))
+                }
+            }
+        } catch {
+            for (path, backup) in installed.reversed() {
+                if let backup { rename(backup, path) } else { unlink(path) }
+            }
+            for backup in backups { unlink(backup) }
+            throw error
+        }
+        for backup in backups { unlink(backup) }
+        var folders = Set<String>()
+        for writer in writers where folders.insert(directory(of: writer.path)).inserted {
+            let dirFD = open(directory(of: writer.path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dirFD >= 0 {
+                fsync(dirFD)
+                close(dirFD)
+            }
+        }
+    }
+
     /// A name in the target's folder that no file has, for the moment before the rename.
     private static func freshName(beside path: String) throws -> String {
         var template = Array("\(directory(of: path))/.\(baseName(of: path)).tmp-XXXXXX".utf8CString)

@@ -4,10 +4,17 @@ import CZstd
 /// --compress zstd`. Memory stays at zstd's window plus one buffer whatever the file size.
 public enum ZstdCompressor {
     public static func compress(_ source: MappedFile, to path: String, replace: Bool, level: Int32 = 3) throws {
+        let writer = try AtomicFileWriter(path: path, replace: replace)
+        try compress(source, into: writer, level: level)
+        try writer.commit()
+    }
+
+    /// Compresses into `writer` without committing it.
+    public static func compress(_ source: MappedFile, into writer: AtomicFileWriter, level: Int32 = 3) throws {
+        let path = writer.path
         guard let stream = ZSTD_createCStream() else { throw FormatError(path: path, "zstd: cannot allocate a compression stream") }
         defer { ZSTD_freeCStream(stream) }
         ZSTD_initCStream(stream, level)
-        let writer = try AtomicFileWriter(path: path, replace: replace)
         let outCapacity = ZSTD_CStreamOutSize()
         let outBuffer = UnsafeMutableRawPointer.allocate(byteCount: outCapacity, alignment: 64)
         defer { outBuffer.deallocate() }
@@ -32,6 +39,5 @@ public enum ZstdCompressor {
             if ZSTD_isError(remaining) != 0 { throw FormatError(path: path, "zstd: \(String(cString: ZSTD_getErrorName(remaining)))") }
             try writer.append(UnsafeRawBufferPointer(start: outBuffer, count: output.pos))
         }
-        try writer.commit()
     }
 }

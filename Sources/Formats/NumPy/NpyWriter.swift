@@ -23,6 +23,12 @@ public enum NpyWriter {
     /// Writes the array to `path` atomically.
     public static func write(float32 values: [Float], shape: [Int], to path: String, replace: Bool) throws {
         let writer = try AtomicFileWriter(path: path, replace: replace)
+        try write(float32: values, shape: shape, into: writer)
+        try writer.commit()
+    }
+
+    /// Writes the array into `writer` without committing it.
+    public static func write(float32 values: [Float], shape: [Int], into writer: AtomicFileWriter) throws {
         try writer.append(header(float32Shape: shape))
         try values.withUnsafeBytes { raw in
             #if _endian(big)
@@ -30,6 +36,5 @@ public enum NpyWriter {
             #endif
             try writer.append(raw)
         }
-        try writer.commit()
     }
 }

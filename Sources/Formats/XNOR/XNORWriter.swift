@@ -52,6 +52,16 @@ public struct XNORWriter {
     @discardableResult
     public func write(to path: String, replace: Bool) throws -> GGUFWriter.Summary {
         try check(path: path)
+        let output = try AtomicFileWriter(path: path, replace: replace)
+        let summary = try write(into: output)
+        try output.commit()
+        return summary
+    }
+
+    /// Writes the file into `output` without committing it.
+    @discardableResult
+    public func write(into output: AtomicFileWriter) throws -> GGUFWriter.Summary {
+        try check(path: output.path)
         var gguf = GGUFWriter()
         gguf.add(XNORFile.Key.architecture, .string(architecture))
         gguf.addAlignment(UInt32(XNORFile.alignment))
@@ -66,7 +76,7 @@ public struct XNORWriter {
         // Last, because it is the longest: the short keys stay together at the top of a dump.
         gguf.add(XNORFile.Key.graph, .string(graphJSONText))
         for tensor in tensors { gguf.addTensor(tensor) }
-        return try gguf.write(to: path, replace: replace)
+        return try gguf.write(into: output)
     }
 
     private func check(path: String) throws {
