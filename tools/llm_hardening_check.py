@@ -735,7 +735,12 @@ def error_lines(c: Cases, llama_xnor: Path):
           ("oov.txt", "line 2", "500"))
     crlf = w / "crlf.txt"
     crlf.write_bytes(b"1,2,3\r\n4,5,6\r\n")
-    c.run(["run", llama_xnor, "--prompt-ids", crlf, "-o", o], 0, "a CRLF --prompt-ids file is accepted (run)")
+    # run takes one sequence (several lines are refused as such); verify takes several.
+    crlf_one = w / "crlf-one.txt"
+    crlf_one.write_bytes(b"1,2,3\r\n")
+    c.run(["run", llama_xnor, "--prompt-ids", crlf_one, "-o", o], 0, "a CRLF --prompt-ids file is accepted (run)")
+    c.run(["run", llama_xnor, "--prompt-ids", crlf, "-o", o], 1, "run refuses a --prompt-ids file of two sequences, naming it",
+          ("crlf.txt", "2 sequences"))
     c.run(["verify", llama_xnor, "--source", LLM / "llama", "--prompt-ids", crlf, "--quiet"], 0,
           "a CRLF --prompt-ids file is accepted (verify)")
 
