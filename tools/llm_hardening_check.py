@@ -19,7 +19,7 @@ The cases are the reproductions of issue 12, by its sections:
      ambiguous sources (duplicate keys, colliding tensor names, an untied model without
      lm_head, qwen3 without q_norm); verify against another source; options that do not apply;
   3. outputs: --force onto the command's own input (checksums compared), path aliases of -o and
-     --report, a report in a missing folder (nothing may be left), -o '';
+     --report, a report in a missing folder or a full disk (a small tmpfs; nothing may be left), -o '';
   4. memory: a packed BitNet checkpoint of 16 MB (made by a child process, `--make`) converted and
      run within 64 MiB + 4 bytes per input byte; --random-tokens 2^20 on a 128-token context;
      a 10 MB prompt line; verify with 10^6 sequences;
@@ -674,9 +674,39 @@ def outputs(c: Cases, llama_xnor: Path):
           "convert --report in a missing folder leaves no .xnor", ("missing",))
     c.run(["convert", LLM / "llama", "-o", d / "a.xnor", "--compress", "zstd", "--report", d / "missing" / "r.json", "--quiet"], 1,
           "convert --compress zstd --report in a missing folder leaves no .xnor nor .zst", ("missing",))
+    full_disk(c, llama_xnor)
     c.run(["convert", LLM / "llama", "-o", "", "--quiet"], 1, "convert -o ''", (("-o", "--output"),))
     c.run(["run", llama_xnor, "--tokens", "1,2,3", "-o", ""], 1, "run -o ''", (("-o", "--output"),))
     c.run(["dump", LLM / "llama" / "model.gguf", "token_embd.weight", "-o", ""], 1, "dump -o ''", (("-o", "--output"),))
+
+
+def full_disk(c: Cases, llama_xnor: Path):
+    """A disk that fills while the second output is written (a tmpfs sized to hold the .xnor
+    and little more): the command fails naming that file and leaves the folder as it was, a
+    replaced file with its old bytes. Needs root to mount; said and skipped otherwise."""
+    disk = c.work / "small-disk"
+    disk.mkdir()
+    size = (llama_xnor.stat().st_size + 4095) // 4096 * 4096
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], capture_output=True).returncode != 0:
+        print("SKIP full disk: cannot mount a small tmpfs here (needs root)")
+        return
+    try:
+        for extra, label in [(["--compress", "zstd"], "the .zst"), (["--report", disk / "r.json"], "the report")]:
+            name = f"convert onto a full disk, failing at {label}"
+            p = c.x.run(["convert", LLM / "llama", "-o", disk / "a.xnor", "--quiet", *extra], 1, name, c.report, ("No space left",))
+            left = sorted(x.name for x in disk.iterdir())
+            c.report.check(f"{name}: nothing left", f"left {left}" if left else None)
+            for x in disk.iterdir():
+                x.unlink()
+        # With --force, the files it would replace keep their bytes.
+        (disk / "a.xnor").write_bytes(b"old model")
+        name = "convert --force onto a full disk keeps the file it would replace"
+        c.x.run(["convert", LLM / "llama", "-o", disk / "a.xnor", "--compress", "zstd", "--force", "--quiet"], 1, name, c.report,
+                ("No space left",))
+        kept = (disk / "a.xnor").read_bytes() == b"old model" and not (disk / "a.xnor.zst").exists()
+        c.report.check(f"{name}: old bytes kept, no .zst", None if kept else f"folder holds {sorted(x.name for x in disk.iterdir())}")
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
 
 
 def memory(c: Cases, llama_xnor: Path):
