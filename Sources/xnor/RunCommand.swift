@@ -79,7 +79,7 @@ struct RunCommand: ParsableCommand {
                                   because: "\(path) is a graph, not a language model; give --input or --random-inputs 1")
             try inputs.refuseUnused()
         }
-        let session = try Session(graph: graph, registry: model.registry, contextLength: contextSize)
+        let session = Session(model: try model.compiledModel(), contextLength: contextSize)
         if model.takesTokens {
             let vocabulary = LanguageModelInputs.vocabulary(graph) ?? Int.max
             let limit = LanguageModelInputs.sequenceLimit(graph, contextSize: contextSize, contextOption: model.isCausal ? "--ctx-size" : nil)

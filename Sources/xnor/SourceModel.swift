@@ -18,6 +18,13 @@ struct LoadedModel {
 
     /// Set for language models and encoders, whose graph was checked against the contract.
     var signature: LanguageModelSignature?
+    /// The graph compiled for the signature check, kept so a run does not compile it again.
+    var compiled: CompiledModel?
+
+    /// The compiled model, compiled now if the signature check did not.
+    func compiledModel() throws -> CompiledModel {
+        try compiled ?? CompiledModel(graph: graph, registry: registry)
+    }
 
     var takesTokens: Bool { signature != nil }
     var isCausal: Bool { signature?.kind == .causalLM }
@@ -30,9 +37,12 @@ enum SourceModel {
     static func open(_ path: String, contextLength: Int? = nil) throws -> LoadedModel {
         var model = try load(path, contextLength: contextLength)
         if LanguageModelSignature.takesTokens(model.graph) {
-            model.signature = try TerminalText.naming(path) {
-                try LanguageModelSignature.of(try CompiledModel(graph: model.graph, registry: model.registry), contextLength: contextLength)
+            let (compiled, signature) = try TerminalText.naming(path) {
+                let compiled = try CompiledModel(graph: model.graph, registry: model.registry)
+                return (compiled, try LanguageModelSignature.of(compiled, contextLength: contextLength))
             }
+            model.compiled = compiled
+            model.signature = signature
         }
         return model
     }
