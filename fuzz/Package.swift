@@ -23,7 +23,6 @@ let package = Package(
         .target(
             name: "FuzzLLMSupport",
             dependencies: [
-                "FuzzSupport",
                 .product(name: "Formats", package: "XNORKit"),
                 .product(name: "Graph", package: "XNORKit"),
                 .product(name: "Models", package: "XNORKit"),
