@@ -92,9 +92,9 @@ def xnormodel(out: Path, xnor: str):
                 target = out / f"{source.stem}{'_' + mode if mode else ''}.xnor"
                 subprocess.run([xnor, "convert", source, "-o", target, "--force", "--quiet"] + (["--mode", mode] if mode else []),
                                check=True)
-    # A packed BitNet folder with one layer kept: its projections stay uint8 codes + γ in the file
+    # A packed BitNet folder with every projection kept: they stay uint8 codes + γ in the file
     # (I8 [N/4, K] and packed_ternary in the graph JSON), the only seed that reaches that loader path.
-    subprocess.run([xnor, "convert", LLM / "bitnet_packed", "-o", out / "bitnet_packed_kept.xnor", "--keep", "blk.1.*",
+    subprocess.run([xnor, "convert", LLM / "bitnet_packed", "-o", out / "bitnet_packed_kept.xnor", "--keep", "blk.*",
                     "--force", "--quiet"], check=True)
 
 
