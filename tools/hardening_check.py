@@ -199,18 +199,34 @@ MAKERS = {
 }
 
 
-def make(name: str, folder: Path):
+def make_in_child(script: str, name: str, folder: Path) -> Path:
+    """Has `script` (this file or a sibling) write its large input NAME into FOLDER in a child
+    process (`--make NAME PATH`), so the peak memory wait4 reports is the tool's, not ours."""
     (folder / name).parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, __file__, "--make", name, str(folder / name)], check=True)
+    subprocess.run([sys.executable, script, "--make", name, str(folder / name)], check=True)
+    return folder / name
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def make(name: str, folder: Path) -> Path:
+    return make_in_child(__file__, name, folder)
+
+
+def command_line(doc: str, makers: dict) -> argparse.Namespace | None:
+    """The options both hardening checks take; None when this process was only asked to write
+    one large input (`--make NAME PATH`, see make_in_child), which it has then done."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xnor", type=Path, default=ROOT / ".build" / "release" / "xnor")
     parser.add_argument("--make", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.make:
-        MAKERS[args.make[0]](Path(args.make[1]))
+        makers[args.make[0]](Path(args.make[1]))
+        return None
+    return args
+
+
+def main() -> int:
+    args = command_line(__doc__, MAKERS)
+    if args is None:
         return 0
     report = Report()
     with tempfile.TemporaryDirectory() as work_dir, tempfile.TemporaryDirectory() as tmp_dir:

@@ -32,7 +32,6 @@ Prints one line per check and `N passed, N failed`; exit 1 on any failure.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -47,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hardening_check import Limited  # noqa: E402  (the limited runner)
+from hardening_check import Limited, command_line, make_in_child  # noqa: E402  (the limited runner, options, child makers)
 from oracle_check import Report  # noqa: E402  (the shared pass/fail reporter)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,8 +335,7 @@ MAKERS = {
 
 
 def make(name: str, folder: Path) -> Path:
-    subprocess.run([sys.executable, __file__, "--make", name, str(folder / name)], check=True)
-    return folder / name
+    return make_in_child(__file__, name, folder)
 
 
 # --------------------------------------------------------------------------------------------
@@ -693,7 +691,7 @@ def full_disk(c: Cases, llama_xnor: Path):
     try:
         for extra, label in [(["--compress", "zstd"], "the .zst"), (["--report", disk / "r.json"], "the report")]:
             name = f"convert onto a full disk, failing at {label}"
-            p = c.x.run(["convert", LLM / "llama", "-o", disk / "a.xnor", "--quiet", *extra], 1, name, c.report, ("No space left",))
+            c.x.run(["convert", LLM / "llama", "-o", disk / "a.xnor", "--quiet", *extra], 1, name, c.report, ("No space left",))
             left = sorted(x.name for x in disk.iterdir())
             c.report.check(f"{name}: nothing left", f"left {left}" if left else None)
             for x in disk.iterdir():
@@ -803,12 +801,8 @@ def packed_source_numerics(c: Cases):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--xnor", type=Path, default=ROOT / ".build" / "release" / "xnor")
-    parser.add_argument("--make", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.make:
-        MAKERS[args.make[0]](Path(args.make[1]))
+    args = command_line(__doc__, MAKERS)
+    if args is None:
         return 0
     report = Report()
     with tempfile.TemporaryDirectory() as work_dir, tempfile.TemporaryDirectory() as tmp_dir:
