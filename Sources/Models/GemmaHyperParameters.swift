@@ -36,9 +36,10 @@ struct GemmaHyperParameters {
     init(_ c: TransformerConfig, generation: Generation, fromGGUF: Bool, source: ConfigSource) throws {
         self.generation = generation
         let layers = c.numHiddenLayers
+        // The graph holds these as float32: one that rounds to 0 or ∞ there is refused here.
         func positive(_ value: Double?, _ field: ConfigSource.Field) throws -> Double? {
             guard let value else { return nil }
-            guard value.isFinite, value > 0 else { throw source.error(field, "must be positive and finite, is \(value)") }
+            guard Float(value).isFinite, Float(value) > 0 else { throw source.error(field, "must be a positive finite float32, is \(value)") }
             return value
         }
         /// transformers' default for a key left out; a key given as null stays nil.
@@ -50,10 +51,16 @@ struct GemmaHyperParameters {
             // layer count (gemma_pytorch's config; query_pre_attn_scalar has no GGUF key).
             let largest = generation == .gemma2 ? 46 : 62
             let scalar = layers == largest ? Double(c.hiddenSize / c.numAttentionHeads) : Double(c.attentionHeadDim)
+            guard scalar > 0 else {
+                throw source.error(.numAttentionHeads, "is \(c.numAttentionHeads), more than \(source.name(.hiddenSize)) (\(c.hiddenSize)): llama.cpp's attention scale of a \(layers)-layer model is 1/sqrt(hidden/heads)")
+            }
             attentionScale = 1 / Float(scalar).squareRoot().double
         } else {
             let scalar = try positive(c.queryPreAttnScalar ?? 256, .queryPreAttnScalar) ?? 256
             attentionScale = 1 / scalar.squareRoot()
+            guard Float(attentionScale).isFinite, Float(attentionScale) > 0 else {
+                throw source.error(.queryPreAttnScalar, "is \(scalar), whose scale \(attentionScale) is not a positive finite float32")
+            }
         }
         switch (generation, fromGGUF) {
         case (.gemma2, false):
@@ -92,7 +99,7 @@ struct GemmaHyperParameters {
             }
         } else {
             let period = c.slidingWindowPattern ?? (generation == .gemma2 ? 2 : 6)
-            if !fromGGUF, period == 0 { throw source.error(.slidingWindowPattern, "must be positive, is 0") }
+            if !fromGGUF, period <= 0 { throw source.error(.slidingWindowPattern, "must be positive, is \(period)") }
             // transformers: sliding unless (i + 1) is a multiple of the period; llama.cpp's
             // set_swa_pattern: i mod n < n − 1 (every layer for n = 0). The two agree for n > 0.
             sliding = (0..<layers).map { period == 0 || $0 % period < period - 1 }

@@ -64,6 +64,8 @@ import Testing
     /// A value no Gemma can have is refused naming its key in the source's spelling.
     @Test(arguments: [("gemma2", "\"query_pre_attn_scalar\": 24", "\"query_pre_attn_scalar\": -1", "query_pre_attn_scalar"),
                       ("gemma2", "\"sliding_window\": 4", "\"sliding_window\": 0", "sliding_window"),
+                      ("gemma2", "\"query_pre_attn_scalar\": 24", "\"query_pre_attn_scalar\": 1e-300", "query_pre_attn_scalar"),
+                      ("gemma2", "\"final_logit_softcapping\": 30.0", "\"final_logit_softcapping\": 1e-50", "final_logit_softcapping"),
                       ("gemma2", "\"attn_logit_softcapping\": 5.0", "\"attn_logit_softcapping\": 0.0", "attn_logit_softcapping"),
                       ("gemma2", "\"hidden_activation\": \"gelu_pytorch_tanh\"", "\"hidden_activation\": \"swish\"", "hidden_activation"),
                       ("gemma3", "\"sliding_attention\",\n    \"full_attention\"", "\"sliding_attention\",\n    \"local\"", "layer_types")])
