@@ -98,7 +98,8 @@ struct GemmaHyperParameters {
                 }
             }
         } else {
-            let period = c.slidingWindowPattern ?? (generation == .gemma2 ? 2 : 6)
+            // Gemma2Config has no pattern key (it alternates); llama.cpp reads one for both.
+            let period = generation == .gemma2 && !fromGGUF ? 2 : c.slidingWindowPattern ?? (generation == .gemma2 ? 2 : 6)
             if !fromGGUF, period <= 0 { throw source.error(.slidingWindowPattern, "must be positive, is \(period)") }
             // transformers: sliding unless (i + 1) is a multiple of the period; llama.cpp's
             // set_swa_pattern: i mod n < n − 1 (every layer for n = 0). The two agree for n > 0.
