@@ -10,6 +10,8 @@ public struct ConfigSource: Sendable {
         case maxPositionEmbeddings, rmsNormEps, layerNormEps
         case ropeTheta, ropeType, ropeFactor, ropeLowFreqFactor, ropeHighFreqFactor, ropeOriginalMaxPositionEmbeddings
         case tieWordEmbeddings, hiddenAct, typeVocabSize
+        case hiddenActivation, queryPreAttnScalar, slidingWindow, slidingWindowPattern, layerTypes
+        case attnLogitSoftcapping, finalLogitSoftcapping, ropeLocalTheta
     }
 
     /// The file the values came from.
@@ -32,8 +34,10 @@ public struct ConfigSource: Sendable {
     public static func configJSON(_ config: TransformerConfig, path: String) -> ConfigSource {
         typealias Key = TransformerConfig.CodingKeys
         typealias RopeKey = TransformerConfig.RopeParameters.CodingKeys
-        let ropeObject = config.ropeParameters != nil ? Key.ropeParameters.rawValue : Key.ropeScaling.rawValue
-        let theta = config.ropeParameters?.ropeTheta != nil ? "\(Key.ropeParameters.rawValue).\(RopeKey.ropeTheta.rawValue)" : Key.ropeTheta.rawValue
+        // Gemma 3's per-layer-type form nests the global entry under full_attention.
+        let ropeObject = config.ropeByLayerType ? "\(Key.ropeParameters.rawValue).full_attention"
+            : config.ropeParameters != nil ? Key.ropeParameters.rawValue : Key.ropeScaling.rawValue
+        let theta = config.ropeParameters?.ropeTheta != nil ? "\(ropeObject).\(RopeKey.ropeTheta.rawValue)" : Key.ropeTheta.rawValue
         let type = config.rope?.ropeType == nil && config.rope?.type != nil ? RopeKey.type : RopeKey.ropeType
         let key: [Field: String] = [
             .hiddenSize: Key.hiddenSize.rawValue, .numHiddenLayers: Key.numHiddenLayers.rawValue,
@@ -47,6 +51,12 @@ public struct ConfigSource: Sendable {
             .ropeOriginalMaxPositionEmbeddings: "\(ropeObject).\(RopeKey.originalMaxPositionEmbeddings.rawValue)",
             .tieWordEmbeddings: Key.tieWordEmbeddings.rawValue, .hiddenAct: Key.hiddenAct.rawValue,
             .typeVocabSize: Key.typeVocabSize.rawValue,
+            .hiddenActivation: Key.hiddenActivation.rawValue, .queryPreAttnScalar: Key.queryPreAttnScalar.rawValue,
+            .slidingWindow: Key.slidingWindow.rawValue, .slidingWindowPattern: Key.slidingWindowPattern.rawValue,
+            .layerTypes: Key.layerTypes.rawValue, .attnLogitSoftcapping: Key.attnLogitSoftcapping.rawValue,
+            .finalLogitSoftcapping: Key.finalLogitSoftcapping.rawValue,
+            .ropeLocalTheta: config.ropeByLayerType
+                ? "\(Key.ropeParameters.rawValue).sliding_attention.\(RopeKey.ropeTheta.rawValue)" : Key.ropeLocalBaseFreq.rawValue,
         ]
         return ConfigSource(path: path) { key[$0] ?? "\($0)" }
     }

@@ -13,6 +13,9 @@ enum HyperParameters {
         .vocabSize: "vocab_size", .maxPositionEmbeddings: "context_length", .rmsNormEps: "attention.layer_norm_rms_epsilon",
         .layerNormEps: "attention.layer_norm_epsilon", .ropeTheta: "rope.freq_base", .ropeType: "rope.scaling.type",
         .ropeFactor: "rope.scaling.factor", .ropeOriginalMaxPositionEmbeddings: "rope.scaling.original_context_length",
+        .slidingWindow: "attention.sliding_window", .slidingWindowPattern: "attention.sliding_window_pattern",
+        .ropeLocalTheta: "rope.freq_base_swa", .attnLogitSoftcapping: "attn_logit_softcapping",
+        .finalLogitSoftcapping: "final_logit_softcapping",
     ]
 
     static func metadata(_ c: TransformerConfig, architecture a: String, contextLength: Int) -> [(String, GGUFMetadataValue)] {
@@ -105,6 +108,26 @@ enum HyperParameters {
             c.ropeParameters = rope.factor == 1 && kind == "linear" ? nil : rope
             c.ropeParameters?.ropeTheta = c.ropeTheta
         }
+        c.slidingWindow = try int(.slidingWindow)
+        c.ropeLocalBaseFreq = try double(.ropeLocalTheta)
+        c.attnLogitSoftcapping = try double(.attnLogitSoftcapping)
+        c.finalLogitSoftcapping = try double(.finalLogitSoftcapping)
+        // llama.cpp's load_swa_pattern: a bool per layer, or the period of the pattern.
+        let patternKey = "\(a).\(keys[.slidingWindowPattern] ?? "")"
+        if case .array(let flags)? = values[patternKey] {
+            guard flags.count == c.numHiddenLayers else {
+                throw FormatError(path: path, location: .field(patternKey), "holds \(flags.count) values for \(c.numHiddenLayers) layers")
+            }
+            c.layerTypes = try (0..<flags.count).map { i in
+                guard case .bool(let sliding) = flags[i] else {
+                    throw FormatError(path: path, location: .field(patternKey), "must hold booleans, holds \(flags[i].typeName)")
+                }
+                return sliding ? "sliding_attention" : "full_attention"
+            }
+        } else {
+            c.slidingWindowPattern = try int(.slidingWindowPattern)
+        }
+        c.givenKeys = Set(values.keys)
         return c
     }
 }

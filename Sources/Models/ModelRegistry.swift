@@ -15,6 +15,8 @@ public enum ModelRegistry {
         public var contextLength: Int?
         /// What a llama.cpp GGUF changes: permuted q/k rows.
         var ggufPermutedQK = false
+        /// Read as llama.cpp reads a GGUF (Gemma: norms with + 1 baked in, no query_pre_attn_scalar).
+        var fromGGUF = false
         public init(contextLength: Int? = nil) { self.contextLength = contextLength }
     }
 
@@ -28,6 +30,14 @@ public enum ModelRegistry {
         }
     }
 
+    static func gemma(_ generation: GemmaHyperParameters.Generation) -> Entry {
+        Entry(architecture: generation.rawValue) { config, source, weights, options in
+            let context = options.contextLength ?? min(config.maxPositionEmbeddings ?? 4096, 4096)
+            return try GemmaBuilder(config: config, source: source, weights: weights, generation: generation,
+                                    fromGGUF: options.fromGGUF, contextLength: context).build()
+        }
+    }
+
     /// config.json `model_type` → builder.
     static let byModelType: [String: Entry] = [
         "llama": decoder("llama"),
@@ -35,6 +45,8 @@ public enum ModelRegistry {
         "qwen2": decoder("qwen2"),
         "qwen3": decoder("qwen3"),
         "bitnet": decoder("bitnet", activation: .relu2, subNorms: true, defaultMode: "w1.58a8"),
+        "gemma2": gemma(.gemma2),
+        "gemma3_text": gemma(.gemma3),
         "bert": Entry(architecture: "bert") { config, source, weights, _ in
             try BertBuilder(config: config, source: source, weights: weights).build()
         },
@@ -43,6 +55,7 @@ public enum ModelRegistry {
     /// GGUF `general.architecture` → the model_type whose builder reads it.
     static let byGGUFArchitecture: [String: String] = [
         "llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "bitnet": "bitnet", "bitnet-b1.58": "bitnet", "bert": "bert",
+        "gemma2": "gemma2", "gemma3": "gemma3_text",
     ]
 
     public static var supported: [String] { byModelType.keys.sorted() }
@@ -76,8 +89,10 @@ public enum ModelRegistry {
                 throw FormatError(path: configPath, location: .field("quantization_config.quant_method"),
                                   "'\(q.quantMethod ?? "")' is not supported (bitnet)")
             }
-            let spelling = TensorNames.Spelling(of: model.tensors.map(\.name))
-            let weights = try WeightSource(model: model, translate: TensorNames.gguf(fromHuggingFace:), missingName: spelling.huggingFace(fromGGUF:))
+            let spelling = TensorNames.Spelling(of: model.tensors.map(\.name), modelType: config.modelType)
+            let modelType = config.modelType
+            let weights = try WeightSource(model: model, translate: { try TensorNames.gguf(fromHuggingFace: $0, modelType: modelType) },
+                                           missingName: spelling.huggingFace(fromGGUF:))
             return try entry.build(config, source, weights, options)
         case .gguf:
             guard case .string(let architecture)? = model.metadata.first(where: { $0.key == "general.architecture" })?.gguf else {
@@ -93,6 +108,7 @@ public enum ModelRegistry {
             let weights = try WeightSource(model: model, translate: { $0 })
             var ggufOptions = options
             ggufOptions.ggufPermutedQK = architecture == "llama"
+            ggufOptions.fromGGUF = true
             return try entry.build(config, source, weights, ggufOptions)
         case .safetensors:
             throw FormatError(path: model.path, "a single .safetensors file has no config: give the Hugging Face folder that holds it and its config.json")

@@ -11,6 +11,12 @@ public enum TensorNames {
     /// The GGUF name of a Hugging Face tensor, or nil for tensors no builder reads
     /// (rotary caches, position-id buffers, a pooler).
     public static func gguf(fromHuggingFace name: String) throws -> String? {
+        try gguf(fromHuggingFace: name, modelType: "")
+    }
+
+    /// As above, for a checkpoint of `model_type`: Gemma's `post_attention_layernorm` follows
+    /// the attention (llama.cpp's post_attention_norm), where Llama's precedes the FFN (ffn_norm).
+    public static func gguf(fromHuggingFace name: String, modelType: String) throws -> String? {
         var name = name
         for prefix in ["model.", "bert.", "transformer."] where name.hasPrefix(prefix) {
             name.removeFirst(prefix.count)
@@ -22,7 +28,8 @@ public enum TensorNames {
             guard let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]) else { return nil }
             guard String(layer) == rest[..<dot] else { throw NonCanonicalLayer(layer: String(rest[..<dot])) }
             let member = String(rest[rest.index(after: dot)...])
-            return layerNames[member].map { "blk.\(layer).\($0)" }
+            let names = gemmaTypes.contains(modelType) ? gemmaLayerNamesByMember : layerNames
+            return names[member].map { "blk.\(layer).\($0)" }
         }
         return nil
     }
@@ -57,6 +64,26 @@ public enum TensorNames {
 
     static let members = ["weight", "bias", "weight_scale"]
 
+    static let gemmaTypes: Set<String> = ["gemma2", "gemma3_text"]
+
+    static let gemmaLayerNames: [(String, String)] = [
+        ("input_layernorm", "attn_norm"),
+        ("self_attn.q_proj", "attn_q"), ("self_attn.k_proj", "attn_k"), ("self_attn.v_proj", "attn_v"),
+        ("self_attn.o_proj", "attn_output"),
+        ("self_attn.q_norm", "attn_q_norm"), ("self_attn.k_norm", "attn_k_norm"),
+        ("post_attention_layernorm", "post_attention_norm"),
+        ("pre_feedforward_layernorm", "ffn_norm"), ("post_feedforward_layernorm", "post_ffw_norm"),
+        ("mlp.gate_proj", "ffn_gate"), ("mlp.up_proj", "ffn_up"), ("mlp.down_proj", "ffn_down"),
+    ]
+
+    static let gemmaLayerNamesByMember: [String: String] = {
+        var names: [String: String] = [:]
+        for (hf, gguf) in gemmaLayerNames {
+            for member in members { names["\(hf).\(member)"] = "\(gguf).\(member)" }
+        }
+        return names
+    }()
+
     static let layerNames: [String: String] = {
         var names: [String: String] = [:]
         for (hf, gguf) in decoderLayerNames + bertLayerNames {
@@ -73,10 +100,12 @@ public enum TensorNames {
     public struct Spelling: Sendable {
         var prefix: String
         var bert: Bool
+        var gemma = false
 
-        public init(of names: [String]) {
+        public init(of names: [String], modelType: String = "") {
             prefix = ["model.", "bert.", "transformer."].first { p in names.contains { $0.hasPrefix(p) } } ?? ""
             bert = names.contains { $0.contains("encoder.layer.") || $0.contains("embeddings.word_embeddings.") }
+            gemma = gemmaTypes.contains(modelType)
         }
 
         /// The Hugging Face name `gguf(fromHuggingFace:)` maps to GGUF `name`, or nil.
@@ -88,7 +117,7 @@ public enum TensorNames {
             }
             let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
             guard parts.count == 3, parts[0] == "blk" else { return nil }
-            for (hf, gguf) in bert ? bertLayerNames : decoderLayerNames {
+            for (hf, gguf) in bert ? bertLayerNames : gemma ? gemmaLayerNames : decoderLayerNames {
                 for member in members where "\(gguf).\(member)" == parts[2] {
                     return prefix + (bert ? "encoder.layer." : "layers.") + parts[1] + "." + hf + "." + member
                 }

@@ -25,6 +25,22 @@ public struct TransformerConfig: Codable, Sendable {
     public var hiddenAct: String?
     public var typeVocabSize: Int?
     public var quantizationConfig: QuantizationConfig?
+    // Gemma 2 / Gemma 3 (transformers' Gemma2Config, Gemma3TextConfig).
+    public var hiddenActivation: String?
+    public var queryPreAttnScalar: Double?
+    public var slidingWindow: Int?
+    public var slidingWindowPattern: Int?
+    public var layerTypes: [String]?
+    public var attnLogitSoftcapping: Double?
+    public var finalLogitSoftcapping: Double?
+    public var ropeLocalBaseFreq: Double?
+    /// Gemma 3's `rope_parameters` by layer type (transformers 5): the `sliding_attention`
+    /// entry; the `full_attention` one is `ropeParameters`.
+    public var slidingRopeParameters: RopeParameters? = nil
+    public var ropeByLayerType = false
+    /// The keys config.json gives, so a key given as null (no soft-capping, no window) is told
+    /// from one left out (transformers' default).
+    public var givenKeys: Set<String> = []
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"
@@ -45,6 +61,14 @@ public struct TransformerConfig: Codable, Sendable {
         case hiddenAct = "hidden_act"
         case typeVocabSize = "type_vocab_size"
         case quantizationConfig = "quantization_config"
+        case hiddenActivation = "hidden_activation"
+        case queryPreAttnScalar = "query_pre_attn_scalar"
+        case slidingWindow = "sliding_window"
+        case slidingWindowPattern = "sliding_window_pattern"
+        case layerTypes = "layer_types"
+        case attnLogitSoftcapping = "attn_logit_softcapping"
+        case finalLogitSoftcapping = "final_logit_softcapping"
+        case ropeLocalBaseFreq = "rope_local_base_freq"
     }
 
     public init(modelType: String, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int, intermediateSize: Int, vocabSize: Int) {
@@ -106,7 +130,20 @@ public struct TransformerConfig: Codable, Sendable {
         }
         let text = JSONWriter(indent: nil).string(json)
         do {
-            return try JSONDecoder().decode(TransformerConfig.self, from: Data(text.utf8))
+            var config = try JSONDecoder().decode(TransformerConfig.self, from: Data(text.utf8))
+            if case .object(let members) = json { config.givenKeys = Set(members.map(\.0)) }
+            // Gemma 3's per-layer-type form: {"full_attention": {...}, "sliding_attention": {...}}.
+            if case .object(let byType)? = json[CodingKeys.ropeParameters.rawValue],
+               byType.contains(where: { $0.0 == "full_attention" || $0.0 == "sliding_attention" }) {
+                func entry(_ type: String) throws -> RopeParameters? {
+                    guard let value = byType.first(where: { $0.0 == type })?.1, value != .null else { return nil }
+                    return try JSONDecoder().decode(RopeParameters.self, from: Data(JSONWriter(indent: nil).string(value).utf8))
+                }
+                config.ropeByLayerType = true
+                config.ropeParameters = try entry("full_attention")
+                config.slidingRopeParameters = try entry("sliding_attention")
+            }
+            return config
         } catch let DecodingError.keyNotFound(key, _) {
             throw FormatError(path: path, location: .field(key.stringValue), "is missing")
         } catch let DecodingError.typeMismatch(_, context) {
@@ -150,7 +187,7 @@ public struct TransformerConfig: Codable, Sendable {
 
     private static let integerKeys: [CodingKeys] = [
         .hiddenSize, .numHiddenLayers, .numAttentionHeads, .numKeyValueHeads, .intermediateSize, .vocabSize,
-        .maxPositionEmbeddings, .headDim, .typeVocabSize,
+        .maxPositionEmbeddings, .headDim, .typeVocabSize, .slidingWindow, .slidingWindowPattern,
     ]
 
     private static func field(_ path: [any CodingKey]) -> String {

@@ -13,7 +13,7 @@ import Testing
 @Suite struct LanguageModelFileTests {
     static let sources: [(String, ConversionMode)] = [
         ("llama", .w1a1), ("llama/model.q8_0.gguf", .w1_58a8), ("qwen2", .w1a8), ("qwen3/model.gguf", .w1a1),
-        ("bitnet_packed", .w1_58a8), ("bert", .w1a1),
+        ("bitnet_packed", .w1_58a8), ("bert", .w1a1), ("gemma2", .w1a8), ("gemma3/model.gguf", .w1a8),
     ]
 
     @Test(arguments: zip(sources.map(\.0), sources.map(\.1)))

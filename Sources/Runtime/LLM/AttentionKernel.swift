@@ -10,6 +10,11 @@ import Tensors
 /// position. A prompt runs in one call, then one token per call; nothing is re-planned or
 /// reallocated as the cache fills. Not causal (encoders): every token attends to every token
 /// of the call, and no state is kept. Scores and softmax are computed in float64.
+///
+/// `window` (causal only) makes a sliding-window layer (Gemma's local attention): the token at
+/// position p attends to positions p − window + 1 … p, and the cache is a ring of `window` rows.
+/// `softcap` caps each scaled score s as tanh(s / softcap) · softcap before the softmax
+/// (Gemma 2).
 struct AttentionKernel: OpKernel {
     static let opType = "Attention"
     let heads: Int
@@ -18,9 +23,11 @@ struct AttentionKernel: OpKernel {
     let scale: Double
     let causal: Bool
     let capacity: Int
+    let window: Int?
+    let softcap: Double?
 
     init(_ setup: KernelSetup) throws {
-        let attributes = try setup.attributes(allowed: ["num_heads", "num_kv_heads", "head_dim", "scale", "causal", "capacity"])
+        let attributes = try setup.attributes(allowed: ["num_heads", "num_kv_heads", "head_dim", "scale", "causal", "capacity", "window", "softcap"])
         guard let heads = try attributes.int("num_heads"), let kvHeads = try attributes.int("num_kv_heads"),
               let headDim = try attributes.int("head_dim"), heads > 0, kvHeads > 0, headDim > 0, heads % kvHeads == 0 else {
             throw OpError("num_heads, num_kv_heads and head_dim must be positive, with num_heads a multiple of num_kv_heads")
@@ -34,29 +41,42 @@ struct AttentionKernel: OpKernel {
         let scale = try attributes.finiteFloat("scale").map(Double.init) ?? 1 / Double(headDim).squareRoot()
         guard scale > 0 else { throw OpError("attribute 'scale' is \(scale), must be positive") }
         self.scale = scale
+        let softcap = try attributes.finiteFloat("softcap").map(Double.init)
+        if let softcap, !(softcap > 0) { throw OpError("attribute 'softcap' is \(softcap), must be positive") }
+        self.softcap = softcap
         causal = try attributes.flag("causal", default: true)
         capacity = try attributes.int("capacity", default: 0)
+        window = try attributes.int("window")
+        if let window {
+            guard causal else { throw OpError("attribute 'window' applies to a causal attention only") }
+            guard window > 0 else { throw OpError("attribute 'window' is \(window), must be positive") }
+        }
         if causal {
             try setup.expect(inputs: 4...4)
             guard capacity > 0 else { throw OpError("a causal attention needs a positive capacity") }
-            _ = try KVCache.bytes(capacity: capacity, width: kvHeads * headDim)
+            _ = try KVCache.bytes(capacity: cachedRows(capacity), width: kvHeads * headDim)
         } else {
             try setup.expect(inputs: 3...4)
         }
     }
 
-
     /// The KV cache rows a session keeps: its `--ctx-size` where given, else the graph's.
     private func cacheCapacity(_ contextLength: Int?) -> Int { contextLength ?? capacity }
 
-    /// The KV cache and the scores of one head over the whole context.
+    /// The rows a cache for `context` tokens holds: all of them, or the window.
+    private func cachedRows(_ context: Int) -> Int {
+        window.map { SlidingWindowKVCache.rows(window: $0, capacity: context) } ?? context
+    }
+
+    /// The KV cache and the scores of one head over the rows a token can see.
     func sequenceMemory(contextLength: Int?) throws -> SequenceMemory? {
         guard causal else { return nil }
         let tokens = cacheCapacity(contextLength)
-        let cache = try KVCache.bytes(capacity: tokens, width: kvHeads * headDim)
-        guard let scores = Checked.add(tokens, headDim).flatMap({ Checked.multiply($0, MemoryLayout<Double>.stride) }),
+        let rows = cachedRows(tokens)
+        let cache = try KVCache.bytes(capacity: rows, width: kvHeads * headDim)
+        guard let scores = Checked.add(rows, headDim).flatMap({ Checked.multiply($0, MemoryLayout<Double>.stride) }),
               let bytes = Checked.add(cache, scores) else {
-            throw OpError("the attention scores of \(tokens) tokens do not fit in memory")
+            throw OpError("the attention scores of \(rows) tokens do not fit in memory")
         }
         return SequenceMemory(bytes: bytes, tokens: tokens)
     }
@@ -91,39 +111,80 @@ struct AttentionKernel: OpKernel {
         guard causal else {
             try k.withUnsafeBuffer(of: Float.self) { keys in
                 try v.withUnsafeBuffer(of: Float.self) { values in
-                    try attend(q, &outputs[0], keys: keys, values: values, context: context) { _ in tokens }
+                    let all = RowSpan(keys: keys, values: values, rows: 0..<tokens)
+                    try attend(q, &outputs[0], context: context) { _ in VisibleRows(all) }
                 }
             }
+            return
+        }
+        if let window {
+            try attendWithinWindow(window, q, k, v, positions: try inputs.required(3), &outputs[0], context: context)
             return
         }
         let cache = context.slot { KVCache(capacity: cacheCapacity(context.contextLength), width: kvHeads * headDim) }
         let positions = try inputs.required(3)
         let start = cache.length
-        for t in 0..<positions.count where try positions.integer(at: t) != start + t {
-            throw OpError("position \(try positions.integer(at: t)) at row \(t) does not continue the cached sequence of \(start) tokens")
-        }
+        try requireContinuing(positions, start)
         try k.withUnsafeBuffer(of: Float.self) { keys in
             try v.withUnsafeBuffer(of: Float.self) { values in
                 try cache.append(k: keys, v: values, count: tokens)
             }
         }
-        try attend(q, &outputs[0], keys: cache.keys, values: cache.values, context: context) { t in start + t + 1 }
+        let keys = cache.keys, values = cache.values
+        try attend(q, &outputs[0], context: context) { t in VisibleRows(RowSpan(keys: keys, values: values, rows: 0..<(start + t + 1))) }
     }
 
-    /// Token t attends to rows 0..<visible(t) of `keys` and `values`.
-    private func attend(_ q: Tensor, _ output: inout Tensor, keys: UnsafeBufferPointer<Float>, values: UnsafeBufferPointer<Float>,
-                        context: KernelContext, visible: (Int) -> Int) throws {
+    private func requireContinuing(_ positions: Tensor, _ start: Int) throws {
+        for t in 0..<positions.count where try positions.integer(at: t) != start + t {
+            throw OpError("position \(try positions.integer(at: t)) at row \(t) does not continue the cached sequence of \(start) tokens")
+        }
+    }
+
+    /// A sliding-window layer: token t (position p = start + t) sees the cached positions
+    /// p − window + 1 ..< start from the ring, then the call's own rows up to itself. The call's
+    /// rows are read from k and v directly and written to the ring only after every token has
+    /// attended, so a prompt longer than the window never overwrites a row one of its own
+    /// tokens still needs.
+    private func attendWithinWindow(_ window: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor, positions: Tensor,
+                                    _ output: inout Tensor, context: KernelContext) throws {
+        let tokens = q.shape[0]
+        let cache = context.slot {
+            SlidingWindowKVCache(window: window, capacity: cacheCapacity(context.contextLength), width: kvHeads * headDim)
+        }
+        let start = cache.length
+        try requireContinuing(positions, start)
+        guard start + tokens <= cache.capacity else {
+            throw OpError("the context is full: \(start) + \(tokens) tokens exceed the capacity of \(cache.capacity)")
+        }
+        let cachedKeys = cache.keys, cachedValues = cache.values
+        try k.withUnsafeBuffer(of: Float.self) { keys in
+            try v.withUnsafeBuffer(of: Float.self) { values in
+                try attend(q, &output, context: context) { t in
+                    let first = max(0, start + t - window + 1)
+                    let (a, b) = cache.rowRuns(of: min(first, start)..<start)
+                    return VisibleRows(RowSpan(keys: cachedKeys, values: cachedValues, rows: a),
+                                       RowSpan(keys: cachedKeys, values: cachedValues, rows: b),
+                                       RowSpan(keys: keys, values: values, rows: max(first - start, 0)..<(t + 1)))
+                }
+                try cache.append(k: keys, v: values, count: tokens)
+            }
+        }
+    }
+
+    /// Token t attends to the rows `visible(t)` names.
+    private func attend(_ q: Tensor, _ output: inout Tensor, context: KernelContext, visible: (Int) -> VisibleRows) throws {
         let tokens = q.shape[0]
         let width = heads * headDim, kvWidth = kvHeads * headDim
         let group = heads / kvHeads
         var rows = 1
-        for t in 0..<tokens { rows = max(rows, visible(t)) }
+        for t in 0..<tokens { rows = max(rows, visible(t).count) }
         // Scores of one head over the visible rows, then one head's weighted sum: made for the
-        // whole context at once (a causal cache's capacity), so decoding never regrows it.
-        // Reserved, not a Swift array: a context no machine can hold is an error, not an abort.
+        // whole context at once (a causal cache's capacity, or its window), so decoding never
+        // regrows it. Reserved, not a Swift array: a context no machine can hold is an error,
+        // not an abort.
         let scratch = context.slot { Scratch<ReservedMemory<Double>?>(nil) }
         if (scratch.value?.count ?? 0) < rows + headDim {
-            let count = max(rows, causal ? cacheCapacity(context.contextLength) : 0) + headDim
+            let count = max(rows, causal ? cachedRows(cacheCapacity(context.contextLength)) : 0) + headDim
             do {
                 scratch.value = try ReservedMemory(count: count)
             } catch {
@@ -137,28 +198,38 @@ struct AttentionKernel: OpKernel {
             try output.withUnsafeMutableBuffer(of: Float.self) { out in
                 let sum = scores + rows
                 for t in 0..<tokens {
-                    let count = visible(t)
+                    let spans = visible(t)
                     for h in 0..<heads {
                         let qRow = t * width + h * headDim
                         let kvColumn = (h / group) * headDim
                         var maximum = -Double.infinity
-                        for j in 0..<count {
-                            var dot = 0.0
-                            let kRow = j * kvWidth + kvColumn
-                            for d in 0..<headDim { dot += Double(query[qRow + d]) * Double(keys[kRow + d]) }
-                            scores[j] = dot * scale
-                            maximum = max(maximum, scores[j])
+                        var j = 0
+                        spans.forEach { span in
+                            for r in span.rows {
+                                var dot = 0.0
+                                let kRow = r * kvWidth + kvColumn
+                                for d in 0..<headDim { dot += Double(query[qRow + d]) * Double(span.keys[kRow + d]) }
+                                var score = dot * scale
+                                if let softcap { score = (score / softcap).tanh * softcap }
+                                scores[j] = score
+                                maximum = max(maximum, score)
+                                j += 1
+                            }
                         }
                         var total = 0.0
-                        for j in 0..<count {
-                            scores[j] = (scores[j] - maximum).exp
-                            total += scores[j]
+                        for i in 0..<j {
+                            scores[i] = (scores[i] - maximum).exp
+                            total += scores[i]
                         }
                         for d in 0..<headDim { sum[d] = 0 }
-                        for j in 0..<count {
-                            let weight = scores[j] / total
-                            let vRow = j * kvWidth + kvColumn
-                            for d in 0..<headDim { sum[d] += weight * Double(values[vRow + d]) }
+                        j = 0
+                        spans.forEach { span in
+                            for r in span.rows {
+                                let weight = scores[j] / total
+                                let vRow = r * kvWidth + kvColumn
+                                for d in 0..<headDim { sum[d] += weight * Double(span.values[vRow + d]) }
+                                j += 1
+                            }
                         }
                         for d in 0..<headDim { out[qRow + d] = Float(sum[d]) }
                     }
@@ -168,6 +239,36 @@ struct AttentionKernel: OpKernel {
     }
 }
 
+/// Rows `rows` of a key and a value buffer (`kv_heads · head_dim` floats a row).
+private struct RowSpan {
+    var keys: UnsafeBufferPointer<Float>
+    var values: UnsafeBufferPointer<Float>
+    var rows: Range<Int>
+}
+
+/// The rows one token attends to, in up to three spans (a wrapped ring, then the call's own
+/// rows); a fixed struct rather than an array, so attending allocates nothing per token.
+private struct VisibleRows {
+    var first: RowSpan
+    var second: RowSpan?
+    var third: RowSpan?
+
+    init(_ first: RowSpan, _ second: RowSpan? = nil, _ third: RowSpan? = nil) {
+        self.first = first
+        self.second = second
+        self.third = third
+    }
+
+    var count: Int { first.rows.count + (second?.rows.count ?? 0) + (third?.rows.count ?? 0) }
+
+    func forEach(_ body: (RowSpan) -> Void) {
+        body(first)
+        if let second { body(second) }
+        if let third { body(third) }
+    }
+}
+
 extension Double {
     fileprivate var exp: Double { Foundation.exp(self) }
+    fileprivate var tanh: Double { Foundation.tanh(self) }
 }

@@ -3,14 +3,17 @@ import Graph
 /// xnorkit.RMSNorm: y = x / sqrt(mean(x²) + epsilon) · weight over each group of `weight.count`
 /// consecutive elements of the last axis (the whole hidden vector, or one attention head for
 /// Qwen3's q_norm/k_norm). Sums in float64, as transformers computes the norm in float32 or wider.
+///
+/// `weight_offset` is added to every weight (in float64): Gemma's norms scale by (1 + weight),
+/// which a Hugging Face checkpoint stores without the 1 and llama.cpp's GGUF with it.
 struct RMSNormKernel: OpKernel {
     static let opType = "RMSNorm"
     let epsilon: Double
-    let weight: [Float]
+    let weight: [Double]
 
     init(_ setup: KernelSetup) throws {
         try setup.expect(inputs: 2...2)
-        let attributes = try setup.attributes(allowed: ["epsilon"])
+        let attributes = try setup.attributes(allowed: ["epsilon", "weight_offset"])
         let epsilon = try attributes.finiteFloat("epsilon", default: 1e-6)
         // A negative epsilon makes the root of a small mean square NaN.
         guard epsilon >= 0 else { throw OpError("attribute 'epsilon' is \(epsilon), must not be negative") }
@@ -18,7 +21,8 @@ struct RMSNormKernel: OpKernel {
         guard let constant = setup.constant(input: 1), constant.shape.count == 1, constant.elementCount > 0 else {
             throw OpError("the weight (input 1) must be a non-empty 1-D constant")
         }
-        weight = try constant.floatValues()
+        let offset = Double(try attributes.finiteFloat("weight_offset", default: 0))
+        weight = try constant.floatValues().map { Double($0) + offset }
     }
 
     func readsInput(at index: Int) -> Bool { index == 0 }
@@ -41,7 +45,7 @@ struct RMSNormKernel: OpKernel {
                         var sum = 0.0
                         for i in 0..<group { let v = Double(input[start + i]); sum += v * v }
                         let inverse = 1 / (sum / Double(group) + epsilon).squareRoot()
-                        for i in 0..<group { out[start + i] = Float(Double(input[start + i]) * inverse * Double(w[i])) }
+                        for i in 0..<group { out[start + i] = Float(Double(input[start + i]) * inverse * w[i]) }
                     }
                 }
             }
