@@ -1,5 +1,5 @@
 import BitPacking
-import Conversion
+import XNORLoader
 import Graph
 import Runtime
 

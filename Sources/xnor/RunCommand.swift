@@ -1,6 +1,5 @@
 import ArgumentParser
-import Models
-import Conversion
+import Generation
 import Formats
 import Graph
 import Runtime
@@ -81,8 +80,8 @@ struct RunCommand: ParsableCommand {
         }
         let session = Session(model: try model.compiledModel(), contextLength: contextSize)
         if model.takesTokens {
-            let vocabulary = LanguageModelInputs.vocabulary(graph) ?? Int.max
-            let limit = LanguageModelInputs.sequenceLimit(graph, contextSize: contextSize, contextOption: model.isCausal ? "--ctx-size" : nil)
+            let vocabulary = TokenLimits.vocabulary(graph) ?? Int.max
+            let limit = TokenLimits.sequenceLimit(graph, contextSize: contextSize, contextOption: model.isCausal ? "--ctx-size" : nil)
             guard let sequences = try tokenOptions.sequences(vocabulary: vocabulary, sequenceLimit: limit, seed: inputs.seed ?? 0),
                   let prompt = sequences.first else {
                 throw ValidationError("\(path) is a language model: give its input as --tokens 1,2,3 (or --prompt-ids FILE, --random-tokens N)")
@@ -103,70 +102,20 @@ struct RunCommand: ParsableCommand {
         try write(try session.run(inputs: sample), graph: graph)
     }
 
-    /// Greedy decoding: the prompt in one run, then one token per run through the KV cache.
-    /// The decode step writes its token and position into the same input tensors and reads
-    /// the logits in place, so after the first step a token allocates nothing.
+    /// Greedy decoding through the Generation library; ids to stdout, timings to stderr as
+    /// llama.cpp prints them.
     private func generate(_ session: Session, graph: Graph, prompt: [Int], count requested: Int) throws {
-        // Decoding stops when the KV cache is full, as llama.cpp's does without context shift.
-        let capacity = LanguageModelInputs.sequenceLimit(graph, contextSize: contextSize, contextOption: nil).tokens
-        let count = max(0, min(requested, capacity - prompt.count + 1))
-        session.resetState()
-        var results: [String: Tensor] = [:]
-        var clock = ContinuousClock.now
-        try session.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt), into: &results)
-        let promptTime = ContinuousClock.now - clock
+        let capacity = TokenLimits.sequenceLimit(graph, contextSize: contextSize, contextOption: nil).tokens
+        let generator = Generator(session: session, capacity: capacity)
         var generated: [Int] = []
-        // Reserved so decoding appends without allocating; the context bounds the count.
-        let expected = min(count, 1 << 20)
-        generated.reserveCapacity(expected)
-        var tokenTimes: [Duration] = []
-        tokenTimes.reserveCapacity(expected)
-        var step = try LanguageModelInputs.make(graph, tokens: [0], start: 0)
-        while generated.count < count {
-            guard let logits = results["logits"] else { break }
-            let next = try Self.lastRowArgmax(logits)
-            results.removeAll(keepingCapacity: true)
-            generated.append(next)
-            if generated.count == count { break }
-            // Taken out and put back: the dictionary's modify accessor allocates a coroutine frame.
-            try Self.write(Int64(next), to: BuiltModel.tokensInput, in: &step)
-            try Self.write(Int64(prompt.count + generated.count - 1), to: BuiltModel.positionsInput, in: &step)
-            clock = ContinuousClock.now
-            try session.run(inputs: step, into: &results)
-            tokenTimes.append(ContinuousClock.now - clock)
+        generated.reserveCapacity(min(requested, 1 << 20))
+        let timings = try generator.generate(prompt: prompt, count: requested) { generated.append($0) }
+        if timings.contextFull {
+            print("context full: \(capacity) tokens (--ctx-size); stopped after \(timings.generatedTokens) of \(requested)")
         }
-        if count < requested { print("context full: \(capacity) tokens (--ctx-size); stopped after \(count) of \(requested)") }
         print("prompt: \(prompt.map(String.init).joined(separator: ","))")
         print("generated: \(generated.map(String.init).joined(separator: ","))")
-        let promptMS = Self.milliseconds(promptTime)
-        print("prompt eval: \(prompt.count) tokens in \(Self.format(promptMS)) ms (\(Self.format(promptMS / Double(prompt.count))) ms per token, \(Self.format(Double(prompt.count) / promptMS * 1000)) tokens/s)")
-        if !tokenTimes.isEmpty {
-            let total = tokenTimes.map(Self.milliseconds).reduce(0, +)
-            print("eval: \(tokenTimes.count) runs in \(Self.format(total)) ms (\(Self.format(total / Double(tokenTimes.count))) ms per token, \(Self.format(Double(tokenTimes.count) / total * 1000)) tokens/s)")
-        }
-    }
-
-    /// Sets the one element of input `name`, in place.
-    static func write(_ value: Int64, to name: String, in inputs: inout [String: Tensor]) throws {
-        guard var tensor = inputs.removeValue(forKey: name) else { return }
-        try tensor.withUnsafeMutableBuffer(of: Int64.self) { $0[0] = value }
-        inputs[name] = tensor
-    }
-
-    /// The id of the largest logit of the last position, read in place.
-    static func lastRowArgmax(_ logits: Tensor) throws -> Int {
-        let vocab = logits.shape[1], start = (logits.shape[0] - 1) * vocab
-        return try logits.withUnsafeBuffer(of: Float.self) { values in
-            var best = start
-            for i in start..<(start + vocab) {
-                // NaN compares false both ways: a non-finite logit would pick a token silently.
-                guard values[i].isFinite else {
-                    throw ExecutionError("output 'logits' holds \(values[i]) at [\(logits.shape[0] - 1), \(i - start)]: the model's numbers overflowed or are invalid")
-                }
-                if values[i] > values[best] { best = i }
-            }
-            return best - start
-        }
+        TimingsText.print(timings)
     }
 
     /// The KV cache capacity the graph's attention ops were built with.
@@ -175,15 +124,6 @@ struct RunCommand: ParsableCommand {
             if case .int(let capacity)? = node.attribute("capacity"), capacity > 0 { return Int(capacity) }
         }
         return nil
-    }
-
-    static func milliseconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-    }
-
-    static func format(_ value: Double) -> String {
-        let rounded = (value * 100).rounded() / 100
-        return "\(rounded)"
     }
 
     /// One output goes to the file `-o`; several to `NAME.npy` files in the folder `-o`, all

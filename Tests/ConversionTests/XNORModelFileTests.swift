@@ -2,6 +2,7 @@ import Tensors
 import Testing
 import BitPacking
 import Conversion
+import XNORLoader
 import Formats
 import Graph
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Testing
 import Conversion
+import XNORLoader
 import Formats
 import Graph
 import Runtime

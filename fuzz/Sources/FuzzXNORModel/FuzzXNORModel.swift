@@ -1,4 +1,4 @@
-import Conversion
+import XNORLoader
 import Formats
 import FuzzLLMSupport
 import FuzzSupport
