@@ -7,14 +7,13 @@ import Runtime
 public final class Generator {
     public let session: Session
     public var sampler: Sampler
-    /// The tokens the context holds, for the error line when it is full.
-    public let capacity: Int
+    /// The tokens the context holds: the session's context length.
+    public var capacity: Int { session.contextLength ?? Int.max }
     private var step: DecodeStep?
     private var results: [String: Tensor] = [:]
 
-    public init(session: Session, capacity: Int, sampler: Sampler = Sampler()) {
+    public init(session: Session, sampler: Sampler = Sampler()) {
         self.session = session
-        self.capacity = capacity
         self.sampler = sampler
     }
 

@@ -14,7 +14,8 @@ public struct Verifier {
     /// The source model on the reference executor; callers plan inputs with it too, so the
     /// source weights are converted for running once.
     public let reference: Session
-    let converted: Session
+    /// The converted model on the popcount runtime.
+    public let converted: Session
     let simulated: Session
 
     public init(model: XNORModelFile.Loaded, source: Graph) throws {

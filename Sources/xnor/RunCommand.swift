@@ -78,10 +78,10 @@ struct RunCommand: ParsableCommand {
                                   because: "\(path) is a graph, not a language model; give --input or --random-inputs 1")
             try inputs.refuseUnused()
         }
-        let session = Session(model: try model.compiledModel(), contextLength: contextSize)
+        let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize))
         if model.takesTokens {
-            let vocabulary = TokenLimits.vocabulary(graph) ?? Int.max
-            let limit = TokenLimits.sequenceLimit(graph, contextSize: contextSize, contextOption: model.isCausal ? "--ctx-size" : nil)
+            let vocabulary = model.signature?.vocabulary ?? Int.max
+            let limit = TokenLimits.sequenceLimit(model.signature, contextOption: model.isCausal ? "--ctx-size" : nil)
             guard let sequences = try tokenOptions.sequences(vocabulary: vocabulary, sequenceLimit: limit, seed: inputs.seed ?? 0),
                   let prompt = sequences.first else {
                 throw ValidationError("\(path) is a language model: give its input as --tokens 1,2,3 (or --prompt-ids FILE, --random-tokens N)")
@@ -105,25 +105,16 @@ struct RunCommand: ParsableCommand {
     /// Greedy decoding through the Generation library; ids to stdout, timings to stderr as
     /// llama.cpp prints them.
     private func generate(_ session: Session, graph: Graph, prompt: [Int], count requested: Int) throws {
-        let capacity = TokenLimits.sequenceLimit(graph, contextSize: contextSize, contextOption: nil).tokens
-        let generator = Generator(session: session, capacity: capacity)
+        let generator = Generator(session: session)
         var generated: [Int] = []
         generated.reserveCapacity(min(requested, 1 << 20))
         let timings = try generator.generate(prompt: prompt, count: requested) { generated.append($0) }
         if timings.contextFull {
-            print("context full: \(capacity) tokens (--ctx-size); stopped after \(timings.generatedTokens) of \(requested)")
+            print("context full: \(generator.capacity) tokens (--ctx-size); stopped after \(timings.generatedTokens) of \(requested)")
         }
         print("prompt: \(prompt.map(String.init).joined(separator: ","))")
         print("generated: \(generated.map(String.init).joined(separator: ","))")
         TimingsText.print(timings)
-    }
-
-    /// The KV cache capacity the graph's attention ops were built with.
-    static func cacheCapacity(_ graph: Graph) -> Int? {
-        for node in graph.nodes where node.opType == "Attention" {
-            if case .int(let capacity)? = node.attribute("capacity"), capacity > 0 { return Int(capacity) }
-        }
-        return nil
     }
 
     /// One output goes to the file `-o`; several to `NAME.npy` files in the folder `-o`, all

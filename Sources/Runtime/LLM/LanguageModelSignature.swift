@@ -28,6 +28,8 @@ public struct LanguageModelSignature: Sendable {
     /// The tokens a sequence may hold (causal LMs): the sessions' context length, else the
     /// smallest KV cache capacity of the graph; nil for encoders.
     public let contextCapacity: Int?
+    /// The rows of a learned position table (BERT's): positions beyond it have no embedding.
+    public let positionTableRows: Int?
     /// The name of the one output.
     public var outputName: String { kind == .causalLM ? LanguageModelNames.logitsOutput : LanguageModelNames.hiddenStateOutput }
 
@@ -67,16 +69,18 @@ public struct LanguageModelSignature: Sendable {
         let kind: Kind = output.name == LanguageModelNames.logitsOutput ? .causalLM : .encoder
 
         var vocabulary: Int?
+        var positionRows: Int?
         var causalAttention = 0
-        var capacity = Int.max
-        let tokensID = model.idOf[LanguageModelNames.tokensInput]
+        let tokensID = model.idOf[LanguageModelNames.tokensInput], positionsID = model.idOf[LanguageModelNames.positionsInput]
         for entry in model.entries {
             if let embedding = entry.kernel as? EmbeddingKernel, entry.inputs.first == tokensID {
                 vocabulary = embedding.table.rows
             }
+            if let embedding = entry.kernel as? EmbeddingKernel, entry.inputs.first == positionsID {
+                positionRows = min(positionRows ?? .max, embedding.table.rows)
+            }
             if let attention = entry.kernel as? AttentionKernel, attention.causal {
                 causalAttention += 1
-                capacity = min(capacity, attention.capacity)
             }
         }
         guard let vocabulary else { throw refuse("feeds no Embedding with '\(LanguageModelNames.tokensInput)'") }
@@ -103,6 +107,7 @@ public struct LanguageModelSignature: Sendable {
             throw refuse("computes \(computed) as '\(output.name)' for \(tokens) tokens, not float32 [\(tokens), width > 0]")
         }
         return LanguageModelSignature(kind: kind, vocabulary: vocabulary, outputWidth: type.shape[1],
-                                      contextCapacity: kind == .causalLM ? contextLength ?? capacity : nil)
+                                      contextCapacity: kind == .causalLM ? contextLength ?? model.contextCapacity : nil,
+                                      positionTableRows: positionRows)
     }
 }
