@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "XNORLoader", dependencies: ["Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Conversion", dependencies: ["XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Models", dependencies: ["Graph", "Formats", "Tensors"]),
-        .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors", "Formats"]),
+        .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors"]),
         .target(name: "Generation", dependencies: ["Runtime", "Graph", "Tensors"]),
         .target(name: "Verify", dependencies: ["Runtime", "XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
         .executableTarget(

@@ -1,4 +1,5 @@
 import Formats
+import BitPacking
 import Graph
 import Tensors
 import XNORLoader

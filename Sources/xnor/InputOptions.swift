@@ -3,6 +3,7 @@ import Tensors
 import Formats
 import Graph
 import Runtime
+import Verify
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -29,7 +29,7 @@ enum OpFixtures {
     }
 
     static func tensor(_ path: String) throws -> Tensor {
-        try Tensor(NpyReader.read(path))
+        try Tensor(constant("", path))
     }
 
     /// The case's graph, built by hand from case.json (independently of the ONNX importer).

@@ -2,6 +2,7 @@ import XNORLoader
 import Formats
 import FuzzLLMSupport
 import FuzzSupport
+import Tensors
 import Runtime
 
 private let scratch = ScratchFile(extension: "xnor")
