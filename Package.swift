@@ -50,13 +50,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"]),
-        .testTarget(name: "GraphTests", dependencies: ["Graph", "Formats", "Tensors"]),
-        .testTarget(name: "BitPackingTests", dependencies: ["BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "XNORLoader", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats", "Tensors"]),
+        .testTarget(name: "GraphTests", dependencies: ["TestSupport", "Graph", "Formats", "Tensors"]),
+        .testTarget(name: "BitPackingTests", dependencies: ["TestSupport", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "ConversionTests", dependencies: ["TestSupport", "Conversion", "XNORLoader", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "VerifyTests", dependencies: ["Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "VerifyTests", dependencies: ["TestSupport", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
     ]
 )

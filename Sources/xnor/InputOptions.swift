@@ -116,21 +116,15 @@ struct InputOptions: ParsableArguments {
     }
 }
 
-/// Normal variates from a seeded SplitMix64 and the Box–Muller transform: the same seed
+/// Normal variates from the seeded SplitMix64 and the Box–Muller transform: the same seed
 /// gives the same inputs on every machine.
 struct SeededNormal {
-    var state: UInt64
+    var generator: SplitMix64
     var spare: Float?
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    mutating func nextUInt64() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func nextUInt64() -> UInt64 { generator.next() }
 
     mutating func next() -> Float {
         if let value = spare {
