@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Graph", "Formats", "Tensors"]),
         .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors"]),
         .target(name: "Generation", dependencies: ["Runtime", "Graph", "Tensors"]),
-        .target(name: "Verify", dependencies: ["Runtime", "XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .target(name: "Verify", dependencies: ["Generation", "Runtime", "XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
         .executableTarget(
             name: "xnor",
             dependencies: [
@@ -57,6 +57,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Models", "Runtime", "Formats"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestSupport", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
     ]
 )

@@ -16,7 +16,7 @@ struct InputOptions: ParsableArguments {
     @Option(name: .customLong("random-inputs"), help: "Run on N random inputs (normal, mean 0, variance 1) instead of files.")
     var randomInputs: Int?
 
-    @Option(help: "Seed of the random inputs or tokens (default 0).")
+    @Option(help: "Seed of the random inputs or tokens, and of sampling with --temp (default 0).")
     var seed: UInt64?
 
     @Option(name: .customLong("dim"), help: ArgumentHelp("Size of a symbolic dimension for random inputs; repeat for several.", valueName: "NAME=SIZE"))

@@ -14,7 +14,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
         Graphs take tensors (--input, --random-inputs). Language models and encoders take token ids (--tokens, --prompt-ids, \
         --random-tokens) and write the output of every position: logits [T, vocab] or the last hidden state [T, hidden]. \
-        With --n-predict N a causal LM decodes N tokens greedily with its KV cache and prints the ids and the time per token.
+        With --n-predict N a causal LM decodes N tokens with its KV cache (greedily, or sampled with --temp and --seed) \
+        and prints the ids; the timings go to stderr.
         """
     )
 
@@ -25,8 +26,10 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var tokenOptions: TokenOptions
 
-    @Option(name: .customLong("n-predict"), help: "Greedily decode N tokens after the prompt (causal LMs).")
+    @Option(name: .customLong("n-predict"), help: "Decode N tokens after the prompt (causal LMs).")
     var nPredict: Int?
+
+    @OptionGroup var sampling: SamplingOptions
 
     @Option(name: .customLong("ctx-size"), help: "KV cache capacity in tokens (default: the model's context, at most 4096).")
     var contextSize: Int?
@@ -67,14 +70,18 @@ struct RunCommand: ParsableCommand {
         let graph = model.graph
         if model.takesTokens {
             try UsageCheck.refuse(inputs.given, because: "\(path) is a language model; give token ids (--tokens, --prompt-ids, --random-tokens)")
-            if tokenOptions.randomTokens == nil {
-                try UsageCheck.refuse([("--seed", inputs.seed != nil)], because: "it seeds --random-tokens, which is not given")
+            if tokenOptions.randomTokens == nil && !(nPredict != nil && sampling.draws) {
+                try UsageCheck.refuse([("--seed", inputs.seed != nil)], because: "it seeds --random-tokens or sampling (--n-predict with --temp above 0), neither of which is given")
+            }
+            if nPredict == nil {
+                try UsageCheck.refuse(sampling.givenList, because: "sampling applies to --n-predict, which is not given")
             }
             if !model.isCausal {
-                try UsageCheck.refuse([("--n-predict", nPredict != nil), ("--ctx-size", contextSize != nil)], because: "\(path) is an encoder, not a causal LM")
+                try UsageCheck.refuse([("--n-predict", nPredict != nil), ("--ctx-size", contextSize != nil)] + sampling.givenList,
+                                      because: "\(path) is an encoder, not a causal LM")
             }
         } else {
-            try UsageCheck.refuse(tokenOptions.givenList + [("--n-predict", nPredict != nil), ("--ctx-size", contextSize != nil)],
+            try UsageCheck.refuse(tokenOptions.givenList + sampling.givenList + [("--n-predict", nPredict != nil), ("--ctx-size", contextSize != nil)],
                                   because: "\(path) is a graph, not a language model; give --input or --random-inputs 1")
             try inputs.refuseUnused()
         }
@@ -102,14 +109,17 @@ struct RunCommand: ParsableCommand {
         try write(try session.run(inputs: sample), graph: graph)
     }
 
-    /// Greedy decoding through the Generation library; ids to stdout, timings to stderr as
-    /// llama.cpp prints them.
+    /// Decoding through the Generation library; ids to stdout, timings to stderr as llama.cpp
+    /// prints them.
     private func generate(_ session: Session, graph: Graph, prompt: [Int], count requested: Int) throws {
-        let generator = Generator(session: session)
+        let generator = Generator(session: session, sampler: Sampler(sampling.parameters(seed: inputs.seed ?? 0)))
         var generated: [Int] = []
         generated.reserveCapacity(min(requested, 1 << 20))
-        let timings = try generator.generate(prompt: prompt, count: requested) { generated.append($0) }
-        if timings.contextFull {
+        let timings = try generator.generate(prompt: prompt, maxTokens: requested) {
+            generated.append($0)
+            return true
+        }
+        if timings.stop == .contextFull {
             print("context full: \(generator.capacity) tokens (--ctx-size); stopped after \(timings.generatedTokens) of \(requested)")
         }
         print("prompt: \(prompt.map(String.init).joined(separator: ","))")
