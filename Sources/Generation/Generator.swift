@@ -72,15 +72,16 @@ public final class Generator {
         guard input.count <= capacity - start else {
             throw ExecutionError("\(input.count) new tokens do not fit in the context: it holds \(capacity) tokens and \(start) are used")
         }
-        for token in prompt { sampler.accept(token) }
-        tokens.append(contentsOf: prompt)
-        pending = nil
         // The last sampled token needs no room: it is run by the next call, if any.
         let count = max(0, min(maxTokens, capacity - start - input.count + 1))
 
         var clock = ContinuousClock.now
         try session.run(inputs: try LanguageModelInputs.make(session.graph, tokens: input, start: start), into: &results)
         let promptTime = ContinuousClock.now - clock
+        // The sequence holds the new tokens only once they have run.
+        for token in prompt { sampler.accept(token) }
+        tokens.append(contentsOf: prompt)
+        pending = nil
         if step == nil { step = try DecodeStep(session.graph) }
         var generated = 0, runs = 0, decodeTime = Duration.zero
         var stop: Stop = count < maxTokens ? .contextFull : .count
