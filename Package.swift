@@ -15,6 +15,10 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Conversion", targets: ["Conversion"]),
         .library(name: "Runtime", targets: ["Runtime"]),
+        // Opens .xnor models for running, without the rewrite pass (fuzz/, a later server).
+        .library(name: "XNORLoader", targets: ["XNORLoader"]),
+        // The LLM conventions, decode loop, sampling and perplexity the CLI and a later server share.
+        .library(name: "Generation", targets: ["Generation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,25 +36,28 @@ let package = Package(
         ),
         .target(name: "Graph", dependencies: ["Tensors", "Formats"]),
         .target(name: "BitPacking", dependencies: ["Tensors"]),
-        .target(name: "Conversion", dependencies: ["Graph", "BitPacking", "Formats", "Tensors"]),
+        .target(name: "XNORLoader", dependencies: ["Graph", "BitPacking", "Formats", "Tensors"]),
+        .target(name: "Conversion", dependencies: ["XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Models", dependencies: ["Graph", "Formats", "Tensors"]),
-        .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors", "Formats"]),
-        .target(name: "Verify", dependencies: ["Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors"]),
+        .target(name: "Generation", dependencies: ["Runtime", "Graph", "Tensors"]),
+        .target(name: "Verify", dependencies: ["Generation", "Runtime", "XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
         .executableTarget(
             name: "xnor",
             dependencies: [
-                "Tensors", "Formats", "Graph", "BitPacking", "Conversion", "Runtime", "Verify", "Models",
+                "Tensors", "Formats", "Graph", "BitPacking", "XNORLoader", "Conversion", "Runtime", "Generation", "Verify", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"]),
-        .testTarget(name: "GraphTests", dependencies: ["Graph", "Formats", "Tensors"]),
-        .testTarget(name: "BitPackingTests", dependencies: ["BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats", "Tensors"]),
+        .testTarget(name: "GraphTests", dependencies: ["TestSupport", "Graph", "Formats", "Tensors"]),
+        .testTarget(name: "BitPackingTests", dependencies: ["TestSupport", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "ConversionTests", dependencies: ["TestSupport", "Conversion", "XNORLoader", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Verify", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "VerifyTests", dependencies: ["Verify", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Models", "Runtime", "Formats"]),
+        .testTarget(name: "VerifyTests", dependencies: ["TestSupport", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
     ]
 )

@@ -38,8 +38,8 @@ let package = Package(
         .executableTarget(name: "FuzzHFFolder", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
         .executableTarget(name: "FuzzZstd", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
         .executableTarget(name: "FuzzPromptIDs", dependencies: ["FuzzSupport", .product(name: "Formats", package: "XNORKit")]),
-        .executableTarget(name: "FuzzLLMConfig", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Models", package: "XNORKit")]),
-        .executableTarget(name: "FuzzGGUFModel", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Models", package: "XNORKit")]),
-        .executableTarget(name: "FuzzXNORModel", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Conversion", package: "XNORKit"), .product(name: "Runtime", package: "XNORKit")]),
+        .executableTarget(name: "FuzzLLMConfig", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Models", package: "XNORKit"), .product(name: "Tensors", package: "XNORKit")]),
+        .executableTarget(name: "FuzzGGUFModel", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Models", package: "XNORKit"), .product(name: "Tensors", package: "XNORKit")]),
+        .executableTarget(name: "FuzzXNORModel", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "XNORLoader", package: "XNORKit"), .product(name: "Runtime", package: "XNORKit"), .product(name: "Tensors", package: "XNORKit")]),
     ]
 )

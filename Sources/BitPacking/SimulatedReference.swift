@@ -37,10 +37,13 @@ public enum SimulatedReference {
         return dotProducts(weights, activations).map { Int64($0) }
     }
 
-    /// The error measure `verify` holds each kernel to (pass when ≤ 1e-6): the largest
-    /// |actual − reference| divided by the output's magnitude, max |reference|. NaN at the
-    /// same position on both sides agrees; NaN on one side only, or different counts, give
-    /// infinity. 0 when both are all zeros.
+    /// The one error measure `verify` holds each kernel to (pass when ≤ 1e-6, `OpCheck`):
+    /// the largest |actual − reference| divided by the output's magnitude, max |reference|.
+    /// NaN at the same position on both sides agrees; NaN on one side only, or different
+    /// counts, give infinity. Equal outputs give 0, all zeros included. A reference of all
+    /// zeros against an output that is not gives infinity, not the absolute difference: there
+    /// is no magnitude to be relative to, and the kernels and the reference round the same
+    /// exact product once, so where the reference is exactly 0 the kernel's output is too.
     public static func relativeError(_ actual: [Float], _ reference: [Float]) -> Double {
         guard actual.count == reference.count else { return .infinity }
         var magnitude = 0.0, largest = 0.0

@@ -32,8 +32,6 @@ final class ExecutionPlan {
     var outputs: [(name: String, source: Source)] = []
     var bufferTypes: [Tensor.ElementType] = []
     var bufferCapacities: [Int] = []
-    /// The buffers between runs; taken out while a run uses them.
-    var buffers: [Tensor.Storage] = []
 
     init(valueCount: Int) {
         types = [TensorType?](repeating: nil, count: valueCount)
@@ -96,10 +94,25 @@ final class ExecutionPlan {
             }
             return output
         }
-        buffers = bufferTypes.map { Tensor.Storage.empty($0) }
     }
 
-    /// The bytes of all buffers together (Int.max when that overflows).
+    /// Renumbers the buffers as the session's pool slots they live in (`slots[buffer]`).
+    func moveBuffers(to slots: [Int]) {
+        func moved(_ source: Source) -> Source {
+            if case .buffer(let buffer, let type) = source { return .buffer(slots[buffer], type) }
+            return source
+        }
+        for s in steps.indices {
+            guard var compute = steps[s].compute else { continue }
+            compute.inputs = compute.inputs.map(moved)
+            for k in compute.outputs.indices { compute.outputs[k].buffer = slots[compute.outputs[k].buffer] }
+            steps[s].compute = compute
+        }
+        outputs = outputs.map { ($0.name, moved($0.source)) }
+    }
+
+    /// The bytes of this plan's buffers together (Int.max when that overflows), before they
+    /// move into the session's pool.
     var bufferBytes: Int {
         zip(bufferTypes, bufferCapacities).reduce(0) { total, buffer in
             Checked.multiply(buffer.0.byteSize, buffer.1).flatMap { Checked.add(total, $0) } ?? Int.max

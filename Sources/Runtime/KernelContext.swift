@@ -31,12 +31,44 @@ public final class KernelContext {
     func resetStates() {
         for case let state as any KernelState in slots.values { state.reset() }
     }
+
+    /// The states that hold a sequence token by token (KV caches).
+    var sequenceStates: [any SequenceState] {
+        slots.values.compactMap { $0 as? any SequenceState }
+    }
+
+    /// Whether some state cannot be truncated or copied (a kernel's own `KernelState`).
+    var hasOtherStates: Bool {
+        slots.values.contains { $0 is any KernelState && !($0 is any SequenceState) }
+    }
+
+    /// Makes `other` hold copies of this context's sequence states, node by node; its other
+    /// states are reset.
+    func copyStates(to other: KernelContext) throws {
+        for case let state as any KernelState in other.slots.values { state.reset() }
+        for (key, value) in slots {
+            guard let state = value as? any SequenceState else { continue }
+            other.slots[key] = try state.copied()
+        }
+    }
 }
 
 /// A slot's value that belongs to the sequence a session runs (a KV cache): reset when the
 /// session starts a new one.
 public protocol KernelState: AnyObject {
     func reset()
+}
+
+/// A state that holds a sequence one row per token, as a KV cache does: it can be cut back to
+/// a prefix (llama.cpp's `llama_memory_seq_rm` from a position on) and copied for another
+/// session (`llama_memory_seq_cp`).
+public protocol SequenceState: KernelState {
+    /// The tokens held.
+    var length: Int { get }
+    /// Keeps the first `length` tokens.
+    func truncate(to length: Int)
+    /// A state of the same shape holding the same tokens, sharing no storage with this one.
+    func copied() throws -> any SequenceState
 }
 
 /// A mutable value held by reference in a context slot (scratch of a value type).

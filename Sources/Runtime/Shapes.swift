@@ -1,5 +1,4 @@
 import Tensors
-import Formats
 
 /// Shape arithmetic shared by the kernels: strides, broadcasting, axes.
 enum Shapes {

@@ -1,4 +1,3 @@
-import Formats
 import Tensors
 
 /// A value flowing through the executor: a shape (numpy order, outermost first) and typed

@@ -85,7 +85,8 @@ public struct OpCheck: Sendable {
     public var mode: String
     public var n: Int
     public var k: Int
-    /// max |kernel − reference| / max |reference| over every output element of every run.
+    /// The largest `SimulatedReference.relativeError` of any run: max |kernel − reference| /
+    /// max |reference| (infinite when the reference is all zeros and the kernel is not).
     public var maxRelativeError: Double
     public var outputMagnitude: Double
     /// NaN and infinite values in the kernel's output or the reference's: a failure, since

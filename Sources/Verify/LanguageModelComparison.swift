@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import Runtime
 
 /// Fidelity of a causal LM's logits [T, vocab] against a reference, as llama-perplexity's
@@ -96,16 +97,7 @@ public struct LanguageModelComparison: Sendable {
         }
     }
 
-    static func logSoftmax(_ row: ArraySlice<Float>) -> [Double] {
-        let maximum = Double(row.max() ?? 0)
-        let total = row.reduce(0.0) { $0 + exp(Double($1) - maximum) }
-        let logTotal = log(total) + maximum
-        return row.map { Double($0) - logTotal }
-    }
+    static func logSoftmax(_ row: ArraySlice<Float>) -> [Double] { LogitsRow.logSoftmax(row) }
 
-    static func argmax(_ row: ArraySlice<Float>) -> Int {
-        var best = row.startIndex
-        for i in row.indices where row[i] > row[best] { best = i }
-        return best - row.startIndex
-    }
+    static func argmax(_ row: ArraySlice<Float>) -> Int { LogitsRow.argmax(row) }
 }

@@ -1,5 +1,5 @@
 import BitPacking
-import Conversion
+import XNORLoader
 import Graph
 import Runtime
 
@@ -14,7 +14,8 @@ public struct Verifier {
     /// The source model on the reference executor; callers plan inputs with it too, so the
     /// source weights are converted for running once.
     public let reference: Session
-    let converted: Session
+    /// The converted model on the popcount runtime.
+    public let converted: Session
     let simulated: Session
 
     public init(model: XNORModelFile.Loaded, source: Graph) throws {
@@ -94,15 +95,13 @@ public struct Verifier {
                 var expected = [Tensor.zeros(event.outputs[0].type)]
                 try checker.run(inputs: [x], outputs: &expected)
                 let got = event.outputs[0].floatValues(), want = expected[0].floatValues()
-                var maxDiff = 0.0, magnitude = 0.0, nonFinite = 0
+                var magnitude = 0.0, nonFinite = 0
                 for i in 0..<want.count {
                     if !got[i].isFinite || !want[i].isFinite { nonFinite += 1 }
                     magnitude = max(magnitude, Double(abs(want[i])))
-                    let diff = Double(abs(got[i] - want[i]))
-                    maxDiff = max(maxDiff, got[i].isNaN != want[i].isNaN ? .infinity : (diff.isNaN ? 0 : diff))
                 }
                 guard var check = checks[event.index] else { return }
-                let relative = magnitude > 0 ? maxDiff / magnitude : maxDiff
+                let relative = SimulatedReference.relativeError(got, want)
                 check.maxRelativeError = max(check.maxRelativeError, relative)
                 check.outputMagnitude = max(check.outputMagnitude, magnitude)
                 check.nonFinite += nonFinite

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Conversion
+import XNORLoader
 import Formats
 import Tensors
 #if canImport(Glibc)

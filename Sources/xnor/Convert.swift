@@ -2,6 +2,7 @@ import Tensors
 import ArgumentParser
 import BitPacking
 import Conversion
+import XNORLoader
 import Formats
 import Graph
 

@@ -3,6 +3,7 @@ import Tensors
 import Formats
 import Graph
 import Runtime
+import Verify
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,7 @@ struct InputOptions: ParsableArguments {
     @Option(name: .customLong("random-inputs"), help: "Run on N random inputs (normal, mean 0, variance 1) instead of files.")
     var randomInputs: Int?
 
-    @Option(help: "Seed of the random inputs or tokens (default 0).")
+    @Option(help: "Seed of the random inputs or tokens, and of sampling with --temp (default 0).")
     var seed: UInt64?
 
     @Option(name: .customLong("dim"), help: ArgumentHelp("Size of a symbolic dimension for random inputs; repeat for several.", valueName: "NAME=SIZE"))
@@ -115,21 +116,15 @@ struct InputOptions: ParsableArguments {
     }
 }
 
-/// Normal variates from a seeded SplitMix64 and the Box–Muller transform: the same seed
+/// Normal variates from the seeded SplitMix64 and the Box–Muller transform: the same seed
 /// gives the same inputs on every machine.
 struct SeededNormal {
-    var state: UInt64
+    var generator: SplitMix64
     var spare: Float?
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    mutating func nextUInt64() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func nextUInt64() -> UInt64 { generator.next() }
 
     mutating func next() -> Float {
         if let value = spare {

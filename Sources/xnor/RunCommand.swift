@@ -1,6 +1,5 @@
 import ArgumentParser
-import Models
-import Conversion
+import Generation
 import Formats
 import Graph
 import Runtime
@@ -15,7 +14,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
         Graphs take tensors (--input, --random-inputs). Language models and encoders take token ids (--tokens, --prompt-ids, \
         --random-tokens) and write the output of every position: logits [T, vocab] or the last hidden state [T, hidden]. \
-        With --n-predict N a causal LM decodes N tokens greedily with its KV cache and prints the ids and the time per token.
+        With --n-predict N a causal LM decodes N tokens with its KV cache (greedily, or sampled with --temp and --seed) \
+        and prints the ids; the timings go to stderr.
         """
     )
 
@@ -26,8 +26,10 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var tokenOptions: TokenOptions
 
-    @Option(name: .customLong("n-predict"), help: "Greedily decode N tokens after the prompt (causal LMs).")
+    @Option(name: .customLong("n-predict"), help: "Decode N tokens after the prompt (causal LMs).")
     var nPredict: Int?
+
+    @OptionGroup var sampling: SamplingOptions
 
     @Option(name: .customLong("ctx-size"), help: "KV cache capacity in tokens (default: the model's context, at most 4096).")
     var contextSize: Int?
@@ -68,21 +70,25 @@ struct RunCommand: ParsableCommand {
         let graph = model.graph
         if model.takesTokens {
             try UsageCheck.refuse(inputs.given, because: "\(path) is a language model; give token ids (--tokens, --prompt-ids, --random-tokens)")
-            if tokenOptions.randomTokens == nil {
-                try UsageCheck.refuse([("--seed", inputs.seed != nil)], because: "it seeds --random-tokens, which is not given")
+            if tokenOptions.randomTokens == nil && !(nPredict != nil && sampling.draws) {
+                try UsageCheck.refuse([("--seed", inputs.seed != nil)], because: "it seeds --random-tokens or sampling (--n-predict with --temp above 0), neither of which is given")
+            }
+            if nPredict == nil {
+                try UsageCheck.refuse(sampling.givenList, because: "sampling applies to --n-predict, which is not given")
             }
             if !model.isCausal {
-                try UsageCheck.refuse([("--n-predict", nPredict != nil), ("--ctx-size", contextSize != nil)], because: "\(path) is an encoder, not a causal LM")
+                try UsageCheck.refuse([("--n-predict", nPredict != nil), ("--ctx-size", contextSize != nil)] + sampling.givenList,
+                                      because: "\(path) is an encoder, not a causal LM")
             }
         } else {
-            try UsageCheck.refuse(tokenOptions.givenList + [("--n-predict", nPredict != nil), ("--ctx-size", contextSize != nil)],
+            try UsageCheck.refuse(tokenOptions.givenList + sampling.givenList + [("--n-predict", nPredict != nil), ("--ctx-size", contextSize != nil)],
                                   because: "\(path) is a graph, not a language model; give --input or --random-inputs 1")
             try inputs.refuseUnused()
         }
-        let session = Session(model: try model.compiledModel(), contextLength: contextSize)
+        let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize))
         if model.takesTokens {
-            let vocabulary = LanguageModelInputs.vocabulary(graph) ?? Int.max
-            let limit = LanguageModelInputs.sequenceLimit(graph, contextSize: contextSize, contextOption: model.isCausal ? "--ctx-size" : nil)
+            let vocabulary = model.signature?.vocabulary ?? Int.max
+            let limit = TokenLimits.sequenceLimit(model.signature, contextOption: model.isCausal ? "--ctx-size" : nil)
             guard let sequences = try tokenOptions.sequences(vocabulary: vocabulary, sequenceLimit: limit, seed: inputs.seed ?? 0),
                   let prompt = sequences.first else {
                 throw ValidationError("\(path) is a language model: give its input as --tokens 1,2,3 (or --prompt-ids FILE, --random-tokens N)")
@@ -103,87 +109,22 @@ struct RunCommand: ParsableCommand {
         try write(try session.run(inputs: sample), graph: graph)
     }
 
-    /// Greedy decoding: the prompt in one run, then one token per run through the KV cache.
-    /// The decode step writes its token and position into the same input tensors and reads
-    /// the logits in place, so after the first step a token allocates nothing.
+    /// Decoding through the Generation library; ids to stdout, timings to stderr as llama.cpp
+    /// prints them.
     private func generate(_ session: Session, graph: Graph, prompt: [Int], count requested: Int) throws {
-        // Decoding stops when the KV cache is full, as llama.cpp's does without context shift.
-        let capacity = LanguageModelInputs.sequenceLimit(graph, contextSize: contextSize, contextOption: nil).tokens
-        let count = max(0, min(requested, capacity - prompt.count + 1))
-        session.resetState()
-        var results: [String: Tensor] = [:]
-        var clock = ContinuousClock.now
-        try session.run(inputs: try LanguageModelInputs.make(graph, tokens: prompt), into: &results)
-        let promptTime = ContinuousClock.now - clock
+        let generator = Generator(session: session, sampler: Sampler(sampling.parameters(seed: inputs.seed ?? 0)))
         var generated: [Int] = []
-        // Reserved so decoding appends without allocating; the context bounds the count.
-        let expected = min(count, 1 << 20)
-        generated.reserveCapacity(expected)
-        var tokenTimes: [Duration] = []
-        tokenTimes.reserveCapacity(expected)
-        var step = try LanguageModelInputs.make(graph, tokens: [0], start: 0)
-        while generated.count < count {
-            guard let logits = results["logits"] else { break }
-            let next = try Self.lastRowArgmax(logits)
-            results.removeAll(keepingCapacity: true)
-            generated.append(next)
-            if generated.count == count { break }
-            // Taken out and put back: the dictionary's modify accessor allocates a coroutine frame.
-            try Self.write(Int64(next), to: BuiltModel.tokensInput, in: &step)
-            try Self.write(Int64(prompt.count + generated.count - 1), to: BuiltModel.positionsInput, in: &step)
-            clock = ContinuousClock.now
-            try session.run(inputs: step, into: &results)
-            tokenTimes.append(ContinuousClock.now - clock)
+        generated.reserveCapacity(min(requested, 1 << 20))
+        let timings = try generator.generate(prompt: prompt, maxTokens: requested) {
+            generated.append($0)
+            return true
         }
-        if count < requested { print("context full: \(capacity) tokens (--ctx-size); stopped after \(count) of \(requested)") }
+        if timings.stop == .contextFull {
+            print("context full: \(generator.capacity) tokens (--ctx-size); stopped after \(timings.generatedTokens) of \(requested)")
+        }
         print("prompt: \(prompt.map(String.init).joined(separator: ","))")
         print("generated: \(generated.map(String.init).joined(separator: ","))")
-        let promptMS = Self.milliseconds(promptTime)
-        print("prompt eval: \(prompt.count) tokens in \(Self.format(promptMS)) ms (\(Self.format(promptMS / Double(prompt.count))) ms per token, \(Self.format(Double(prompt.count) / promptMS * 1000)) tokens/s)")
-        if !tokenTimes.isEmpty {
-            let total = tokenTimes.map(Self.milliseconds).reduce(0, +)
-            print("eval: \(tokenTimes.count) runs in \(Self.format(total)) ms (\(Self.format(total / Double(tokenTimes.count))) ms per token, \(Self.format(Double(tokenTimes.count) / total * 1000)) tokens/s)")
-        }
-    }
-
-    /// Sets the one element of input `name`, in place.
-    static func write(_ value: Int64, to name: String, in inputs: inout [String: Tensor]) throws {
-        guard var tensor = inputs.removeValue(forKey: name) else { return }
-        try tensor.withUnsafeMutableBuffer(of: Int64.self) { $0[0] = value }
-        inputs[name] = tensor
-    }
-
-    /// The id of the largest logit of the last position, read in place.
-    static func lastRowArgmax(_ logits: Tensor) throws -> Int {
-        let vocab = logits.shape[1], start = (logits.shape[0] - 1) * vocab
-        return try logits.withUnsafeBuffer(of: Float.self) { values in
-            var best = start
-            for i in start..<(start + vocab) {
-                // NaN compares false both ways: a non-finite logit would pick a token silently.
-                guard values[i].isFinite else {
-                    throw ExecutionError("output 'logits' holds \(values[i]) at [\(logits.shape[0] - 1), \(i - start)]: the model's numbers overflowed or are invalid")
-                }
-                if values[i] > values[best] { best = i }
-            }
-            return best - start
-        }
-    }
-
-    /// The KV cache capacity the graph's attention ops were built with.
-    static func cacheCapacity(_ graph: Graph) -> Int? {
-        for node in graph.nodes where node.opType == "Attention" {
-            if case .int(let capacity)? = node.attribute("capacity"), capacity > 0 { return Int(capacity) }
-        }
-        return nil
-    }
-
-    static func milliseconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-    }
-
-    static func format(_ value: Double) -> String {
-        let rounded = (value * 100).rounded() / 100
-        return "\(rounded)"
+        TimingsText.print(timings)
     }
 
     /// One output goes to the file `-o`; several to `NAME.npy` files in the folder `-o`, all

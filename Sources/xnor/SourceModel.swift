@@ -1,4 +1,5 @@
 import Conversion
+import XNORLoader
 import Formats
 import Graph
 import Models

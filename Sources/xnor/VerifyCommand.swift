@@ -1,5 +1,6 @@
 import ArgumentParser
-import Conversion
+import Generation
+import XNORLoader
 import Formats
 import Runtime
 import Verify
@@ -73,9 +74,10 @@ struct VerifyCommand: ParsableCommand {
             guard LanguageModelInputs.takesTokens(loaded.packed.graph) else {
                 throw FormatError(path: model, "is not a language model, but the source \(source) is")
             }
-            let vocabulary = LanguageModelInputs.vocabulary(sourceModel.graph) ?? Int.max
+            let vocabulary = sourceModel.signature?.vocabulary ?? Int.max
             // The shorter of the two models' contexts bounds every sequence.
-            let limits = [sourceModel.graph, loaded.packed.graph].map { LanguageModelInputs.sequenceLimit($0, contextSize: nil, contextOption: nil) }
+            let converted = try LanguageModelSignature.of(verifier.converted.model)
+            let limits = [sourceModel.signature, converted].map { TokenLimits.sequenceLimit($0, contextOption: nil) }
             let limit = limits.min { $0.tokens < $1.tokens } ?? limits[0]
             var options = tokenOptions
             if options.isEmpty { options.randomTokens = min(16, limit.tokens) }

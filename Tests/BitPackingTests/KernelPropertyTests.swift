@@ -34,7 +34,7 @@ import Testing
     }
 
     static func randomProblem(seed: UInt64) -> Problem {
-        var g = SeededGenerator(seed: seed)
+        var g = SplitMix64(seed: seed)
         let mode = ConversionMode.allCases[Int.random(in: 0..<3, using: &g)]
         let k = Bool.random(using: &g) ? interestingK.randomElement(using: &g)! : Int.random(in: 1...1500, using: &g)
         let n = Int.random(in: 1...9, using: &g)

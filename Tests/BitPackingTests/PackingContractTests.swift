@@ -110,7 +110,7 @@ import Testing
     /// must give the same integers whatever the weight padding holds.
     @Test(arguments: ConversionMode.allCases)
     func weightPaddingNeverCounts(mode: ConversionMode) throws {
-        var g = SeededGenerator(seed: 7)
+        var g = SplitMix64(seed: 7)
         let n = 3, k = 70
         let w = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &g) }
         let x = (0..<(2 * k)).map { _ in Float.random(in: -1...1, using: &g) }
@@ -136,7 +136,7 @@ import Testing
     /// see the large one's bits.
     @Test(arguments: ActivationMode.allCases)
     func reusedActivationBuffersHoldNoStaleBits(mode: ActivationMode) throws {
-        var g = SeededGenerator(seed: 11)
+        var g = SplitMix64(seed: 11)
         let big = (0..<(4 * 1000)).map { _ in Float.random(in: -5...5, using: &g) }
         let small = (0..<(2 * 70)).map { _ in Float.random(in: -5...5, using: &g) }
         var reused = PackedActivations()

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Conversion
+import XNORLoader
 import Formats
 import Graph
 import Runtime

@@ -1,7 +1,9 @@
 import Tensors
 import Testing
+import TestSupport
 import BitPacking
 import Conversion
+import XNORLoader
 import Formats
 import Graph
 #if canImport(Glibc)
@@ -11,8 +13,7 @@ import Glibc
 /// The .xnor layout of packed graphs: written once, loaded back zero-copy with the same
 /// planes and scales, byte-identical when written twice, never overwriting without replace.
 struct XNORModelFileTests {
-    static let fixtures = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
-    let model = "/" + XNORModelFileTests.fixtures + "/fixtures/onnx/models/gemm_tA1_tB1/model.onnx"
+    let model = fixturePath("onnx/models/gemm_tA1_tB1/model.onnx")
 
     func scratch(_ name: String) -> String {
         let dir = "/tmp/xnor-conversion-tests-\(getpid())"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Formats
 import Tensors
 
@@ -7,7 +8,7 @@ import Tensors
 /// their own helpers.
 enum WriterTests {
     /// The repository's top folder, found from this file's path.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: repositoryRoot)
 
     /// A fresh empty folder for one test, removed when the value goes away.
     final class Folder {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Formats
 
 /// What the reader tests share: scratch folders, hand-built little-endian bytes, and the
@@ -9,13 +10,7 @@ import Formats
 /// their own helpers at the top level.
 enum ReaderTestSupport {
     /// The package's top folder, found from this file's path.
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()  // FormatsTests
-        url.deleteLastPathComponent()  // Tests
-        url.deleteLastPathComponent()
-        return url.path
-    }()
+    static let packageRoot = repositoryRoot
 
     static func fixture(_ relative: String) -> String { packageRoot + "/fixtures/" + relative }
 

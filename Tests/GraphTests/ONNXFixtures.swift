@@ -1,15 +1,12 @@
 import Formats
 import Graph
 import Testing
+import TestSupport
 
 /// The ONNX fixtures of tools/gen_onnx_import_fixtures.py and what the onnx package read
 /// from them (import/EXPECTED.json, malformed/EXPECT.json).
 enum ONNXFixtures {
-    static let root: String = {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)  // Tests/GraphTests/ONNXFixtures.swift
-        return parts.joined(separator: "/") + "/fixtures/onnx"
-    }()
+    static let root = fixturePath("onnx")
 
     static let importFolder = root + "/import"
     static let malformedFolder = root + "/malformed"

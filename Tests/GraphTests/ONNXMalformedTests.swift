@@ -3,7 +3,9 @@ import Glibc
 #endif
 import Formats
 import Graph
+import Tensors
 import Testing
+import TestSupport
 
 /// Each malformed model is refused with a FormatError whose one line names the file and says
 /// what is wrong (the phrase malformed/EXPECT.json gives).
@@ -77,18 +79,6 @@ import Testing
 /// Random byte mutations of valid models: each is read or refused with a FormatError, and
 /// what is read is a valid graph whose JSON form round-trips.
 @Suite struct ONNXMutationTests {
-    /// A fixed-seed generator (SplitMix64), so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: ["attributes.onnx", "mlp_raw.onnx", "typed_fields.onnx"])
     func mutatedModelsAreReadOrRefused(_ model: String) throws {
         let file = try MappedFile.open(ONNXFixtures.importFolder + "/" + model)
@@ -100,7 +90,7 @@ import Testing
             unlink(path)
             rmdir(folder)
         }
-        var random = SplitMix(state: 0x5EED ^ UInt64(original.count))
+        var random = SplitMix64(seed: 0x5EED ^ UInt64(original.count))
         var read = 0
         for _ in 0..<1500 {
             var bytes = original

@@ -1,6 +1,7 @@
 import Tensors
 import BitPacking
 import Conversion
+import XNORLoader
 import Foundation
 import Formats
 import Graph

@@ -4,6 +4,7 @@ import Formats
 import Graph
 import Models
 import Runtime
+import Verify
 import TestSupport
 
 /// One checkpoint of fixtures/llm (tools/gen_llm_fixtures.py): an HF folder, llama.cpp's

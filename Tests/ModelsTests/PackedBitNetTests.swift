@@ -1,6 +1,7 @@
 import Tensors
 import BitPacking
 @testable import Conversion
+@testable import XNORLoader
 import Foundation
 import Formats
 import Graph

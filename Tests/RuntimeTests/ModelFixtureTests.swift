@@ -3,15 +3,12 @@ import Formats
 import Graph
 import Runtime
 import Testing
+import TestSupport
 
 /// The end-to-end ONNX models of tools/gen_onnx_models.py (MLPs, Gemm variants, a transformer
 /// encoder block): the reference executor against onnxruntime's output, to 1e-5 relative.
 @Suite struct ModelFixtureTests {
-    static let root: String = {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)  // Tests/RuntimeTests/ModelFixtureTests.swift
-        return parts.joined(separator: "/") + "/fixtures/onnx/models"
-    }()
+    static let root = fixturePath("onnx/models")
 
     static let models: [String] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []

@@ -3,15 +3,12 @@ import Formats
 import Graph
 import Runtime
 import Testing
+import TestSupport
 
 /// The single-op fixtures of tools/gen_op_fixtures.py: a model.onnx per case, its inputs and
 /// onnxruntime's outputs as .npy, and case.json describing the same node.
 enum OpFixtures {
-    static let root: String = {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)  // Tests/RuntimeTests/OpFixtures.swift
-        return parts.joined(separator: "/") + "/fixtures/onnx/ops"
-    }()
+    static let root = fixturePath("onnx/ops")
 
     static let caseNames: [String] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
@@ -29,7 +26,7 @@ enum OpFixtures {
     }
 
     static func tensor(_ path: String) throws -> Tensor {
-        try Tensor(NpyReader.read(path))
+        try Tensor(constant("", path))
     }
 
     /// The case's graph, built by hand from case.json (independently of the ONNX importer).

@@ -1,5 +1,6 @@
 import Formats
 import Graph
+import Tensors
 import Runtime
 import Testing
 

@@ -1,5 +1,7 @@
 import Testing
+import TestSupport
 import Conversion
+import XNORLoader
 import Formats
 import Graph
 import Runtime
@@ -13,7 +15,7 @@ import Glibc
 /// model's or the simulated reference's, fails the verification, where the metrics alone
 /// (max |a − b| over NaN pairs, a KL of two NaN rows) read as perfect agreement.
 struct NonFiniteTests {
-    static let root = "/" + #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+    static let root = repositoryRoot
     static let onnx = root + "/fixtures/onnx/models/gemm_tA1_tB1/model.onnx"
 
     /// The Gemm fixture with its bias C replaced: Y = AᵀBᵀ + C.

@@ -1,5 +1,6 @@
 import BitPacking
 import Graph
+import XNORLoader
 import Tensors
 
 /// Packs the weight of every XNORPopcountGemm node into bit-planes and scales.

@@ -1,5 +1,4 @@
 import Tensors
-import Formats
 
 /// Gather: slices of `data` along `axis` picked by integer indices (negative ones count from
 /// the end); an index out of range is an error when the node runs.

@@ -4,7 +4,7 @@ import Tensors
 /// `width` floats each, filled in position order. Storage is reserved at the first run and
 /// reused for every later token; its pages are backed only when written, so resident memory
 /// grows with the sequence, not the capacity.
-final class KVCache: KernelState {
+final class KVCache: SequenceState {
     let capacity: Int
     let width: Int
     private var keyStorage: ReservedMemory<Float>?
@@ -33,6 +33,19 @@ final class KVCache: KernelState {
     }
 
     func reset() { length = 0 }
+
+    /// Forgets the rows from `newLength` on; the storage stays for the rows written next.
+    func truncate(to newLength: Int) {
+        length = min(max(newLength, 0), length)
+    }
+
+    /// A cache of the same shape holding the same rows; its storage is its own.
+    func copied() throws -> any SequenceState {
+        let copy = KVCache(capacity: capacity, width: width)
+        guard length > 0 else { return copy }
+        try copy.append(k: keys, v: values, count: length)
+        return copy
+    }
 
     /// The rows written so far.
     var keys: UnsafeBufferPointer<Float> { Self.rows(keyStorage, length * width) }

@@ -19,11 +19,6 @@ public struct LanguageModelSignature: Sendable {
         case encoder
     }
 
-    public static let tokensInput = "input_ids"
-    public static let positionsInput = "positions"
-    public static let tokenTypesInput = "token_type_ids"
-    public static let logitsOutput = "logits"
-    public static let hiddenStateOutput = "last_hidden_state"
 
     public let kind: Kind
     /// The rows of the token embedding: every id is in [0, vocabulary).
@@ -33,12 +28,14 @@ public struct LanguageModelSignature: Sendable {
     /// The tokens a sequence may hold (causal LMs): the sessions' context length, else the
     /// smallest KV cache capacity of the graph; nil for encoders.
     public let contextCapacity: Int?
+    /// The rows of a learned position table (BERT's): positions beyond it have no embedding.
+    public let positionTableRows: Int?
     /// The name of the one output.
-    public var outputName: String { kind == .causalLM ? Self.logitsOutput : Self.hiddenStateOutput }
+    public var outputName: String { kind == .causalLM ? LanguageModelNames.logitsOutput : LanguageModelNames.hiddenStateOutput }
 
     /// Whether the graph takes token ids (a language model or encoder) rather than tensors.
     public static func takesTokens(_ graph: Graph) -> Bool {
-        graph.inputs.contains { $0.name == tokensInput } && graph.inputs.contains { $0.name == positionsInput }
+        graph.inputs.contains { $0.name == LanguageModelNames.tokensInput } && graph.inputs.contains { $0.name == LanguageModelNames.positionsInput }
     }
 
     /// The signature of `model`, or nil when its graph takes no token ids; fails naming what
@@ -53,7 +50,7 @@ public struct LanguageModelSignature: Sendable {
         }
         for (index, input) in graph.inputs.enumerated() {
             switch input.name {
-            case tokensInput, positionsInput, tokenTypesInput:
+            case LanguageModelNames.tokensInput, LanguageModelNames.positionsInput, LanguageModelNames.tokenTypesInput:
                 guard input.elementType == .i64, input.shape?.count == 1 else {
                     let declared = "\(input.elementType?.rawValue ?? "no type") \(input.shape.map { "\($0)" } ?? "no shape")"
                     throw refuse("declares input '\(input.name)' as \(declared), not I64 [tokens]")
@@ -65,31 +62,33 @@ public struct LanguageModelSignature: Sendable {
             }
         }
         guard graph.outputs.count == 1, let output = graph.outputs.first,
-              output.name == logitsOutput || output.name == hiddenStateOutput else {
+              output.name == LanguageModelNames.logitsOutput || output.name == LanguageModelNames.hiddenStateOutput else {
             let names = graph.outputs.map { "'\($0.name)'" }.joined(separator: ", ")
-            throw refuse("must have one output, '\(logitsOutput)' or '\(hiddenStateOutput)'; it has [\(names)]")
+            throw refuse("must have one output, '\(LanguageModelNames.logitsOutput)' or '\(LanguageModelNames.hiddenStateOutput)'; it has [\(names)]")
         }
-        let kind: Kind = output.name == logitsOutput ? .causalLM : .encoder
+        let kind: Kind = output.name == LanguageModelNames.logitsOutput ? .causalLM : .encoder
 
         var vocabulary: Int?
+        var positionRows: Int?
         var causalAttention = 0
-        var capacity = Int.max
-        let tokensID = model.idOf[tokensInput]
+        let tokensID = model.idOf[LanguageModelNames.tokensInput], positionsID = model.idOf[LanguageModelNames.positionsInput]
         for entry in model.entries {
             if let embedding = entry.kernel as? EmbeddingKernel, entry.inputs.first == tokensID {
                 vocabulary = embedding.table.rows
             }
+            if let embedding = entry.kernel as? EmbeddingKernel, entry.inputs.first == positionsID {
+                positionRows = min(positionRows ?? .max, embedding.table.rows)
+            }
             if let attention = entry.kernel as? AttentionKernel, attention.causal {
                 causalAttention += 1
-                capacity = min(capacity, attention.capacity)
             }
         }
-        guard let vocabulary else { throw refuse("feeds no Embedding with '\(tokensInput)'") }
+        guard let vocabulary else { throw refuse("feeds no Embedding with '\(LanguageModelNames.tokensInput)'") }
         switch kind {
         case .causalLM where causalAttention == 0:
-            throw refuse("with output '\(logitsOutput)' has no causal Attention to hold its sequence")
+            throw refuse("with output '\(LanguageModelNames.logitsOutput)' has no causal Attention to hold its sequence")
         case .encoder where causalAttention > 0:
-            throw refuse("with output '\(hiddenStateOutput)' has \(causalAttention) causal Attention nodes; an encoder's attention is not causal")
+            throw refuse("with output '\(LanguageModelNames.hiddenStateOutput)' has \(causalAttention) causal Attention nodes; an encoder's attention is not causal")
         default:
             break
         }
@@ -98,7 +97,7 @@ public struct LanguageModelSignature: Sendable {
         // the model's other dims, so a [tokens, width] that is really something else shows.
         let tokens = 3
         var types: [String: TensorType] = [:]
-        for input in graph.inputs where [tokensInput, positionsInput, tokenTypesInput].contains(input.name) {
+        for input in graph.inputs where [LanguageModelNames.tokensInput, LanguageModelNames.positionsInput, LanguageModelNames.tokenTypesInput].contains(input.name) {
             types[input.name] = TensorType(.int64, [tokens])
         }
         let planned = try Session(model: model, contextLength: tokens).planSummary(inputTypes: types)
@@ -108,6 +107,7 @@ public struct LanguageModelSignature: Sendable {
             throw refuse("computes \(computed) as '\(output.name)' for \(tokens) tokens, not float32 [\(tokens), width > 0]")
         }
         return LanguageModelSignature(kind: kind, vocabulary: vocabulary, outputWidth: type.shape[1],
-                                      contextCapacity: kind == .causalLM ? contextLength ?? capacity : nil)
+                                      contextCapacity: kind == .causalLM ? contextLength ?? model.contextCapacity : nil,
+                                      positionTableRows: positionRows)
     }
 }

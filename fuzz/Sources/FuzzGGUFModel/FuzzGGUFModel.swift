@@ -1,6 +1,7 @@
 import Formats
 import FuzzLLMSupport
 import FuzzSupport
+import Tensors
 import Models
 
 private let scratch = ScratchFile(extension: "gguf")

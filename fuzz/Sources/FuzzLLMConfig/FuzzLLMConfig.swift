@@ -4,6 +4,7 @@ import Glibc
 import Formats
 import FuzzLLMSupport
 import FuzzSupport
+import Tensors
 import Models
 
 /// The fixture cases whose shards the config is read over: one per architecture and weight

@@ -1,7 +1,8 @@
-import Conversion
+import XNORLoader
 import Formats
 import FuzzLLMSupport
 import FuzzSupport
+import Tensors
 import Runtime
 
 private let scratch = ScratchFile(extension: "xnor")

@@ -1,4 +1,3 @@
-import Formats
 import Graph
 import Tensors
 
@@ -51,12 +50,5 @@ extension Tensor {
             storage = .bool(try constant.withBytes { raw in (0..<count).map { raw[$0] != 0 } })
         }
         self.init(unchecked: constant.shape, storage)
-    }
-}
-
-extension Tensor {
-    /// The elements of a .npy array, converted as a constant's are.
-    public init(_ array: NpyArray) throws {
-        try self.init(ConstantTensor(name: "", elementType: array.elementType, shape: array.shape, storage: .owned(array.data)))
     }
 }

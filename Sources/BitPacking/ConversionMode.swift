@@ -1,5 +1,3 @@
-import Tensors
-
 /// How a weight matrix is quantized (DESIGN.md "Weight modes").
 public enum WeightMode: String, Sendable, CaseIterable {
     /// Binary: a sign plane and a per-row scale α[n].

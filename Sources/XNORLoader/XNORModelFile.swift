@@ -4,8 +4,9 @@ import Graph
 import Tensors
 
 /// How a packed graph maps onto the tensors of a .xnor file (formats/xnor-file.md), both
-/// ways: the writer lays the graph's constants and packed weights out as GGUF tensors; the
-/// loader wraps the mapped tensors again, without copying them.
+/// ways: the writer (in Conversion) lays the graph's constants and packed weights out as GGUF
+/// tensors; the loader (here, so that running a model never links the rewrite pass) wraps the
+/// mapped tensors again, without copying them.
 ///
 /// Packed weights are stored as `<weight>.<plane>` (I64 words, [N, row stride]) and
 /// `<weight>.scale` (F32: N values α for w1, one γ for w1.58); every other constant under
@@ -17,7 +18,7 @@ public enum XNORModelFile {
 
     /// The ggml type that stores elements of `type`: its own where ggml has one, else the
     /// integer type of the same size.
-    static func storageType(_ type: ScalarType) -> GGMLType {
+    package static func storageType(_ type: ScalarType) -> GGMLType {
         switch type {
         case .f32: .f32
         case .f16: .f16
@@ -28,48 +29,6 @@ public enum XNORModelFile {
         case .i32, .u32: .i32
         case .i64, .u64: .i64
         }
-    }
-
-    /// Writes `packed` to `path` atomically; `replace` allows overwriting.
-    @discardableResult
-    public static func write(_ packed: PackedGraph, name: String, mode: ConversionMode, source: XNORSource,
-                             to path: String, replace: Bool, architecture: String? = nil,
-                             metadata: [(String, GGUFMetadataValue)] = []) throws -> GGUFWriter.Summary {
-        let output = try AtomicFileWriter(path: path, replace: replace)
-        let summary = try write(packed, name: name, mode: mode, source: source, into: output, architecture: architecture, metadata: metadata)
-        try output.commit()
-        return summary
-    }
-
-    /// Writes `packed` into `output` without committing it (the command commits it with its
-    /// other outputs).
-    @discardableResult
-    public static func write(_ packed: PackedGraph, name: String, mode: ConversionMode, source: XNORSource,
-                             into output: AtomicFileWriter, architecture: String? = nil,
-                             metadata: [(String, GGUFMetadataValue)] = []) throws -> GGUFWriter.Summary {
-        var writer = XNORWriter(name: name, mode: mode.rawValue, graph: packed.graph.json(), source: source,
-                                architecture: architecture ?? XNORWriter.graphArchitecture)
-        for (key, value) in metadata { writer.addMetadata(key, value) }
-        for tensor in packed.graph.initializers {
-            let constant = tensor
-            // Packed ternary codes keep their stored form, U8 [N/4, K] as I8; the graph JSON
-            // holds the weight's shape and γ.
-            let (type, shape) = constant.packedTernary != nil && constant.shape.count == 2
-                ? (GGMLType.i8, [constant.shape[0] / 4, constant.shape[1]])
-                : (constant.blockType ?? storageType(constant.elementType), constant.shape)
-            writer.addTensor(name: constant.name, type: type, shape: shape,
-                             payload: .stream { sink in try constant.withBytes { try sink.write($0) } })
-        }
-        for weightName in packed.weights.keys.sorted() {
-            guard let weights = packed.weights[weightName] else { continue }
-            for (index, plane) in weights.mode.planeNames.enumerated() {
-                writer.addTensor(name: planeTensorName(weightName, plane: plane), type: .i64, shape: [weights.n, weights.rowStrideWords],
-                                 payload: .stream { sink in try weights.withPlaneBytes(index) { try sink.write($0) } })
-            }
-            writer.addTensor(name: scaleTensorName(weightName), type: .f32, shape: [weights.mode.scaleCount(rows: weights.n)],
-                             payload: .stream { sink in try weights.withScaleBytes { try sink.write($0) } })
-        }
-        return try writer.write(into: output)
     }
 
     /// A .xnor model opened for running: its graph, with constants and packed weights as
