@@ -28,9 +28,9 @@ struct BertBuilder {
         func linear(_ x: String, _ name: String, _ n: Int, _ k: Int, _ output: String) throws -> String {
             b.linear(x, try weights.tensor(name + ".weight", shape: [n, k]), bias: try weights.optionalTensor(name + ".bias", shape: [n]), output)
         }
-        let words = try embedding(BuiltModel.tokensInput, "token_embd.weight", rows: c.vocabSize, "inp_embd")
-        let placed = try embedding(BuiltModel.positionsInput, "position_embd.weight", rows: positions, "inp_pos_embd")
-        let typed = try embedding(BuiltModel.tokenTypesInput, "token_types.weight", rows: c.typeVocabSize ?? 2, "inp_type_embd")
+        let words = try embedding(LanguageModelNames.tokensInput, "token_embd.weight", rows: c.vocabSize, "inp_embd")
+        let placed = try embedding(LanguageModelNames.positionsInput, "position_embd.weight", rows: positions, "inp_pos_embd")
+        let typed = try embedding(LanguageModelNames.tokenTypesInput, "token_types.weight", rows: c.typeVocabSize ?? 2, "inp_type_embd")
         let sum = b.node("Add", [b.node("Add", [words, placed], "inp_embd_pos"), typed], "inp_embd_sum")
         var x = try norm(sum, "token_embd_norm", "inp_norm")
         for layer in 0..<c.numHiddenLayers {
@@ -53,9 +53,9 @@ struct BertBuilder {
         let tokens = Dim.symbolic("tokens")
         let graph = Graph(
             name: "bert",
-            inputs: [ValueInfo(name: BuiltModel.tokensInput, elementType: .i64, shape: [tokens]),
-                     ValueInfo(name: BuiltModel.positionsInput, elementType: .i64, shape: [tokens]),
-                     ValueInfo(name: BuiltModel.tokenTypesInput, elementType: .i64, shape: [tokens])],
+            inputs: [ValueInfo(name: LanguageModelNames.tokensInput, elementType: .i64, shape: [tokens]),
+                     ValueInfo(name: LanguageModelNames.positionsInput, elementType: .i64, shape: [tokens]),
+                     ValueInfo(name: LanguageModelNames.tokenTypesInput, elementType: .i64, shape: [tokens])],
             outputs: [ValueInfo(name: "last_hidden_state", elementType: .f32, shape: [tokens, .fixed(hidden)])],
             initializers: b.initializers, nodes: b.nodes, opsets: ["": 20, GraphBuilder.domain: 1])
         return BuiltModel(graph: graph, kind: .encoder, architecture: "bert", config: c,

@@ -11,10 +11,6 @@ public struct BuiltModel: Sendable {
         case encoder
     }
 
-    public static let tokensInput = "input_ids"
-    public static let positionsInput = "positions"
-    public static let tokenTypesInput = "token_type_ids"
-
     public var graph: Graph
     public var kind: Kind
     /// llama.cpp's `general.architecture` for the model (llama, qwen2, qwen3, bitnet, bert).

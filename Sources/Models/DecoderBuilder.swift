@@ -37,9 +37,9 @@ struct DecoderBuilder {
                                                          tensor: weights.sourceName(divisors.name), path: weights.path)
         }
         var b = GraphBuilder()
-        let positions = BuiltModel.positionsInput
+        let positions = LanguageModelNames.positionsInput
         var x = b.node("Embedding", domain: GraphBuilder.domain,
-                       [BuiltModel.tokensInput, b.constant(try weights.tensor("token_embd.weight", shape: [c.vocabSize, hidden]))], "inp_embd")
+                       [LanguageModelNames.tokensInput, b.constant(try weights.tensor("token_embd.weight", shape: [c.vocabSize, hidden]))], "inp_embd")
         let rope: [(name: String, value: AttributeValue)] = [
             ("head_dim", .int(Int64(headDim))), ("inv_freq", .floats(frequencies)), ("interleaved", .int(ggufPermutedQK ? 1 : 0)),
         ]
@@ -112,7 +112,7 @@ struct DecoderBuilder {
         let tokens = Dim.symbolic("tokens")
         let graph = Graph(
             name: architecture,
-            inputs: [ValueInfo(name: BuiltModel.tokensInput, elementType: .i64, shape: [tokens]),
+            inputs: [ValueInfo(name: LanguageModelNames.tokensInput, elementType: .i64, shape: [tokens]),
                      ValueInfo(name: positions, elementType: .i64, shape: [tokens])],
             outputs: [ValueInfo(name: "logits", elementType: .f32, shape: [tokens, .fixed(c.vocabSize)])],
             initializers: b.initializers, nodes: b.nodes, opsets: ["": 20, GraphBuilder.domain: 1])

@@ -28,9 +28,9 @@ struct GemmaBuilder {
             b.node("RMSNorm", domain: GraphBuilder.domain, [x, b.constant(try weights.tensor(name, shape: [width]))], output,
                    [("epsilon", .float(Float(eps))), ("weight_offset", .float(Float(gemma.normOffset)))])
         }
-        let positions = BuiltModel.positionsInput
+        let positions = LanguageModelNames.positionsInput
         let embedded = b.node("Embedding", domain: GraphBuilder.domain,
-                              [BuiltModel.tokensInput, b.constant(try weights.tensor("token_embd.weight", shape: [c.vocabSize, hidden]))], "inp_embd")
+                              [LanguageModelNames.tokensInput, b.constant(try weights.tensor("token_embd.weight", shape: [c.vocabSize, hidden]))], "inp_embd")
         var x = b.node("Mul", [embedded, b.constant(.scalar("inp_scaled.scale", gemma.embeddingScale))], "inp_scaled")
         for layer in 0..<c.numHiddenLayers {
             let p = "blk.\(layer)."
@@ -87,7 +87,7 @@ struct GemmaBuilder {
         let tokens = Dim.symbolic("tokens")
         let graph = Graph(
             name: architecture,
-            inputs: [ValueInfo(name: BuiltModel.tokensInput, elementType: .i64, shape: [tokens]),
+            inputs: [ValueInfo(name: LanguageModelNames.tokensInput, elementType: .i64, shape: [tokens]),
                      ValueInfo(name: positions, elementType: .i64, shape: [tokens])],
             outputs: [ValueInfo(name: "logits", elementType: .f32, shape: [tokens, .fixed(c.vocabSize)])],
             initializers: b.initializers, nodes: b.nodes, opsets: ["": 20, GraphBuilder.domain: 1])

@@ -65,7 +65,10 @@ public protocol KernelState: AnyObject {
 public protocol SequenceState: KernelState {
     /// The tokens held.
     var length: Int { get }
-    /// Keeps the first `length` tokens.
+    /// The shortest prefix `truncate` can keep: 0 for a full cache; a ring of the last
+    /// `window` rows has overwritten what a shorter prefix would attend to.
+    var shortestPrefix: Int { get }
+    /// Keeps the first `length` tokens (at least `shortestPrefix`).
     func truncate(to length: Int)
     /// A state of the same shape holding the same tokens, sharing no storage with this one.
     func copied() throws -> any SequenceState

@@ -24,6 +24,10 @@ public struct SequenceCache {
         guard newLength == held || !session.context.hasOtherStates else {
             throw ExecutionError("the model keeps a state that cannot be truncated; start a new sequence instead")
         }
+        let shortest = session.context.sequenceStates.map(\.shortestPrefix).max() ?? 0
+        guard newLength >= shortest else {
+            throw ExecutionError("cannot truncate a sequence of \(held) tokens to \(newLength): its sliding-window caches keep only the last rows, so at least \(shortest) must stay")
+        }
         for state in session.context.sequenceStates { state.truncate(to: newLength) }
     }
 

@@ -39,6 +39,30 @@ import Testing
         }
     }
 
+    /// The ring caches take part in the session's sequence handle: the last token can be taken
+    /// back and run again, a copy continues as the original would, and cutting back further
+    /// than the ring remembers is refused rather than answered wrongly.
+    @Test func slidingWindowCachesTruncateByOneAndCopy() throws {
+        let c = LanguageModelCase(name: "gemma3")
+        let tokens = try c.tokens
+        let built = try ModelRegistry.build(try ModelOpener.open(Self.path("gemma3")))
+        let vocab = built.config.vocabSize
+        let session = try Session(graph: built.graph)
+        let whole = try runSequence(session, built.graph, tokens: tokens).floatValues()
+        session.resetState()
+        let n = tokens.count
+        _ = try runSequence(session, built.graph, tokens: Array(tokens[0..<(n - 1)]) + [tokens[0]])
+        try session.cache.truncate(to: n - 1)
+        let other = Session(model: session.model)
+        try session.cache.copy(to: other)
+        for s in [session, other] {
+            let last = try runSequence(s, built.graph, tokens: [tokens[n - 1]], start: n - 1).floatValues()
+            let diff = zip(last, whole[((n - 1) * vocab)...]).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(diff <= 1e-5)
+        }
+        #expect(throws: (any Error).self) { try session.cache.truncate(to: n - 3) }
+    }
+
     /// Gemma 3 configs before transformers 5 give the rope bases as rope_theta and
     /// rope_local_base_freq, the global scaling as rope_scaling, and the layer kinds as
     /// sliding_window_pattern; transformers reads them as the fixture's per-layer-type form.

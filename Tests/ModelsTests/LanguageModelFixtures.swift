@@ -48,11 +48,11 @@ struct LanguageModelCase: CustomTestStringConvertible, Sendable {
 /// Runs a built or converted graph on one sequence, as `xnor run --tokens` does.
 func runSequence(_ executor: Session, _ graph: Graph, tokens: [Int], start: Int = 0) throws -> Tensor {
     var inputs: [String: Tensor] = [
-        BuiltModel.tokensInput: try Tensor(shape: [tokens.count], int64s: tokens.map { Int64($0) }),
-        BuiltModel.positionsInput: try Tensor(shape: [tokens.count], int64s: (0..<tokens.count).map { Int64(start + $0) }),
+        LanguageModelNames.tokensInput: try Tensor(shape: [tokens.count], int64s: tokens.map { Int64($0) }),
+        LanguageModelNames.positionsInput: try Tensor(shape: [tokens.count], int64s: (0..<tokens.count).map { Int64(start + $0) }),
     ]
-    if graph.inputs.contains(where: { $0.name == BuiltModel.tokenTypesInput }) {
-        inputs[BuiltModel.tokenTypesInput] = try Tensor(shape: [tokens.count], int64s: [Int64](repeating: 0, count: tokens.count))
+    if graph.inputs.contains(where: { $0.name == LanguageModelNames.tokenTypesInput }) {
+        inputs[LanguageModelNames.tokenTypesInput] = try Tensor(shape: [tokens.count], int64s: [Int64](repeating: 0, count: tokens.count))
     }
     guard let output = try executor.run(inputs: inputs)[graph.outputs[0].name] else { throw TestFailure("no output") }
     return output

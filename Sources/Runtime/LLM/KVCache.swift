@@ -34,6 +34,8 @@ final class KVCache: SequenceState {
 
     func reset() { length = 0 }
 
+    var shortestPrefix: Int { 0 }
+
     /// Forgets the rows from `newLength` on; the storage stays for the rows written next.
     func truncate(to newLength: Int) {
         length = min(max(newLength, 0), length)

@@ -4,7 +4,7 @@ import Tensors
 /// `window` rows, where position p lives in row p mod window. A token at position p attends to
 /// positions p − window + 1 … p only, so older rows are overwritten and the cache never holds
 /// more than the window, however long the sequence (Gemma's local layers).
-final class SlidingWindowKVCache: KernelState {
+final class SlidingWindowKVCache: SequenceState {
     let window: Int
     let width: Int
     /// The positions a sequence may reach (the session's context), as for a full cache.
@@ -24,6 +24,31 @@ final class SlidingWindowKVCache: KernelState {
     static func rows(window: Int, capacity: Int) -> Int { min(window, capacity) }
 
     func reset() { length = 0 }
+
+    /// Position q sits in row q mod window, so positions L+1… overwrote the rows that a
+    /// sequence cut back to L still attends to (L − window + 1 … L − 1): only the last token
+    /// can be taken back, as in llama.cpp's SWA cache.
+    var shortestPrefix: Int { max(0, length - 1) }
+
+    func truncate(to newLength: Int) {
+        length = min(max(newLength, shortestPrefix), length)
+    }
+
+    func copied() throws -> any SequenceState {
+        let copy = SlidingWindowKVCache(window: window, capacity: capacity, width: width)
+        guard let keyStorage, let valueStorage else { return copy }
+        let rows = Self.rows(window: window, capacity: capacity)
+        let keys = try ReservedMemory<Float>(count: rows * width)
+        let values = try ReservedMemory<Float>(count: rows * width)
+        for i in 0..<(rows * width) {
+            keys.buffer[i] = keyStorage.buffer[i]
+            values.buffer[i] = valueStorage.buffer[i]
+        }
+        copy.keyStorage = keys
+        copy.valueStorage = values
+        copy.length = length
+        return copy
+    }
 
     var keys: UnsafeBufferPointer<Float> { Self.all(keyStorage) }
     var values: UnsafeBufferPointer<Float> { Self.all(valueStorage) }
