@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Conversion", targets: ["Conversion"]),
         .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +32,7 @@ let package = Package(
             ]
         ),
         .target(name: "Graph", dependencies: ["Tensors", "Formats"]),
+        .target(name: "Tokenizers", dependencies: ["Formats", "Tensors"]),
         .target(name: "BitPacking", dependencies: ["Tensors"]),
         .target(name: "Conversion", dependencies: ["Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Models", dependencies: ["Graph", "Formats", "Tensors"]),
@@ -39,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "xnor",
             dependencies: [
-                "Tensors", "Formats", "Graph", "BitPacking", "Conversion", "Runtime", "Verify", "Models",
+                "Tensors", "Formats", "Graph", "BitPacking", "Conversion", "Runtime", "Verify", "Models", "Tokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Verify", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Formats", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
     ]
