@@ -27,6 +27,10 @@ struct LlamaVocabulary: Sendable {
     var addSEP = false
     var lowercase = false
     var stripAccents = false
+    /// Read from a sentencepiece model rather than a GGUF: the SPM path then applies the model's
+    /// own normalization (precompiled map, extra whitespace removed) as sentencepiece does;
+    /// llama.cpp's SPM ignores both.
+    var sentencePieceNormalization = false
 
     var special = SpecialTokens()
     var endOfGeneration: Set<Int> = []
@@ -54,6 +58,8 @@ struct LlamaVocabulary: Sendable {
         for id in specialTokensByLength {
             let attributes = vocabulary.attributes[Int(id)]
             if !parseSpecial, !attributes.intersection([.control, .unknown]).isEmpty { continue }
+            // sentencepiece keeps user-defined pieces in its normalizer, not before it.
+            if sentencePieceNormalization, attributes.contains(.userDefined) { continue }
             let needle = Array(vocabulary.texts[Int(id)].utf8)
             guard !needle.isEmpty else { continue }
             var result: [Fragment] = []
@@ -116,6 +122,13 @@ struct LlamaVocabulary: Sendable {
             for fragment in fragments {
                 switch fragment {
                 case .text(let range):
+                    if sentencePieceNormalization {
+                        for (run, userDefined) in splitUserDefined(normalizeUGM(Array(bytes[range]))) {
+                            if let id = userDefined { output.append(id) } else { tokenizeSPM(run, into: &output) }
+                        }
+                        previousIsSpecial = false
+                        continue
+                    }
                     var piece: [UInt8] = []
                     if addSpacePrefix, previousIsSpecial { piece.append(0x20) }
                     piece.append(contentsOf: bytes[range])
@@ -161,6 +174,35 @@ struct LlamaVocabulary: Sendable {
         return output.map(Int.init)
     }
 
+    /// sentencepiece's prefix matcher: user-defined pieces, longest first at each position, are
+    /// pieces of their own; the runs between them are tokenized.
+    func splitUserDefined(_ text: [UInt8]) -> [([UInt8], Int32?)] {
+        var result: [([UInt8], Int32?)] = []
+        var start = 0
+        var i = 0
+        while i < text.count {
+            var match: (Int, Int32)? = nil
+            var end = min(text.count, i + maximumTokenBytes)
+            while end > i {
+                if let id = vocabulary.id(bytes: text[i..<end]), vocabulary.attributes[Int(id)].contains(.userDefined) {
+                    match = (end, id)
+                    break
+                }
+                end -= 1
+            }
+            if let (e, id) = match {
+                if start < i { result.append((Array(text[start..<i]), nil)) }
+                result.append(([], id))
+                i = e
+                start = e
+            } else {
+                i += 1
+            }
+        }
+        if start < text.count { result.append((Array(text[start...]), nil)) }
+        return result
+    }
+
     static func escapingSpaces(_ bytes: [UInt8]) -> [UInt8] {
         guard bytes.contains(0x20) else { return bytes }
         var out: [UInt8] = []
@@ -178,6 +220,8 @@ struct LlamaVocabulary: Sendable {
         guard id >= 0, id < vocabulary.count else { return [] }
         let text = vocabulary.texts[id]
         let attributes = vocabulary.attributes[id]
+        // sentencepiece writes the unknown piece as " ⁇ ".
+        if sentencePieceNormalization, attributes.contains(.unknown) { return [0x20, 0xE2, 0x81, 0x87, 0x20] }
         if !attributes.intersection([.unknown, .control, .userDefined]).isEmpty { return Array(text.utf8) }
         if attributes.contains(.byte), model != .wpm, let b = Vocabulary.byteOfToken(text) { return [b] }
         guard attributes.contains(.normal) else { return [] }
@@ -231,8 +275,12 @@ struct LlamaVocabulary: Sendable {
         var previousIsSpecial = true
         for id in ids {
             var piece = pieceBytes(id)
-            let isSpecial = id >= 0 && id < vocabulary.count
+            // The pieces encode cut out of the text before adding the space prefix.
+            var isSpecial = id >= 0 && id < vocabulary.count
                 && !vocabulary.attributes[id].intersection([.control, .userDefined, .unknown]).isEmpty
+            if sentencePieceNormalization, isSpecial {
+                isSpecial = vocabulary.attributes[id].contains(.control) && !vocabulary.attributes[id].contains(.userDefined)
+            }
             if (model == .spm || model == .ugm), addSpacePrefix, previousIsSpecial, !isSpecial, piece.first == 0x20 {
                 piece.removeFirst()
             }

@@ -24,7 +24,7 @@ struct TokenizeCommand: ParsableCommand {
     @Option(help: "A file whose bytes (valid UTF-8) are the text.")
     var file: String?
 
-    @Flag(help: "Print one JSON object: ids, pieces (vocabulary strings) and the decoded text of each token.")
+    @Flag(help: "Print one JSON object: ids, pieces (vocabulary strings), each token's text, the decoded text and the count.")
     var json = false
 
     @Flag(name: .customLong("no-bos"), help: "Do not add the BOS (and other) tokens the tokenizer adds around a text.")
@@ -68,7 +68,7 @@ struct TokenizeCommand: ParsableCommand {
             var out = ""
             for part in Self.split(input, separator) {
                 let ids = try tokenizer.encode(part, addSpecial: !noBOS, parseSpecial: !noParseSpecial)
-                out += "[" + ids.map(String.init).joined(separator: ", ") + "]\n"
+                out += json ? Self.json(ids, tokenizer) : "[" + ids.map(String.init).joined(separator: ", ") + "]\n"
             }
             FileHandleStream(fd: 1).write(out)
             return
@@ -78,15 +78,7 @@ struct TokenizeCommand: ParsableCommand {
         if idsOnly {
             out = "[" + ids.map(String.init).joined(separator: ", ") + "]\n"
         } else if json {
-            let pieces = ids.map { JSONValue.string(tokenizer.piece($0)) }
-            let texts = ids.map { JSONValue.string(String(decoding: tokenizer.pieceBytes($0), as: UTF8.self)) }
-            let object = JSONValue.object([
-                ("ids", .array(ids.map { .int(Int64($0)) })),
-                ("pieces", .array(pieces)),
-                ("text", .array(texts)),
-                ("count", .int(Int64(ids.count))),
-            ])
-            out = JSONWriter(indent: nil).string(object) + "\n"
+            out = Self.json(ids, tokenizer)
         } else {
             for id in ids {
                 let bytes = tokenizer.pieceBytes(id)
@@ -101,6 +93,20 @@ struct TokenizeCommand: ParsableCommand {
         }
         if showCount { out += "Total number of tokens: \(ids.count)\n" }
         FileHandleStream(fd: 1).write(out)
+    }
+
+    /// One JSON line: ids, the vocabulary's pieces, each token's text and the decoded text.
+    static func json(_ ids: [Int], _ tokenizer: Tokenizer) -> String {
+        let pieces = ids.map { JSONValue.string(tokenizer.piece($0)) }
+        let texts = ids.map { JSONValue.string(String(decoding: tokenizer.pieceBytes($0), as: UTF8.self)) }
+        let object = JSONValue.object([
+            ("ids", .array(ids.map { .int(Int64($0)) })),
+            ("pieces", .array(pieces)),
+            ("token_text", .array(texts)),
+            ("decoded", .string(tokenizer.decode(ids))),
+            ("count", .int(Int64(ids.count))),
+        ])
+        return JSONWriter(indent: nil).string(object) + "\n"
     }
 
     /// `text` cut at each occurrence of `separator` (byte-wise, as std::string::find does).
