@@ -5,8 +5,8 @@ tools/tokenizer_check.py compares `xnor tokenize` against).
 
 Run with a Python that has tokenizers and sentencepiece (tools/requirements.txt pins them):
     .venv/bin/python tools/gen_tokenizer_fixtures.py
-Training is deterministic for a given library version, so the files only change when the
-pins do.
+The WordPiece and Unigram trainers break ties in hash order, so a rerun may give other (equally
+valid) vocabularies; each run rewrites every fixture together with its expected.json.
 """
 import json
 import os
@@ -132,6 +132,23 @@ def train_sentencepiece(lines, model_type, prefix, vocab_size, byte_fallback):
     os.remove(prefix + ".vocab")
 
 
+def write_expected():
+    """expected.json beside each fixture: the libraries' ids (with and without the special tokens
+    they add) and decoded text for every corpus text, for the Swift tests to compare against
+    without running Python. The same conventions as tools/tokenizer_check.py."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    from tokenizer_check import hf_oracles  # noqa: E402
+    texts = open(os.path.join(OUT, "corpus.txt"), encoding="utf-8").read().split(SEPARATOR)
+    for name, path, (encode, decode) in hf_oracles():
+        cases = []
+        for text in texts:
+            plain = encode(text, False)
+            cases.append({"ids": plain, "ids_special": encode(text, True), "decoded": decode(plain)})
+        folder = path if os.path.isdir(path) else os.path.dirname(path)
+        with open(os.path.join(folder, "expected.json"), "w", encoding="utf-8") as f:
+            json.dump({"texts": texts, "cases": cases}, f, ensure_ascii=False, separators=(",", ":"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     lines = corpus()
@@ -158,6 +175,7 @@ def main():
         folder = os.path.join(OUT, name)
         os.makedirs(folder, exist_ok=True)
         train_sentencepiece(lines, kind, os.path.join(folder, "tokenizer"), size, fallback)
+    write_expected()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"wrote {OUT} ({total} bytes)")
 

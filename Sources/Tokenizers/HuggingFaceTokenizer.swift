@@ -85,6 +85,8 @@ struct HuggingFaceTokenizer: Sendable {
     func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) throws -> [Int] {
         let bytes = Array(text.utf8)
         var output: [Int32] = []
+        // Pieces repeat: each distinct one goes through the model once per call.
+        var cache: [[UInt32]: [Int32]] = [:]
         for (k, segment) in splitAddedTokens(bytes, parseSpecial: parseSpecial).enumerated() {
             switch segment {
             case .added(let id):
@@ -94,11 +96,45 @@ struct HuggingFaceTokenizer: Sendable {
                 if let normalizer { part = try normalizer.apply(part) }
                 var pieces = [HFPreTokenizer.Piece(text: Array(part.unicodeScalars.map(\.value)), isFirst: k == 0)]
                 if let preTokenizer { pieces = try preTokenizer.apply(pieces) }
-                for piece in pieces { model.tokenize(piece.text, vocabulary, into: &output) }
+                for piece in pieces {
+                    if let known = cache[piece.text] {
+                        output.append(contentsOf: known)
+                        continue
+                    }
+                    let start = output.count
+                    model.tokenize(piece.text, vocabulary, into: &output)
+                    if piece.text.count <= 32, cache.count < 1 << 16 { cache[piece.text] = Array(output[start...]) }
+                }
             }
         }
         let ids = output.map(Int.init)
         return addSpecial ? prefix + ids + suffix : ids
+    }
+
+    /// Byte-level BPE end to end: nothing normalized, every byte a token, the byte-level
+    /// decoder, and added tokens that are plain ASCII and keep their whitespace.
+    var isLossless: Bool {
+        guard normalizer == nil, case .bpe = model, case .byteLevel = decoder else { return false }
+        func byteLevelLast(_ p: HFPreTokenizer?) -> Bool {
+            switch p {
+            case .byteLevel(false, _): return true
+            case .sequence(let list):
+                guard case .byteLevel(false, _) = list.last else { return false }
+                return list.dropLast().allSatisfy {
+                    switch $0 {
+                    case .digits: true
+                    case .split(_, .isolated, false): true
+                    default: false
+                    }
+                }
+            default: return false
+            }
+        }
+        guard byteLevelLast(preTokenizer) else { return false }
+        for b in 0..<256 where vocabulary.id(String(Unicode.Scalar(ByteLevel.codepointOfByte[b])!)) == nil { return false }
+        return addedTokens.allSatisfy { t in
+            !t.lstrip && !t.rstrip && !t.singleWord && t.content.allSatisfy { (0x21...0x7E).contains($0) }
+        }
     }
 
     // MARK: Decoding

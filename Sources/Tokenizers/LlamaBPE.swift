@@ -7,9 +7,19 @@ extension LlamaVocabulary {
         var word: [UInt8] = []
         var ids: [Int32] = []
         var spans: [Range<Int>] = []
+        // Words repeat: a text's merges are worked out once per distinct word.
+        var cache: [[UInt8]: [Int32]] = [:]
         for piece in pieces {
             word.removeAll(keepingCapacity: true)
             for i in piece { UTF8Bytes.append(codepoints[i], to: &word) }
+            if let known = cache[word] {
+                output.append(contentsOf: known)
+                continue
+            }
+            let start = output.count
+            defer {
+                if word.count <= 64, cache.count < 1 << 16 { cache[word] = Array(output[start...]) }
+            }
             ids.removeAll(keepingCapacity: true)
             spans.removeAll(keepingCapacity: true)
             if preTokenizer.byteEncode {

@@ -1,3 +1,5 @@
+import Formats
+
 /// A vocabulary with llama.cpp's tokenization rules: what a GGUF's `tokenizer.ggml.*` keys
 /// describe, and what a sentencepiece `tokenizer.model` or a `vocab.txt` converts to.
 ///
@@ -43,6 +45,11 @@ struct LlamaVocabulary: Sendable {
     var unknownScore: Double = 0
     var chatTemplate: String?
     var name: String?
+    /// The source's `tokenizer.*` GGUF keys as read, carried into a .xnor unchanged.
+    var sourceKeys: [(key: String, value: GGUFMetadataValue)] = []
+    /// The token types as the source gave them (the attributes above get llama.cpp's fixes).
+    var tokenTypes: [Int32] = []
+    var charsmapBytes: [UInt8] = []
 
     // MARK: Encoding
 

@@ -87,6 +87,7 @@ enum SentencePieceModelReader {
         var escapeWhitespaces = true
         var charsmap: [UInt8] = []
         var normalizerName = ""
+        var sawTrainerSpec = false
 
         try wire.fields(0..<wire.bytes.count, "ModelProto") { number, type, range, at in
             switch (number, type) {
@@ -111,6 +112,7 @@ enum SentencePieceModelReader {
                 scores.append(score)
                 attributes.append(TokenAttributes(ggufTokenType: Int32(clamping: kind)))
             case (2, 2):
+                sawTrainerSpec = true
                 try wire.fields(range, "trainer_spec") { n, t, r, _ in
                     switch (n, t) {
                     case (3, 0): modelType = try wire.varintValue(r, "trainer_spec.model_type")
@@ -135,6 +137,8 @@ enum SentencePieceModelReader {
             default: break
             }
         }
+        // Every trainer writes trainer_spec after the pieces: a file without it is cut short.
+        guard sawTrainerSpec else { throw FormatError(path: path, location: .field("trainer_spec"), "missing (is the file truncated?)") }
         guard !texts.isEmpty else { throw FormatError(path: path, location: .field("pieces"), "the model has no pieces") }
         var index: [[UInt8]: Int32] = [:]
         var longest = 0
@@ -156,6 +160,8 @@ enum SentencePieceModelReader {
                                 vocabulary: Vocabulary(texts: texts, scores: scores, attributes: attributes, ids: index),
                                 merges: nil, mergeTexts: [])
         v.maximumTokenBytes = longest
+        v.tokenTypes = attributes.map(\.ggufTokenType)
+        v.charsmapBytes = charsmap
         v.addSpacePrefix = addDummyPrefix
         v.escapeWhitespaces = escapeWhitespaces
         v.treatWhitespaceAsSuffix = treatWhitespaceAsSuffix

@@ -70,6 +70,25 @@ struct SplitPattern: Sendable {
         var matcher = Matcher(text: text, lower: range.lowerBound, upper: range.upperBound, flavor: flavor,
                               budget: 10_000 + 2_000 * range.count)
         var result: [Range<Int>] = []
+        // One class, repeated or not (`\p{N}`, `[\r\n]`, `\p{N}+`): a plain scan.
+        if alternatives.count == 1, alternatives[0].count == 1, case .unit(let cls, let minimum, let maximum) = alternatives[0][0], minimum >= 1 {
+            var start = range.lowerBound
+            while start < range.upperBound {
+                guard matcher.test(cls, text[start]) else {
+                    start += 1
+                    continue
+                }
+                var end = start + 1
+                while end < range.upperBound, end - start < maximum, matcher.test(cls, text[end]) { end += 1 }
+                if end - start >= minimum {
+                    result.append(start..<end)
+                    start = end
+                } else {
+                    start += 1
+                }
+            }
+            return result
+        }
         var start = range.lowerBound
         while start < range.upperBound {
             if let end = matcher.matchAlternatives(alternatives, at: start, then: nil), end > start {
@@ -194,6 +213,8 @@ struct SplitPattern: Sendable {
         let units: [UInt32]
         let flavor: Flavor
         var position = 0
+        /// Open groups: the parser recurses once per level.
+        var depth = 0
 
         func failure(_ message: String) -> Failure {
             Failure(description: "\(message) at character \(position) of regex \(UTF8Bytes.string(units))")
@@ -245,7 +266,9 @@ struct SplitPattern: Sendable {
                         throw failure("unsupported group kind")
                     }
                 }
-                guard position < units.count * 1 + 1 else { throw failure("unterminated group") }
+                guard depth < 32 else { throw failure("groups nested more than 32 deep") }
+                depth += 1
+                defer { depth -= 1 }
                 let alternatives = try parseAlternatives(caseInsensitive: insensitive)
                 guard eat(")") else { throw failure("unterminated group") }
                 if let negative = look { return .lookahead(alternatives, negative: negative) }

@@ -138,6 +138,18 @@ public struct Tokenizer: Sendable {
         }
     }
 
+    /// Whether `decode(encode(x, addSpecial: false)) == x` holds for every text: byte-level
+    /// BPE with all 256 byte tokens, no normalizer and no whitespace-stripping special tokens.
+    public var isLossless: Bool {
+        switch engine {
+        case .llama(let v):
+            guard v.model == .bpe, let pre = v.preTokenizer, pre.byteEncode, !v.byteTokenIDs.contains(-1) else { return false }
+            return !v.vocabulary.attributes.contains { !$0.intersection([.lstrip, .rstrip]).isEmpty }
+        case .huggingFace(let h):
+            return h.isLossless
+        }
+    }
+
     /// A one-line description: model kind, pre-tokenizer, vocabulary size.
     public var summary: String {
         switch engine {

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Formats
 import Tokenizers
 
@@ -39,6 +42,10 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(name: .customLong("show-count"), help: "Also print the number of tokens.")
     var showCount = false
 
+    @Flag(name: .customLong("timings"), help: ArgumentHelp(
+        "Print the load and encode times and the encode throughput (MB/s of UTF-8 input) on stderr.", visibility: .hidden))
+    var timings = false
+
     @Option(name: .customLong("batch-separator"), help: ArgumentHelp(
         "Cut the text at each occurrence of SEP and print one --ids-only line per part (as llama.cpp's vocabulary tests read their .inp files).",
         visibility: .hidden))
@@ -63,7 +70,9 @@ struct TokenizeCommand: ParsableCommand {
             }
             input = decoded
         }
+        let loadStart = Self.now()
         let tokenizer = try Tokenizer.load(path: path)
+        let loaded = Self.now()
         if let separator = batchSeparator, !separator.isEmpty {
             var out = ""
             for part in Self.split(input, separator) {
@@ -74,6 +83,13 @@ struct TokenizeCommand: ParsableCommand {
             return
         }
         let ids = try tokenizer.encode(input, addSpecial: !noBOS, parseSpecial: !noParseSpecial)
+        if timings {
+            let encoded = Self.now()
+            let seconds = encoded - loaded
+            let megabytes = Double(input.utf8.count) / 1e6
+            FileHandleStream.standardError.write(
+                "load \(Int((loaded - loadStart) * 1000)) ms, encode \(Int(seconds * 1000)) ms for \(input.utf8.count) bytes -> \(ids.count) tokens: \(Double(Int(megabytes / seconds * 100)) / 100) MB/s\n")
+        }
         var out = ""
         if idsOnly {
             out = "[" + ids.map(String.init).joined(separator: ", ") + "]\n"
@@ -107,6 +123,12 @@ struct TokenizeCommand: ParsableCommand {
             ("count", .int(Int64(ids.count))),
         ])
         return JSONWriter(indent: nil).string(object) + "\n"
+    }
+
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     /// `text` cut at each occurrence of `separator` (byte-wise, as std::string::find does).
