@@ -27,15 +27,25 @@ enum HuggingFaceFolderTokenizer {
 
         init() {}
 
+        static let keys: Set<String> = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token",
+                                        "add_bos_token", "add_eos_token", "do_lower_case", "strip_accents", "tokenize_chinese_chars",
+                                        "chat_template"]
+
         init(path: String) throws {
             let file = try MappedFile(mapping: path)
-            let root: JSONValue
+            // Pulled key by key: transformers writes model_max_length as int(1e30), which
+            // JSONParser's tree refuses as an integer, and no key here needs it.
+            var reader = JSONReader(try file.bytes(in: 0..<file.size))
+            var members: [(String, JSONValue)] = []
             do {
-                root = try JSONParser.parse(try file.bytes(in: 0..<file.size))
+                try reader.beginObject()
+                while let key = try reader.nextKey() {
+                    if Self.keys.contains(key) { members.append((key, try reader.value())) } else { try reader.skipValue() }
+                }
+                try reader.end()
             } catch let f as JSONParser.Failure {
                 throw FormatError(path: path, location: .offset(f.offset), f.message)
             }
-            guard case .object(let members) = root else { throw FormatError(path: path, "must be a JSON object") }
             for (key, value) in members {
                 switch key {
                 case "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token":
@@ -56,6 +66,15 @@ enum HuggingFaceFolderTokenizer {
                     }
                 default: break
                 }
+            }
+            // transformers 5 writes the template to a file of its own beside the config.
+            let jinja = (path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")) + "/chat_template.jinja"
+            if chatTemplate == nil, FileKind.exists(jinja) {
+                let bytes = try FileKind.bytes(jinja)
+                guard let text = String(validating: bytes, as: UTF8.self) else {
+                    throw FormatError(path: jinja, location: .offset(TokenizerText.firstInvalidUTF8(bytes)), "is not valid UTF-8")
+                }
+                chatTemplate = text
             }
         }
     }
