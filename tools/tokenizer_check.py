@@ -154,6 +154,22 @@ def check_smollm2(report: Report, xnor: Xnor, llama_tokenize: Path, gguf: Path) 
             if got[i] != want:
                 problems.append(f"text {i} {text[:30]!r}: {got[i][:10]} != {want[:10]}")
     report.check(f"smollm2 GGUF: ids of {len(texts) - len(problems)}/{len(texts)} texts equal llama-tokenize's", problems)
+    # One long text: 2 MB of licences and Python sources.
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "long.txt"
+        data = bench_text(2_000_000)
+        f.write_bytes(data)
+        run = xnor.run(["tokenize", gguf, "--file", f, "--ids-only"], TIMEOUT)
+        r = subprocess.run([str(llama_tokenize), "-m", str(gguf), "-f", str(f), "--ids", "--log-disable", "--no-escape"],
+                           capture_output=True, timeout=TIMEOUT)
+        if run.returncode != 0 or r.returncode != 0:
+            report.check("smollm2 GGUF on a long text", run.describe_failure() if run.returncode else r.stderr.decode()[-300:])
+            return
+        ours = json.loads(run.stdout.decode())
+        theirs = json.loads(r.stdout.decode().strip().splitlines()[-1])
+        report.check(f"smollm2 GGUF: the {len(theirs)} ids of a {len(data)}-byte text equal llama-tokenize's",
+                     None if ours == theirs else f"{len(ours)} vs {len(theirs)} ids, first difference at "
+                     f"{next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))}")
 
 
 def bench_text(size: int = 10_000_000) -> bytes:
