@@ -4,7 +4,8 @@ and small tokenizers trained on it by HF `tokenizers` and `sentencepiece` (the o
 tools/tokenizer_check.py compares `xnor tokenize` against).
 
 Run with a Python that has tokenizers and sentencepiece (tools/requirements.txt pins them):
-    .venv/bin/python tools/gen_tokenizer_fixtures.py
+    .venv/bin/python tools/gen_tokenizer_fixtures.py [--expected-only]
+(--expected-only rewrites only the expected.json files from the committed tokenizers.)
 The WordPiece and Unigram trainers break ties in hash order, so a rerun may give other (equally
 valid) vocabularies; each run rewrites every fixture together with its expected.json.
 """
@@ -138,7 +139,7 @@ def write_expected():
     without running Python. The same conventions as tools/tokenizer_check.py."""
     sys.path.insert(0, os.path.join(ROOT, "tools"))
     from tokenizer_check import hf_oracles  # noqa: E402
-    texts = open(os.path.join(OUT, "corpus.txt"), encoding="utf-8").read().split(SEPARATOR)
+    texts = open(os.path.join(OUT, "corpus.txt"), encoding="utf-8", newline="").read().split(SEPARATOR)
     for name, path, (encode, decode) in hf_oracles():
         cases = []
         for text in texts:
@@ -150,9 +151,12 @@ def write_expected():
 
 
 def main():
+    if sys.argv[1:] == ["--expected-only"]:
+        write_expected()
+        return
     os.makedirs(OUT, exist_ok=True)
     lines = corpus()
-    with open(os.path.join(OUT, "corpus.txt"), "w", encoding="utf-8") as f:
+    with open(os.path.join(OUT, "corpus.txt"), "w", encoding="utf-8", newline="") as f:
         f.write(SEPARATOR.join(test_texts()))
     for name, train in [("bpe-bytelevel", train_bpe), ("bpe-digits", train_bpe_digits), ("wordpiece", train_wordpiece),
                         ("unigram", train_unigram)]:

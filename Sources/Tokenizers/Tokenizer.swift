@@ -144,7 +144,19 @@ public struct Tokenizer: Sendable {
         switch engine {
         case .llama(let v):
             guard v.model == .bpe, let pre = v.preTokenizer, pre.byteEncode, !v.byteTokenIDs.contains(-1) else { return false }
-            return !v.vocabulary.attributes.contains { !$0.intersection([.lstrip, .rstrip]).isEmpty }
+            // What BPE can produce must be normal tokens (others render as their raw text or as
+            // nothing), and no special token may swallow the whitespace beside it.
+            let attributes = v.vocabulary.attributes
+            guard v.byteTokenIDs.allSatisfy({ attributes[Int($0)] == .normal }),
+                  v.merges?.table.values.allSatisfy({ attributes[Int($0.merged)] == .normal }) ?? false else { return false }
+            if pre.ignoreMerges {
+                // A whole word can be any token: a special one must read the same raw and decoded.
+                for (id, a) in attributes.enumerated() where a != .normal {
+                    let text = v.vocabulary.texts[id]
+                    guard ByteLevel.decode(text) == Array(text.utf8) else { return false }
+                }
+            }
+            return !attributes.contains { !$0.intersection([.lstrip, .rstrip]).isEmpty }
         case .huggingFace(let h):
             return h.isLossless
         }

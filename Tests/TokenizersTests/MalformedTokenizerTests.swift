@@ -61,6 +61,18 @@ struct MalformedTokenizerTests {
         let ids = try tokenizer.encode("ab a", addSpecial: false)
         #expect(ids.map(tokenizer.piece) == ["ab", "Ġ", "a"])
         #expect(tokenizer.decode(ids) == "ab a")
+        #expect(tokenizer.isLossless)
+    }
+
+    /// Found by the tokgguf fuzzer: a byte token typed UNUSED renders as nothing (as in
+    /// llama.cpp), so the vocabulary is not lossless.
+    @Test func unusedByteTokenIsNotLossless() throws {
+        let path = try Self.gguf("unused.gguf") { keys in
+            keys[4].1 = .array(GGUFArray(.int32, (0..<257).map { .int32($0 == 0x41 ? 5 : 1) }))
+        }
+        let tokenizer = try Tokenizer.load(gguf: path)
+        #expect(!tokenizer.isLossless)
+        #expect(tokenizer.decode(try tokenizer.encode("A", addSpecial: false)) == "")
     }
 
     @Test func unknownPreTokenizerIsRefused() throws {
