@@ -25,7 +25,6 @@ extension LlamaVocabulary {
         }
         guard !symbols.isEmpty else { return }
         var heap: [Bigram] = []
-        var reverseMerge: [[UInt8]: (Int, Int)] = [:]
         func push(_ b: Bigram) {
             heap.append(b)
             var i = heap.count - 1
@@ -57,10 +56,9 @@ extension LlamaVocabulary {
         func tryAdd(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }
             let start = symbols[left].start
-            let joined = Array(text[start..<(start + symbols[left].length + symbols[right].length)])
-            guard let id = vocabulary.id(bytes: joined) else { return }
-            push(Bigram(left: left, right: right, score: vocabulary.scores[Int(id)], size: joined.count))
-            reverseMerge[joined] = (left, right)
+            let end = start + symbols[left].length + symbols[right].length
+            guard let id = vocabulary.id(bytes: text[start..<end]) else { return }
+            push(Bigram(left: left, right: right, score: vocabulary.scores[Int(id)], size: end - start))
         }
         for i in 1..<symbols.count { tryAdd(i - 1, i) }
         while !heap.isEmpty {
@@ -74,16 +72,14 @@ extension LlamaVocabulary {
             tryAdd(symbols[b.left].previous, b.left)
             tryAdd(b.left, symbols[b.left].next)
         }
-        func resegment(_ index: Int, _ depth: Int) {
+        // Every joined symbol is a token (only token texts are ever joined), so llama.cpp's
+        // reverse-merge lookup can only meet single characters, which are never in it: a symbol is
+        // either a token or one character written as byte tokens.
+        func resegment(_ index: Int) {
             let s = symbols[index]
-            let piece = Array(text[s.start..<(s.start + s.length)])
+            let piece = text[s.start..<(s.start + s.length)]
             if let id = vocabulary.id(bytes: piece) {
                 output.append(id)
-                return
-            }
-            if depth < 10_000, let (l, r) = reverseMerge[piece] {
-                resegment(l, depth + 1)
-                resegment(r, depth + 1)
                 return
             }
             for b in piece {
@@ -96,7 +92,7 @@ extension LlamaVocabulary {
         }
         var i = 0
         while i != -1 {
-            resegment(i, 0)
+            resegment(i)
             i = symbols[i].next
         }
     }
