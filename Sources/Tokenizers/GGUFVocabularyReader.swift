@@ -102,6 +102,7 @@ enum GGUFVocabularyReader {
         v.sourceKeys = metadata.filter { $0.key.hasPrefix("tokenizer.") }
         v.tokenTypes = attributes.map(\.ggufTokenType)
         v.name = try string("general.name")
+        v.architecture = try string("general.architecture")
         v.chatTemplate = try string("tokenizer.chat_template")
 
         // Defaults per model, as llama.cpp sets them.
@@ -276,6 +277,13 @@ extension LlamaVocabulary {
         }
         endOfGeneration = eog
 
+        if model == .ugm || sentencePieceNormalization {
+            for (i, text) in texts.enumerated() where vocabulary.attributes[i].contains(.userDefined) {
+                let bytes = Array(text.utf8)
+                longestUserDefined = max(longestUserDefined, bytes.count)
+                for k in 1...max(1, bytes.count) where k <= bytes.count { userDefinedPrefixes.insert(Array(bytes[..<k])) }
+            }
+        }
         let specials = texts.indices.filter { !vocabulary.attributes[$0].intersection([.control, .userDefined, .unknown]).isEmpty }
         // llama.cpp sorts by length only; equal lengths keep id order here.
         specialTokensByLength = specials.sorted { (texts[$0].utf8.count, $1) > (texts[$1].utf8.count, $0) }.map { Int32($0) }
@@ -288,9 +296,9 @@ extension LlamaVocabulary {
                 if let id = vocabulary.id(t) { vocabulary.attributes[Int(id)].remove(.rstrip) }
             }
         }
-        let arch = ""
-        if let pre = preName, ["jina-v2-de", "jina-v2-es", "jina-v2-code"].contains(where: { pre.contains($0) }) || arch.contains("nomic-bert-moe"),
-           let id = vocabulary.id("<mask>") {
+        let arch = architecture ?? ""
+        let jina = ["jina-v2-de", "jina-v2-es", "jina-v2-code"].contains { (preName ?? "").contains($0) }
+        if jina || arch.contains("nomic-bert-moe") || arch.contains("jina-bert-v3"), let id = vocabulary.id("<mask>") {
             vocabulary.attributes[Int(id)].insert(.lstrip)
         }
     }

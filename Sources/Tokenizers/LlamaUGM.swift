@@ -89,16 +89,27 @@ extension LlamaVocabulary {
     }
 
     private func normalizedPrefix(_ input: [UInt8], _ offset: Int) -> ([UInt8], Int) {
-        // A user-defined token is kept as it is.
-        var longestUser = 0
-        var end = offset + 1
-        while end <= min(input.count, offset + maximumTokenBytes) {
-            if let id = vocabulary.id(bytes: input[offset..<end]), vocabulary.attributes[Int(id)].contains(.userDefined) {
-                longestUser = end - offset
+        // Input that follows the user-defined tokens' trie is kept as it is (llama.cpp's
+        // get_longest_prefix: the walk's depth, whether or not it ends on a whole token).
+        if sentencePieceNormalization {
+            // sentencepiece's own prefix matcher takes whole user-defined pieces only.
+            var longest = 0
+            var end = offset + 1
+            while end <= min(input.count, offset + longestUserDefined) {
+                if let id = vocabulary.id(bytes: input[offset..<end]), vocabulary.attributes[Int(id)].contains(.userDefined) {
+                    longest = end - offset
+                }
+                end += 1
             }
-            end += 1
+            if longest > 0 { return (Array(input[offset..<(offset + longest)]), longest) }
+        } else {
+            var walked = 0
+            while walked < longestUserDefined, offset + walked < input.count,
+              userDefinedPrefixes.contains(Array(input[offset..<(offset + walked + 1)])) {
+                walked += 1
+            }
+            if walked > 0 { return (Array(input[offset..<(offset + walked)]), walked) }
         }
-        if longestUser > 0 { return (Array(input[offset..<(offset + longestUser)]), longestUser) }
         if let charsmap, let (replacement, consumed) = charsmap.match(input, at: offset) {
             return (replacement, consumed)
         }

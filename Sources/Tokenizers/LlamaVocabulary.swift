@@ -45,11 +45,16 @@ struct LlamaVocabulary: Sendable {
     var unknownScore: Double = 0
     var chatTemplate: String?
     var name: String?
+    var architecture: String?
     /// The source's `tokenizer.*` GGUF keys as read, carried into a .xnor unchanged.
     var sourceKeys: [(key: String, value: GGUFMetadataValue)] = []
     /// The token types as the source gave them (the attributes above get llama.cpp's fixes).
     var tokenTypes: [Int32] = []
     var charsmapBytes: [UInt8] = []
+    /// Unigram: every prefix of every user-defined token's text. llama.cpp's trie walk keeps
+    /// the longest run of input that follows the trie, whole token or not, out of the charsmap.
+    var userDefinedPrefixes: Set<[UInt8]> = []
+    var longestUserDefined = 0
 
     // MARK: Encoding
 
