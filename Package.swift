@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "XNORLoader", targets: ["XNORLoader"]),
         // The LLM conventions, decode loop, sampling and perplexity the CLI and a later server share.
         .library(name: "Generation", targets: ["Generation"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,6 +36,7 @@ let package = Package(
             ]
         ),
         .target(name: "Graph", dependencies: ["Tensors", "Formats"]),
+        .target(name: "Tokenizers", dependencies: ["Formats", "Tensors"]),
         .target(name: "BitPacking", dependencies: ["Tensors"]),
         .target(name: "XNORLoader", dependencies: ["Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Conversion", dependencies: ["XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
@@ -45,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "xnor",
             dependencies: [
-                "Tensors", "Formats", "Graph", "BitPacking", "XNORLoader", "Conversion", "Runtime", "Generation", "Verify", "Models",
+                "Tensors", "Formats", "Graph", "BitPacking", "XNORLoader", "Conversion", "Runtime", "Generation", "Verify", "Models", "Tokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,5 +61,6 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Models", "Runtime", "Formats"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestSupport", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Formats", "TestSupport"]),
     ]
 )

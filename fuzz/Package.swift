@@ -17,6 +17,7 @@ let package = Package(
                 .product(name: "Formats", package: "XNORKit"),
                 .product(name: "Graph", package: "XNORKit"),
                 .product(name: "Tensors", package: "XNORKit"),
+                .product(name: "Tokenizers", package: "XNORKit"),
             ]
         ),
         // Builds, compiles and runs LLM graphs: what the LLM targets hold of every model they accept.
@@ -41,5 +42,8 @@ let package = Package(
         .executableTarget(name: "FuzzLLMConfig", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Models", package: "XNORKit"), .product(name: "Tensors", package: "XNORKit")]),
         .executableTarget(name: "FuzzGGUFModel", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "Models", package: "XNORKit"), .product(name: "Tensors", package: "XNORKit")]),
         .executableTarget(name: "FuzzXNORModel", dependencies: ["FuzzSupport", "FuzzLLMSupport", .product(name: "Formats", package: "XNORKit"), .product(name: "XNORLoader", package: "XNORKit"), .product(name: "Runtime", package: "XNORKit"), .product(name: "Tensors", package: "XNORKit")]),
+        .executableTarget(name: "FuzzTokenizerGGUF", dependencies: ["FuzzSupport", .product(name: "Tokenizers", package: "XNORKit")]),
+        .executableTarget(name: "FuzzTokenizerJSON", dependencies: ["FuzzSupport", .product(name: "Tokenizers", package: "XNORKit")]),
+        .executableTarget(name: "FuzzTokenizerModel", dependencies: ["FuzzSupport", .product(name: "Tokenizers", package: "XNORKit")]),
     ]
 )
