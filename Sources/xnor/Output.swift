@@ -6,6 +6,8 @@ import Glibc
 struct FileHandleStream: TextOutputStream {
     let fd: Int32
     static let standardError = FileHandleStream(fd: 2)
+    /// Streamed text (generation), written as it is made rather than when print's buffer fills.
+    static let standardOutput = FileHandleStream(fd: 1)
 
     func write(_ string: String) {
         var copy = string

@@ -3,6 +3,7 @@ import Generation
 import Formats
 import Graph
 import Runtime
+import Tokenizers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,9 @@ struct RunCommand: ParsableCommand {
         Graphs take tensors (--input, --random-inputs). Language models and encoders take token ids (--tokens, --prompt-ids, \
         --random-tokens) and write the output of every position: logits [T, vocab] or the last hidden state [T, hidden]. \
         With --n-predict N a causal LM decodes N tokens with its KV cache (greedily, or sampled with --temp and --seed) \
-        and prints the ids; the timings go to stderr.
+        and prints the ids; the timings go to stderr. With --prompt TEXT (--chat to apply the model's chat template) \
+        the text is tokenized with the model's tokenizer and the answer streams to stdout as text; it stops at the \
+        model's end-of-generation token, at a --stop string or after -n tokens (default 256; -1: until the context is full).
         """
     )
 
@@ -26,8 +29,10 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var tokenOptions: TokenOptions
 
-    @Option(name: .customLong("n-predict"), help: "Decode N tokens after the prompt (causal LMs).")
+    @Option(name: [.customShort("n"), .customLong("n-predict")], help: "Decode N tokens after the prompt (causal LMs); with --prompt, -1 decodes until the end of generation or a full context (default 256).")
     var nPredict: Int?
+
+    @OptionGroup var text: TextOptions
 
     @OptionGroup var sampling: SamplingOptions
 
@@ -42,9 +47,17 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if let n = inputs.randomInputs, n != 1 { throw ValidationError("run takes one input: --random-inputs 1 or --input") }
-        if let n = nPredict, n < 0 { throw ValidationError("--n-predict must not be negative") }
+        if let n = nPredict, n < (text.prompt == nil ? 0 : -1) {
+            throw ValidationError(text.prompt == nil ? "--n-predict must not be negative" : "--n-predict must be -1 (no limit) or more")
+        }
         if let n = contextSize, n < 1 { throw ValidationError("--ctx-size must be at least 1") }
-        if nPredict == nil, output == nil { throw ValidationError("give -o OUT.npy (or --n-predict N for a causal LM)") }
+        if text.prompt != nil {
+            if output != nil { throw ValidationError("-o writes the logits of --tokens; --prompt streams text to stdout") }
+            if !tokenOptions.isEmpty { throw ValidationError("give either --prompt or token ids (--tokens, --prompt-ids, --random-tokens)") }
+        } else if text.chat || text.chatTemplate != nil || text.system != nil || !text.stops.isEmpty {
+            throw ValidationError("--chat, --chat-template, --system and --stop apply to --prompt, which is not given")
+        }
+        if text.prompt == nil, nPredict == nil, output == nil { throw ValidationError("give -o OUT.npy (or --n-predict N or --prompt TEXT for a causal LM)") }
         if force, output == nil { throw ValidationError("--force applies to -o, which is not given") }
         try UsageCheck.paths([("PATH", path), ("-o", output)])
     }
@@ -68,6 +81,14 @@ struct RunCommand: ParsableCommand {
         if let output, !Self.isFolder(output) { _ = try OutputSet([OutputSet.Output(output, option: "-o")], inputs: readPaths, replace: force) }
         let model = try SourceModel.open(path, contextLength: contextSize)
         let graph = model.graph
+        if text.prompt != nil {
+            try UsageCheck.refuse(inputs.given + [("--seed", inputs.seed != nil && !sampling.draws)],
+                                  because: inputs.seed != nil ? "--seed seeds sampling (--temp above 0), which is not asked" : "--prompt takes text, not tensors")
+            guard model.isCausal else { throw ValidationError("\(path) is not a causal language model; --prompt needs one") }
+            let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize))
+            try generateText(session, tokenizer: try ModelTokenizer.load(path), vocabulary: model.signature?.vocabulary ?? 0)
+            return
+        }
         if model.takesTokens {
             try UsageCheck.refuse(inputs.given, because: "\(path) is a language model; give token ids (--tokens, --prompt-ids, --random-tokens)")
             if tokenOptions.randomTokens == nil && !(nPredict != nil && sampling.draws) {
@@ -124,6 +145,35 @@ struct RunCommand: ParsableCommand {
         }
         print("prompt: \(prompt.map(String.init).joined(separator: ","))")
         print("generated: \(generated.map(String.init).joined(separator: ","))")
+        TimingsText.print(timings)
+    }
+
+    /// `--prompt`: the text (in the chat template with --chat) tokenized as llama.cpp does
+    /// (special tokens added as the vocabulary says and parsed in the text), the answer
+    /// streamed to stdout as it is decoded.
+    private func generateText(_ session: Session, tokenizer: Tokenizer, vocabulary: Int) throws {
+        var prompt = text.prompt ?? ""
+        if text.chat {
+            var messages: [ChatTemplate.Message] = []
+            if let system = text.system { messages.append(.init(role: "system", content: system)) }
+            messages.append(.init(role: "user", content: prompt))
+            prompt = try text.template(tokenizer, path: path).apply(messages)
+        }
+        let ids = try tokenizer.encode(prompt, addSpecial: true, parseSpecial: true)
+        if let id = ids.first(where: { $0 >= vocabulary }) {
+            throw ValidationError("\(path): the tokenizer gives id \(id), outside the model's vocabulary of \(vocabulary)")
+        }
+        let generator = Generator(session: session, sampler: Sampler(sampling.parameters(seed: inputs.seed ?? 0)))
+        var stream = TextStream(stops: text.stops)
+        let limit = nPredict ?? 256
+        let timings = try generator.generate(prompt: ids, maxTokens: limit < 0 ? Int.max : limit, endOfSequence: tokenizer.endOfGeneration) { token in
+            FileHandleStream.standardOutput.write(stream.append(tokenizer.pieceBytes(token)))
+            return !stream.stopped
+        }
+        FileHandleStream.standardOutput.write(stream.finish() + "\n")
+        if timings.stop == .contextFull {
+            FileHandleStream.standardError.write("context full: \(generator.capacity) tokens (--ctx-size)\n")
+        }
         TimingsText.print(timings)
     }
 
