@@ -57,6 +57,19 @@ public final class Generator {
         public var decodeRuns: Int
         public var generationSeconds: Double
         public var stop: Stop
+
+        /// Nothing run yet, to add turns to (a chat's totals).
+        public static let none = Timings(promptTokens: 0, promptSeconds: 0, generatedTokens: 0, decodeRuns: 0, generationSeconds: 0, stop: .count)
+
+        /// These timings and `other`'s together; the stop is `other`'s.
+        public mutating func add(_ other: Timings) {
+            promptTokens += other.promptTokens
+            promptSeconds += other.promptSeconds
+            generatedTokens += other.generatedTokens
+            decodeRuns += other.decodeRuns
+            generationSeconds += other.generationSeconds
+            stop = other.stop
+        }
     }
 
     /// Runs `prompt` after the sequence so far and streams up to `maxTokens` sampled ids to
