@@ -3,7 +3,8 @@
 The scripts in tools/ are run as `python tools/NAME.py`; Python puts a script's own folder
 first on sys.path, so `import xnortools` finds this package with no path patching.
 
-    paths     the repository root, the fixture folders, llama.cpp's folder and binaries
+    paths     the repository root, the fixture folders, llama.cpp's folder and binaries, the
+              SmolLM2 GGUF that tools/setup installs
     report    the pass/fail reporter: one "PASS ..." / "FAIL ...: why" line per check and a
               final "N passed, N failed"
     cli       running the xnor CLI with a timeout; strict JSON parsing of its output
