@@ -12,6 +12,8 @@ first on sys.path, so `import xnortools` finds this package with no path patchin
     numerics  DESIGN.md's binarized numerics on unpacked codes and on packed bit-planes
     compare   the one relative-error criterion (the same as the Swift side's) and cosine
     onnxrt    onnxruntime with graph optimizations off, on the CPU
+    gguf_llama  a numpy forward pass of a llama GGUF (SmolLM2): the float path, and llama.cpp's
+              CPU numerics (Q8_1/Q8_0 activations, float16 KV cache) to compare with it
 
 Nothing here imports torch or transformers; onnx and onnxruntime are imported only by the
 modules that need them.

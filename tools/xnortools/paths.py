@@ -22,7 +22,10 @@ class MissingTool(Exception):
 
 def llama_cpp_source() -> Path:
     """The llama.cpp folder tools/llama-cpp unpacked (holds convert_hf_to_gguf.py, gguf-py/,
-    models/ggml-vocab-*.gguf)."""
+    models/ggml-vocab-*.gguf); $XNOR_LLAMA_CPP, which tools/test sets, when given."""
+    given = os.environ.get("XNOR_LLAMA_CPP")
+    if given:
+        return Path(given)
     found = sorted(LLAMA.glob("llama_cpp_python-*/vendor/llama.cpp"))
     if not found:
         raise MissingTool(f"no llama.cpp source under {LLAMA}: run tools/llama-cpp")
