@@ -340,10 +340,18 @@ def step_greedy(gguf: Path) -> dict:
         hf_ids = tok(prompt, add_special_tokens=False)["input_ids"]
         new, margins = greedy_with_margins(model, ids, NEW_TOKENS, torch)
         eos = next((i for i, t in enumerate(new) if t == tok.eos_token_id), None)
+        until_eos = tok.decode(new[:eos] if eos is not None else new)
+        # llama.cpp's greedy text on the same prompt, for comparison only: its Q8 activations
+        # move the logits enough to flip a choice whose margin is a few tenths.
+        ccmd = [paths.llama_binary("llama-completion"), "-m", gguf, "-p", prompt, "-n", NEW_TOKENS, "--temp", 0,
+                "--threads", THREADS, "-no-cnv", "--no-warmup", "--no-display-prompt"]
+        completion = run(ccmd).stdout.rstrip("\n")
+        agree = next((i for i, (a, b) in enumerate(zip(completion, until_eos)) if a != b), min(len(completion), len(until_eos)))
         cases.append({"prompt": prompt, "prompt_ids": ids, "transformers_prompt_ids_equal": hf_ids == ids,
                       "greedy_ids": new, "greedy_text": tok.decode(new), "top2_margins": margins,
-                      "first_eos_index": eos,
-                      "text_until_eos": tok.decode(new[:eos] if eos is not None else new)})
+                      "first_eos_index": eos, "text_until_eos": until_eos,
+                      "llama_completion_text": completion, "llama_completion_agrees_for_chars": agree,
+                      "llama_completion_command": shown(ccmd)})
         print(f"{prompt!r} -> {tok.decode(new)!r}", file=sys.stderr)
     result = {
         "what": "transformers' greedy continuation of each line of fixtures/text/prompts.txt (the raw text, no "
