@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""numpy implementation of DESIGN.md "Numerics" (bit layout, weight and activation modes,
-the three popcount products, the output transform), written from the formulas and
-formats/XNORPopcountGemm.md, not from the Swift code.
+"""Deterministic cases of DESIGN.md "Numerics" (bit layout, weight and activation modes,
+the three popcount products, the output transform), computed by xnortools/numerics.py, which
+is written from the formulas and formats/XNORPopcountGemm.md, not from the Swift code.
 
 It writes deterministic cases into fixtures/bitpacking/ that the Swift tests
 (Tests/BitPackingTests) compare with: planes and integer parts bit for bit, outputs to
@@ -35,143 +35,31 @@ import tempfile
 
 import numpy as np
 
-F32 = np.float32
-F64 = np.float64
-FLOOR = np.float32(1e-5)  # bits 0x3727C5AC
-ROW_BITS = 512
-
-
-def row_stride_words(k):
-    return (k + ROW_BITS - 1) // ROW_BITS * (ROW_BITS // 64)
-
-
-def pack_bits(bits):
-    """bool [R, K] -> uint64 [R, S]: element k is bit k % 64 of little-endian word k // 64,
-    rows zero-padded to a multiple of 512 bits."""
-    rows, k = bits.shape
-    padded = np.zeros((rows, row_stride_words(k) * 64), dtype=np.uint8)
-    padded[:, :k] = bits
-    # packbits with little bit order puts element k in bit k % 8 of byte k // 8; eight such
-    # bytes read as one little-endian word put it in bit k % 64 of word k // 64.
-    return np.packbits(padded, axis=1, bitorder="little").view("<u8")
-
-
-def seq_abs_mean(a):
-    """mean |a| along the last axis: float64 magnitudes summed one after another in index
-    order (cumsum, never pairwise), divided by the count in float64, rounded once to float32."""
-    magnitudes = np.abs(np.asarray(a, dtype=F32).astype(F64))
-    return (np.cumsum(magnitudes, axis=-1)[..., -1] / F64(magnitudes.shape[-1])).astype(F32)
-
-
-def quantize_w1(w):
-    alpha = seq_abs_mean(w)
-    sign = w < 0  # -0.0 < 0 is False: both zeros are +1
-    codes = np.where(sign, -1, 1).astype(np.int8)
-    return codes, alpha, [pack_bits(sign)], False
-
-
-def quantize_w158(w):
-    magnitudes = np.abs(w)
-    nonzero = magnitudes[magnitudes != 0]
-    if nonzero.size > 0 and np.all(nonzero == nonzero[0]):
-        gamma, exact = F32(nonzero[0]), True
-    else:
-        mean = seq_abs_mean(w.reshape(1, -1))[0]
-        gamma, exact = max(mean, FLOOR), False
-    q = np.clip(np.rint(w / gamma), -1, 1)  # float32 division, round half to even
-    assert (w / gamma).dtype == F32
-    codes = q.astype(np.int8)
-    return codes, np.array([gamma], dtype=F32), [pack_bits(codes != 0), pack_bits(codes < 0)], exact
-
-
-def quantize_a1(x):
-    finite = np.all(np.isfinite(x), axis=1)
-    beta = np.where(finite, seq_abs_mean(np.where(np.isfinite(x), x, 0)), F32(np.nan)).astype(F32)
-    sign = (x < 0) & finite[:, None]
-    codes = np.where(finite[:, None], np.where(sign, -1, 1), 0).astype(np.int8)
-    return codes, beta, pack_bits(sign)[:, None, :], finite
-
-
-def quantize_a8(x):
-    finite = np.all(np.isfinite(x), axis=1)
-    safe = np.where(finite[:, None], x, F32(0))
-    max_abs = np.max(np.abs(safe), axis=1)
-    s = (F32(127) / np.maximum(max_abs, FLOOR)).astype(F32)  # float32 division
-    product = safe * s[:, None]  # float32 product
-    assert product.dtype == F32
-    q = np.clip(np.rint(product), -128, 127).astype(np.int64)
-    q[~finite] = 0
-    s = np.where(finite, s, F32(np.nan)).astype(F32)
-    byte = q & 0xFF  # two's complement 8-bit code
-    planes = np.stack([pack_bits(((byte >> b) & 1).astype(bool)) for b in range(8)], axis=1)
-    return q.astype(np.int8), s, planes, finite
-
-
-def popcount(words):
-    return np.bitwise_count(words).astype(np.int64).sum(axis=-1)
-
-
-PLANE_WEIGHTS = [1 << b for b in range(7)] + [-128]
-
-
-def integer_parts(mode, wplanes, aplanes, acodes, k):
-    """The integer parts by DESIGN.md's popcount formulas, on the planes."""
-    m, n = aplanes.shape[0], wplanes[0].shape[0]
-    out = np.zeros((m, n), dtype=np.int64)
-    for i in range(m):
-        for j in range(n):
-            if mode == "w1a1":
-                out[i, j] = k - 2 * popcount(wplanes[0][j] ^ aplanes[i, 0])
-            elif mode == "w1a8":
-                weighted = sum(c * popcount(aplanes[i, b] & wplanes[0][j]) for b, c in enumerate(PLANE_WEIGHTS))
-                out[i, j] = int(acodes[i].astype(np.int64).sum()) - 2 * weighted
-            else:
-                nz, neg = wplanes[0][j], wplanes[1][j]
-                out[i, j] = sum(
-                    c * (popcount(aplanes[i, b] & nz & ~neg) - popcount(aplanes[i, b] & nz & neg))
-                    for b, c in enumerate(PLANE_WEIGHTS)
-                )
-    return out
-
-
-def outputs(mode, wscales, ascales, ints, finite, out_scale, bias):
-    """(a*b)*I for w1a1, (a/s)*I for a8 modes, all in float64 from the float32 scales, then
-    *out_scale, +bias[n], rounded once to float32; NaN for a non-finite activation row."""
-    n = ints.shape[1]
-    w = np.broadcast_to(wscales.astype(F64), (n,))[None, :]
-    a = ascales.astype(F64)[:, None]
-    with np.errstate(invalid="ignore"):
-        core = (w * a) * ints.astype(F64) if mode == "w1a1" else (w / a) * ints.astype(F64)
-        if out_scale is not None:
-            core = core * F64(out_scale)
-        if bias is not None:
-            core = core + bias.astype(F64)[None, :]
-    y = core.astype(F32)
-    y[~finite] = np.nan
-    return y
+from xnortools import numerics, paths
+from xnortools.arrays import save_npy
+from xnortools.numerics import F32, SCALE_FLOOR, row_stride_words
 
 
 def run_case(mode, w, x, out_scale=None, bias=None):
-    n, k = w.shape
-    wcodes, wscales, wplanes, exact = quantize_w1(w) if mode in ("w1a1", "w1a8") else quantize_w158(w)
-    acodes, ascales, aplanes, finite = quantize_a1(x) if mode == "w1a1" else quantize_a8(x)
-    ints = integer_parts(mode, wplanes, aplanes, acodes, k)
-    ints[~finite] = 0
+    wmode, amode = numerics.split_mode(mode)
+    weights = numerics.quantize_weights(w, wmode)
+    activations = numerics.quantize_activations(x, amode)
+    ints = numerics.popcount_integer_parts(weights, activations)
     # An independent check of the popcount formulas: the plain integer dot products.
-    direct = acodes.astype(np.int64) @ wcodes.astype(np.int64).T
+    direct = numerics.integer_parts(weights, activations)
     assert np.array_equal(ints, direct), (mode, ints, direct)
-    y = outputs(mode, wscales, ascales, ints, finite, out_scale, bias)
+    y = numerics.output_transform(weights, activations, ints, out_scale, bias)
     arrays = {
         "W": w, "x": x,
-        "weight_planes": np.stack(wplanes), "weight_codes": wcodes, "weight_scales": wscales,
-        "act_planes": aplanes, "act_codes": acodes, "act_scales": ascales,
+        "weight_planes": np.stack(weights.planes()), "weight_codes": weights.codes, "weight_scales": weights.scales,
+        "act_planes": activations.planes(), "act_codes": activations.codes, "act_scales": activations.scales,
         "int": ints, "y": y,
     }
     if out_scale is not None:
         arrays["out_scale"] = np.array([out_scale], dtype=F32)
     if bias is not None:
         arrays["bias"] = bias
-    return arrays, exact
+    return arrays, weights.codes_as_given
 
 
 def build_cases():
@@ -260,11 +148,6 @@ def build_cases():
     return cases
 
 
-def write_npy(path, array):
-    # np.save writes a fixed header for a given dtype and shape: byte-identical reruns.
-    np.save(path, np.ascontiguousarray(array), allow_pickle=False)
-
-
 def generate(out_dir):
     manifest = []
     for name, mode, w, x, out_scale, bias in build_cases():
@@ -272,7 +155,7 @@ def generate(out_dir):
         folder = os.path.join(out_dir, name)
         os.makedirs(folder, exist_ok=True)
         for key, value in arrays.items():
-            write_npy(os.path.join(folder, key + ".npy"), value)
+            save_npy(os.path.join(folder, key + ".npy"), value)
         manifest.append({
             "name": name, "mode": mode,
             "n": int(w.shape[0]), "k": int(w.shape[1]), "m": int(x.shape[0]),
@@ -281,7 +164,7 @@ def generate(out_dir):
             "out_scale": out_scale is not None, "bias": bias is not None,
         })
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
-        json.dump({"scale_floor_bits": int(FLOOR.view(np.uint32)), "cases": manifest}, f, indent=1)
+        json.dump({"scale_floor_bits": int(SCALE_FLOOR.view(np.uint32)), "cases": manifest}, f, indent=1)
         f.write("\n")
 
 
@@ -297,7 +180,7 @@ def tree(folder):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "bitpacking")))
+    parser.add_argument("--out", default=str(paths.FIXTURES / "bitpacking"))
     parser.add_argument("--check", action="store_true", help="compare a fresh generation with --out instead of writing")
     args = parser.parse_args()
     if args.check:

@@ -26,28 +26,15 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import TensorProto, numpy_helper
+from xnortools.paths import ROOT
+from xnortools.report import Report
 
-ROOT = Path(__file__).resolve().parent.parent
 DTYPES = {
     TensorProto.FLOAT: "F32", TensorProto.UINT8: "U8", TensorProto.INT8: "I8", TensorProto.UINT16: "U16",
     TensorProto.INT16: "I16", TensorProto.INT32: "I32", TensorProto.INT64: "I64", TensorProto.BOOL: "BOOL",
     TensorProto.FLOAT16: "F16", TensorProto.DOUBLE: "F64", TensorProto.UINT32: "U32", TensorProto.UINT64: "U64",
     TensorProto.BFLOAT16: "BF16", TensorProto.FLOAT8E4M3FN: "F8_E4M3", TensorProto.FLOAT8E5M2: "F8_E5M2",
 }
-
-
-class Report:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, problems):
-        problems = [p for p in problems if p]
-        if problems:
-            self.failed += 1
-            print(f"FAIL {name}: " + "; ".join(problems[:5]))
-        else:
-            self.passed += 1
-            print(f"PASS {name}")
 
 
 def run(xnor, *args, timeout=60):

@@ -32,7 +32,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-_VENV_PYTHON = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
+from xnortools.paths import ROOT, VENV  # no third-party imports: safe before the re-exec below
+
+_VENV_PYTHON = VENV / "bin" / "python"
 if Path(sys.prefix).resolve() != _VENV_PYTHON.parent.parent.resolve() and _VENV_PYTHON.exists():
     # Run as `tools/check_xnor_gguf.py FILE...`: the oracles live in the repository's venv.
     os.execv(str(_VENV_PYTHON), [str(_VENV_PYTHON), __file__, *sys.argv[1:]])
@@ -41,10 +43,10 @@ import numpy as np
 import gguf
 from gguf import GGUFValueType as VT
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import oracle_check as oc  # noqa: E402  (the shared GGUF oracle and CLI runner)
+import oracle_check as oc  # noqa: E402  (the GGUF oracle: gguf-py's reading of metadata and tensors)
+from xnortools.cli import Xnor  # noqa: E402
+from xnortools.report import Report  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 FORMAT_VERSION = 1
 ALIGNMENT = 64
 CHECKSUM_LINE = re.compile(r"^([0-9a-f]{64})  (.*)$", re.S)
@@ -144,7 +146,7 @@ def inspect_problems(ours: dict, ref: oc.RefModel, reader: gguf.GGUFReader) -> l
     return problems
 
 
-def check_damage_is_caught(report: oc.Report, xnor: oc.Xnor, label: str, path: Path,
+def check_damage_is_caught(report: Report, xnor: Xnor, label: str, path: Path,
                            reader: gguf.GGUFReader, tmp: Path):
     victims = [t for t in reader.tensors if int(t.n_bytes) > 0]
     if not victims:
@@ -168,7 +170,7 @@ def check_damage_is_caught(report: oc.Report, xnor: oc.Xnor, label: str, path: P
     damaged.unlink()
 
 
-def check_file(report: oc.Report, xnor: oc.Xnor, path: Path, tmp: Path):
+def check_file(report: Report, xnor: Xnor, path: Path, tmp: Path):
     label = path.name
     try:
         reader = gguf.GGUFReader(path)
@@ -212,8 +214,8 @@ def main() -> int:
                     help="the xnor executable (default: %(default)s)")
     args = ap.parse_args()
 
-    report = oc.Report()
-    xnor = oc.Xnor(args.xnor.resolve())
+    report = Report()
+    xnor = Xnor(args.xnor.resolve())
     files = expand(args.paths)
     report.check("at least one .xnor file given", None if files else f"no .xnor files in {args.paths}")
     report.check("xnor executable present", None if args.xnor.exists() else f"{args.xnor} not found")

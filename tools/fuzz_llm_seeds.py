@@ -20,8 +20,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from xnortools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LLM = ROOT / "fixtures" / "llm"
 
 # The order FuzzLLMConfig.swift's `cases` has: the first byte of a seed picks the shard.

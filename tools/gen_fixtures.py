@@ -34,8 +34,8 @@ import gguf
 import safetensors.numpy
 from gguf import GGMLQuantizationType as QT
 from gguf import GGUFValueType as VT
+from xnortools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def rng_for(seed: int) -> np.random.Generator:

@@ -14,7 +14,7 @@ every output is deterministic. See fixtures/llm/README.md for what each file is.
 Every reference is computed by transformers (CPU, eager attention, eval mode, no cache) on the
 files as written to disk, never by XNORKit. The simulated references (`sim_<mode>.npy`) are the
 float64 transformers model with the Linear modules inside the decoder/encoder layers replaced
-by DESIGN.md's formulas, evaluated by tools/xnor_sim.py's functions (float32 scales and
+by DESIGN.md's formulas, evaluated by tools/xnortools/numerics.py's functions (float32 scales and
 rounding decisions, exact integer parts, bias added before the one float32 rounding).
 """
 from __future__ import annotations
@@ -43,9 +43,8 @@ import torch.nn.functional as F
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import xnor_sim  # noqa: E402
+from xnortools import numerics  # noqa: E402
+from xnortools.paths import ROOT  # noqa: E402
 
 import transformers  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402
@@ -254,7 +253,7 @@ def forward(model, encoder: bool) -> np.ndarray:
 
 
 class SimLinear(nn.Module):
-    """DESIGN.md's converted product for one Linear, per token row (tools/xnor_sim.py)."""
+    """DESIGN.md's converted product for one Linear, per token row (tools/xnortools/numerics.py)."""
 
     def __init__(self, linear: nn.Linear, mode: str):
         super().__init__()
@@ -264,8 +263,8 @@ class SimLinear(nn.Module):
         if mode != "float":
             w32 = self.weight64.to(torch.float32).numpy()
             assert np.array_equal(w32.astype(np.float64), self.weight64.numpy()), "weights must be float32-exact"
-            self.wmode, self.amode = xnor_sim.split_mode(mode)
-            self.qw = xnor_sim.quantize_weights(w32, self.wmode)
+            self.wmode, self.amode = numerics.split_mode(mode)
+            self.qw = numerics.quantize_weights(w32, self.wmode)
             self.bias32 = None if self.bias64 is None else self.bias64.to(torch.float32).numpy()
             if self.bias32 is not None:
                 assert np.array_equal(self.bias32.astype(np.float64), self.bias64.numpy())
@@ -275,8 +274,8 @@ class SimLinear(nn.Module):
             return F.linear(x, self.weight64, self.bias64)
         shape = x.shape
         rows = x.detach().reshape(-1, shape[-1]).numpy()
-        qa = xnor_sim.quantize_activations(rows, self.amode)   # float32 decisions
-        y = xnor_sim.xnor_product(self.qw, qa, None, self.bias32)
+        qa = numerics.quantize_activations(rows, self.amode)   # float32 decisions
+        y = numerics.xnor_product(self.qw, qa, None, self.bias32)
         return torch.from_numpy(y.astype(np.float64)).reshape(*shape[:-1], -1)
 
 
@@ -802,9 +801,9 @@ def write_case(name: str, case: dict, sp_blob: bytes, llama: Path | None, llama_
         model = load_float64(float_folder, case["cls"])
         for lname, lin in converted_linears(model, encoder):
             w32 = lin.weight.detach().to(torch.float32).numpy()
-            mean = np.float32(xnor_sim._sequential_sum64(np.abs(w32).reshape(-1), axis=0) / np.float64(w32.size))
-            gamma = max(mean, xnor_sim.SCALE_FLOOR)
-            qw = xnor_sim.QuantizedWeights("w1.58", np.clip(np.rint(w32 / gamma), -1, 1).astype(np.int8),
+            mean = numerics.sequential_abs_mean(w32.reshape(1, -1))[0]
+            gamma = max(mean, numerics.SCALE_FLOOR)
+            qw = numerics.QuantizedWeights("w1.58", np.clip(np.rint(w32 / gamma), -1, 1).astype(np.int8),
                                            np.array([gamma], dtype=np.float32), False)
             s = SimLinear(lin, "w1.58a8")
             s.qw = qw

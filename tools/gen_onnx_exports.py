@@ -35,10 +35,11 @@ import onnxruntime as ort
 import torch
 import transformers
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import xnor_sim  # noqa: E402
+import xnor_sim
+from xnortools import onnxrt
+from xnortools.compare import relative_error
+from xnortools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "fixtures" / "onnx" / "models"
 BATCH, SEQ, VOCAB = 2, 8, 64
 
@@ -149,11 +150,7 @@ def strip_provenance(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def run_ort(model_path: Path, inputs: dict[str, np.ndarray], output: str) -> np.ndarray:
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
-    (result,) = session.run([output], {i.name: inputs[i.name] for i in session.get_inputs()})
-    return result
+    return onnxrt.run(model_path, inputs, [output])[output]
 
 
 def write_case(name: str, family: str, dynamo: bool, opset: int | None, which: str, out: Path) -> tuple[int, str]:
@@ -195,7 +192,7 @@ def write_case(name: str, family: str, dynamo: bool, opset: int | None, which: s
         result = run_ort(model_path, inp, output)
         with torch.no_grad():
             expected = module(*(torch.from_numpy(inp[n]) for n in names)).numpy()
-        err = xnor_sim.relative_error(result, expected)
+        err = relative_error(result, expected)
         if not err <= 1e-4:
             raise SystemExit(f"{name}: onnxruntime differs from torch by {err:.2e} on {prefix or 'the'} inputs: the export is wrong")
         if prefix:
@@ -206,7 +203,7 @@ def write_case(name: str, family: str, dynamo: bool, opset: int | None, which: s
     feed = inputs
 
     floats = xnor_sim.simulate(model_path, feed, "float", model=model)[output]
-    err = xnor_sim.relative_error(floats, result)
+    err = relative_error(floats, result)
     if not err <= 1e-5:
         raise SystemExit(f"{name}: xnor_sim float differs from onnxruntime by {err:.2e} (relative)")
     for mode in xnor_sim.CONVERTED_MODES:
@@ -263,7 +260,7 @@ def sweep(xnor: str) -> int:
                                 failures += 1
                                 print(f"FAIL {name} {label}: {result.stderr.strip()}")
                                 continue
-                            err = xnor_sim.relative_error(np.load(tmp / "out.npy"), expected)
+                            err = relative_error(np.load(tmp / "out.npy"), expected)
                             ok = err <= 1e-5
                             failures += not ok
                             print(f"{'PASS' if ok else 'FAIL'} {name} {label}: rel err {err:.1e}; {len(ops)} op types")

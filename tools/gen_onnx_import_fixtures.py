@@ -25,7 +25,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from xnortools import paths
+
+ROOT = str(paths.ROOT)
 BASE = os.path.join(ROOT, "fixtures", "onnx")
 IMPORT = os.path.join(BASE, "import")
 MALFORMED = os.path.join(BASE, "malformed")

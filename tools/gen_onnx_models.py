@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import math
 import shutil
-import sys
 import zlib
 from pathlib import Path
 
@@ -27,10 +26,12 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import xnor_sim  # noqa: E402
+import xnor_sim
+from xnortools import onnxrt
+from xnortools.arrays import save_npy
+from xnortools.compare import relative_error
+from xnortools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "fixtures" / "onnx" / "models"
 FLOAT = TensorProto.FLOAT
 PRODUCER = "xnorkit tools/gen_onnx_models.py"
@@ -315,10 +316,6 @@ def all_cases() -> list[Case]:
 # Writing
 
 
-def save_npy(path: Path, value: np.ndarray):
-    np.save(path, np.ascontiguousarray(value), allow_pickle=False)
-
-
 def write_case(case: Case, out: Path) -> int:
     folder = out / case.name
     folder.mkdir(parents=True)
@@ -335,18 +332,15 @@ def write_case(case: Case, out: Path) -> int:
         for name, value in case.inputs.items():
             save_npy(folder / f"input_{name}.npy", value)
 
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    results = session.run(names, case.inputs)
+    by_name = onnxrt.run(model_path, case.inputs)
+    names, results = list(by_name), list(by_name.values())
     for name, value in zip(names, results):
         save_npy(xnor_sim.output_file(folder, "ort_output", model, name), value)
 
     # The float interpreter must agree with onnxruntime before its binarized runs are stored.
     floats = xnor_sim.simulate(model_path, case.inputs, "float", model=model)
     for name, value in zip(names, results):
-        err = xnor_sim.relative_error(floats[name], value)
+        err = relative_error(floats[name], value)
         if not err <= 1e-5:
             raise SystemExit(f"{case.name}: xnor_sim float differs from onnxruntime by {err:.2e} (relative)")
     for mode in xnor_sim.CONVERTED_MODES:

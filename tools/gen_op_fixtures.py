@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import helper, numpy_helper
+from xnortools import onnxrt
+from xnortools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 I64_MAX = np.iinfo(np.int64).max
 I64_MIN = np.iinfo(np.int64).min
 
@@ -316,10 +316,7 @@ def build(case: Case, output_types=None) -> onnx.ModelProto:
 
 
 def run_ort(model: onnx.ModelProto, case: Case) -> list[np.ndarray]:
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    return session.run(None, {n: a for n, a in case.inputs})
+    return list(onnxrt.run(model, dict(case.inputs)).values())
 
 
 def write(case: Case, root: Path):

@@ -36,10 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from oracle_check import Report  # noqa: E402  (the shared pass/fail reporter)
+from xnortools.paths import ROOT
+from xnortools.report import Report
 
-ROOT = Path(__file__).resolve().parent.parent
 ADDRESS_SPACE = 4 << 30
 TIMEOUT = 20
 

@@ -24,22 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from oracle_check import Report, Xnor  # noqa: E402  (the shared pass/fail reporter and CLI runner)
+from xnortools.cli import Xnor
+from xnortools.compare import log_softmax, relative_error
+from xnortools.paths import ROOT
+from xnortools.report import Report
 
-ROOT = Path(__file__).resolve().parent.parent
 LLM = ROOT / "fixtures" / "llm"
 DEMO = ROOT / "fixtures" / "demo" / "tiny-llama"
-
-
-def relative(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.float64) - b).max() / np.abs(b).max())
-
-
-def log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.float64)
-    m = x.max(axis=-1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
 
 
 def reference_of(case: Path, source: Path) -> Path:
@@ -93,7 +84,7 @@ def check_case(report: Report, xnor: Xnor, case: Path, work: Path):
         if failure:
             report.check(f"{label} run", failure)
             continue
-        error = relative(ours, np.load(reference))
+        error = relative_error(ours, np.load(reference))
         report.check(f"{label} run matches {reference.name} (relative {error:.2e})", None if error <= 1e-4 else f"relative error {error:.3g} > 1e-4")
     converted = work / f"{name}.xnor"
     r = xnor.run(["convert", case, "-o", converted, "--quiet", "--force"], timeout=300)

@@ -37,7 +37,6 @@ import json
 import math
 import resource
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -45,11 +44,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hardening_check import Limited, command_line, make_in_child  # noqa: E402  (the limited runner, options, child makers)
-from oracle_check import Report  # noqa: E402  (the shared pass/fail reporter)
+from hardening_check import Limited, command_line, make_in_child  # the limited runner, options, child makers
+from xnortools.arrays import read_safetensors, write_safetensors
+from xnortools.paths import ROOT
+from xnortools.report import Report
 
-ROOT = Path(__file__).resolve().parent.parent
 LLM = ROOT / "fixtures" / "llm"
 DEMO = ROOT / "fixtures" / "demo" / "tiny-llama"
 
@@ -85,31 +84,6 @@ def edit_config(folder: Path, edit) -> Path:
 
 def config_folder(work: Path, name: str, case: str, edit) -> Path:
     return edit_config(copy_folder(LLM / case, work / name), edit)
-
-
-def read_safetensors(path: Path) -> tuple[list[tuple[str, str, list[int], bytes]], dict]:
-    data = path.read_bytes()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    metadata = header.pop("__metadata__", {})
-    body = data[8 + n:]
-    tensors = sorted(header.items(), key=lambda item: item[1]["data_offsets"][0])
-    return [(k, v["dtype"], v["shape"], body[v["data_offsets"][0]:v["data_offsets"][1]]) for k, v in tensors], metadata
-
-
-def write_safetensors(path: Path, tensors: list[tuple[str, str, list[int], bytes]], metadata: dict | None = None):
-    header, offset = {}, 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, dtype, shape, payload in tensors:
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(payload)]}
-        offset += len(payload)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text)
-        for *_, payload in tensors:
-            f.write(payload)
 
 
 def edit_safetensors(folder: Path, edit) -> Path:

@@ -21,8 +21,10 @@ import tempfile
 
 import numpy as np
 import gguf
+from xnortools.compare import min_cosine, relative_error
+from xnortools.paths import ROOT
+from xnortools.report import Report
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODELS = ROOT / "fixtures" / "onnx" / "models"
 MODES = ["w1a1", "w1a8", "w1.58a8"]
 # Fixtures where float ops between converted products (LayerNorm, Softmax, GELU) can flip a
@@ -31,20 +33,6 @@ FIDELITY_ONLY = {"encoder_block", "mlp_decomposed_ln", "mlp_gelu_opset20"}
 # The torch.onnx exports of tools/gen_onnx_exports.py: transformers, so LayerNorm/RMSNorm and
 # Softmax between every pair of converted products.
 FIDELITY_ONLY_PREFIXES = ("torch_",)
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def record(self, ok, name, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name} {detail}".rstrip())
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}")
 
 
 def run(cmd, timeout=120):
@@ -61,26 +49,12 @@ def input_args(case):
     return args
 
 
-def relative_error(ours, reference):
-    scale = max(float(np.abs(reference).max()) if reference.size else 0.0, 1.0)
-    return float(np.abs(ours.astype(np.float64) - reference.astype(np.float64)).max()) / scale if reference.size else 0.0
-
-
-def min_cosine(a, b):
-    a = a.reshape(-1, a.shape[-1]).astype(np.float64)
-    b = b.reshape(-1, b.shape[-1]).astype(np.float64)
-    num = (a * b).sum(axis=1)
-    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    cos = np.where(den > 0, num / np.where(den > 0, den, 1), 1.0)
-    return float(cos.min())
-
-
 def check_gguf_py(checks, path, label):
     """gguf-py must open the file; its tensors and our metadata must agree with inspect --json."""
     try:
         reader = gguf.GGUFReader(str(path))
     except Exception as error:  # noqa: BLE001 - any failure to open is the finding
-        checks.record(False, f"{label} gguf-py opens", repr(error))
+        checks.expect(False, f"{label} gguf-py opens", repr(error))
         return
     fields = {name: field for name, field in reader.fields.items()}
     ok = all(key in fields for key in ("general.architecture", "xnor.format_version", "xnor.mode", "xnor.graph"))
@@ -89,7 +63,7 @@ def check_gguf_py(checks, path, label):
         json.loads(graph_text)
     except ValueError:
         ok = False
-    checks.record(ok, f"{label} gguf-py opens", f"{len(reader.tensors)} tensors")
+    checks.expect(ok, f"{label} gguf-py opens", f"{len(reader.tensors)} tensors")
 
 
 def main():
@@ -98,7 +72,7 @@ def main():
     parser.add_argument("-k", default="", help="only cases whose name contains this")
     args = parser.parse_args()
     xnor = str(pathlib.Path(args.xnor).resolve())
-    checks = Checks()
+    checks = Report()
     cases = sorted(p for p in MODELS.iterdir() if p.is_dir() and args.k in p.name)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
@@ -108,29 +82,29 @@ def main():
             out = tmp / f"{name}.ref.npy"
             result = run([xnor, "run", str(case / "model.onnx"), *input_args(case), "-o", str(out)])
             if result.returncode != 0:
-                checks.record(False, f"{name} reference executor", result.stderr.strip())
+                checks.expect(False, f"{name} reference executor", result.stderr.strip())
             else:
                 ours = np.load(out)
                 err = relative_error(ours, reference)
-                checks.record(ours.shape == reference.shape and err <= 1e-5, f"{name} reference executor vs onnxruntime", f"rel err {err:.2e}")
+                checks.expect(ours.shape == reference.shape and err <= 1e-5, f"{name} reference executor vs onnxruntime", f"rel err {err:.2e}")
             for mode in MODES:
                 model = tmp / f"{name}.{mode}.xnor"
                 result = run([xnor, "convert", str(case / "model.onnx"), "-o", str(model), "--mode", mode, "--quiet"])
                 if result.returncode != 0:
-                    checks.record(False, f"{name} {mode} convert", result.stderr.strip())
+                    checks.expect(False, f"{name} {mode} convert", result.stderr.strip())
                     continue
                 out = tmp / f"{name}.{mode}.npy"
                 result = run([xnor, "run", str(model), *input_args(case), "-o", str(out)])
                 if result.returncode != 0:
-                    checks.record(False, f"{name} {mode} popcount runtime", result.stderr.strip())
+                    checks.expect(False, f"{name} {mode} popcount runtime", result.stderr.strip())
                 else:
                     ours, sim = np.load(out), np.load(case / f"sim_{mode}.npy")
                     if name in FIDELITY_ONLY or name.startswith(FIDELITY_ONLY_PREFIXES):
                         cos = min_cosine(ours, sim)
-                        checks.record(ours.shape == sim.shape and cos >= 0.999, f"{name} {mode} runtime vs numpy simulation", f"min cosine {cos:.6f}")
+                        checks.expect(ours.shape == sim.shape and cos >= 0.999, f"{name} {mode} runtime vs numpy simulation", f"min cosine {cos:.6f}")
                     else:
                         exact = ours.shape == sim.shape and np.array_equal(ours.view(np.uint32), sim.view(np.uint32))
-                        checks.record(exact, f"{name} {mode} runtime vs numpy simulation (bit-exact)",
+                        checks.expect(exact, f"{name} {mode} runtime vs numpy simulation (bit-exact)",
                                       "" if exact else f"rel err {relative_error(ours, sim):.2e}")
                 result = run([xnor, "verify", str(model), "--source", str(case / "model.onnx"), *input_args(case), "--json"])
                 report = {}
@@ -139,11 +113,11 @@ def main():
                         report = json.loads(result.stdout)
                     except ValueError:
                         pass
-                checks.record(result.returncode == 0 and report.get("ops_passed") is True, f"{name} {mode} verify per-op exactness",
+                checks.expect(result.returncode == 0 and report.get("ops_passed") is True, f"{name} {mode} verify per-op exactness",
                               result.stderr.strip() or f"{len(report.get('ops', []))} ops")
                 check_gguf_py(checks, model, f"{name} {mode}")
-    print(f"{checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
+    print(checks.summary())
+    return checks.exit_status()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -37,83 +36,14 @@ from gguf import GGMLQuantizationType as QT
 from gguf import GGUFValueType as VT
 from safetensors import safe_open
 
-ROOT = Path(__file__).resolve().parent.parent
+from xnortools.arrays import safetensors_header
+from xnortools.cli import Run, Xnor, parse_json
+from xnortools.paths import FIXTURES
+from xnortools.report import Report
+
 VALID_TIMEOUT = 60.0
 MALFORMED_TIMEOUT = 10.0
 MALFORMED_DUMP_TENSOR = "a"   # every malformed file's first tensor is called "a"
-MAX_PROBLEMS = 5              # problems listed per failed check
-
-
-# --------------------------------------------------------------------------------------------
-# Reporting
-# --------------------------------------------------------------------------------------------
-
-class Report:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name: str, problems: list[str] | str | None) -> bool:
-        if isinstance(problems, str):
-            problems = [problems]
-        problems = [p for p in (problems or []) if p]
-        if problems:
-            self.failed += 1
-            shown = "; ".join(problems[:MAX_PROBLEMS])
-            more = f" (+{len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""
-            print(f"FAIL {name}: {shown}{more}", flush=True)
-            return False
-        self.passed += 1
-        print(f"PASS {name}", flush=True)
-        return True
-
-    def summary(self) -> str:
-        return f"{self.passed} passed, {self.failed} failed"
-
-
-# --------------------------------------------------------------------------------------------
-# Running xnor
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class Run:
-    args: list[str]
-    returncode: int | None      # None: timed out
-    stdout: bytes
-    stderr: bytes
-
-    def describe_failure(self) -> str:
-        if self.returncode is None:
-            return "timed out"
-        err = self.stderr.decode("utf-8", "replace").strip().replace("\n", " | ")
-        return f"exit status {self.returncode}, stderr: {err[:300]!r}"
-
-
-class Xnor:
-    def __init__(self, exe: Path):
-        self.exe = exe
-
-    def run(self, args: list[str], timeout: float) -> Run:
-        cmd = [str(self.exe)] + [str(a) for a in args]
-        try:
-            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
-            return Run(cmd, p.returncode, p.stdout, p.stderr)
-        except subprocess.TimeoutExpired as e:
-            return Run(cmd, None, e.stdout or b"", e.stderr or b"")
-        except OSError as e:
-            return Run(cmd, 127, b"", f"cannot run {self.exe}: {e}".encode())
-
-
-def parse_json(text: bytes) -> Any:
-    """Strict JSON: bare NaN/Infinity are errors (the contract prints them as strings), and an
-    integer token "-0" keeps its sign so that a float32 -0.0 printed as "-0" still compares."""
-    def no_constants(name):
-        raise ValueError(f"bare {name} is not JSON")
-
-    def ints(s):
-        return -0.0 if s == "-0" else int(s)
-
-    return json.loads(text.decode("utf-8"), parse_constant=no_constants, parse_int=ints)
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,12 +117,6 @@ def gguf_reference(path: Path) -> RefModel:
     return RefModel(format="gguf", tensors=tensors, metadata=metadata, metadata_types=types,
                     value_types=vtypes, version=int(reader.fields["GGUF.version"].contents()),
                     alignment=int(reader.alignment))
-
-
-def safetensors_header(path: Path) -> tuple[int, dict]:
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        return n, json.loads(f.read(n))
 
 
 def stored_reference(path: Path, name: str) -> Path:
@@ -596,7 +520,7 @@ def valid_fixtures(fixtures: Path) -> list[tuple[str, Path, bool]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--xnor", required=True, type=Path, help="the xnor executable to test")
-    ap.add_argument("--fixtures", type=Path, default=ROOT / "fixtures", help="default: %(default)s")
+    ap.add_argument("--fixtures", type=Path, default=FIXTURES, help="default: %(default)s")
     ap.add_argument("-k", dest="only", default=None,
                     help="only fixtures whose label contains this (labels: gguf/types.gguf, "
                          "gguf/types.gguf.zst, malformed/st-hole.safetensors, ...)")

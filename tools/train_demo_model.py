@@ -38,8 +38,8 @@ import numpy as np
 import torch
 import transformers
 from transformers import LlamaConfig, LlamaForCausalLM
+from xnortools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LICENSES = Path("/usr/share/common-licenses")
 
 SEED = 1234

@@ -23,28 +23,9 @@ float32(beta) * C as a float32 product. A converted MatMul whose only consumer i
 with an initializer bias (float32, N elements, shape [1, ..., 1, N]) and whose output is
 not a graph output absorbs that Add (either operand order).
 
-Evaluation order of a converted product (one activation row x [K], weight row n; every
-sum over codes is an exact integer I computed in int64):
-
-  scales    alpha[n] = float32(sum_k |W[n,k]| / K)   (w1; the sum in float64, k in order)
-            gamma    = c if every nonzero |W| equals one c > 0, else
-                       float32(max(float32(sum |W| / (N*K)), float32(1e-5)))  (w1.58; the
-                       float64 sum over W [N, K] in row-major order)
-            beta     = float32(sum_k |x_k| / K)      (a1; float64 sum, k in order)
-            s        = float32(127) / max(float32(max_k |x_k|), float32(1e-5))  (a8; float32)
-  codes     w1: -1 iff W < 0 else +1      w1.58: clip(rint(float32(W) / gamma), -1, 1)
-            a1: -1 iff x < 0 else +1      a8:   clip(rint(float32(x * s)), -128, 127)
-            (rint = round half to even; the divisions and products are float32 operations)
-  product   w1a1:    p = (float64(alpha[n]) * float64(beta)) * float64(I)
-            w1a8:    p = (float64(alpha[n]) / float64(s))    * float64(I)
-            w1.58a8: p = (float64(gamma)    / float64(s))    * float64(I)
-  transform p = p * float64(alpha_gemm)   (when the op has an output scale)
-            p = p + float64(bias[n])       (when it has a bias)
-            y = float32(p)                 -- the only rounding after the integer part
-
-This is the order Sources/BitPacking (Numerics.product and OutputTransform.apply) follows,
-so on identical inputs the Swift kernels and this file agree bit for bit. An activation row
-holding a NaN or an infinity gives NaN outputs (as the Swift kernels do).
+The binarized product itself (scales, codes, integer parts, output transform, in the
+evaluation order Sources/BitPacking follows, so that the Swift kernels and this file agree bit
+for bit on identical inputs) is xnortools/numerics.py.
 
 The float ops run in float32 with float64 intermediates where numpy makes that cheap
 (MatMul/Gemm, Softmax, LayerNormalization, ReduceMean, Erf/Gelu), each rounded once to
@@ -63,146 +44,19 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-MODES = ("float", "w1a1", "w1a8", "w1.58a8")
-CONVERTED_MODES = MODES[1:]
-SCALE_FLOOR = np.float32(1e-5)
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures" / "onnx" / "models"
+from xnortools import paths
+from xnortools.compare import relative_error
+from xnortools.numerics import (CONVERTED_MODES, NumericsError, QuantizedWeights,
+                                integer_parts, popcount_integer_parts, quantize_activations, quantize_weights,
+                                simulate_product, split_mode, xnor_product)
+from xnortools.report import Report
+
+MODES = ("float",) + CONVERTED_MODES
+FIXTURES = paths.FIXTURES / "onnx" / "models"
 
 
-class SimError(Exception):
+class SimError(NumericsError):
     """A model, input or op the simulation cannot run; the message names the node and op."""
-
-
-# --------------------------------------------------------------------------------------
-# DESIGN.md numerics on unpacked values
-
-
-def _sequential_sum64(values: np.ndarray, axis: int = -1) -> np.ndarray:
-    """float64 sum one element after another (np.cumsum is sequential; np.sum is pairwise),
-    the order the Swift loops use."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.shape[axis] == 0:
-        return np.zeros(np.delete(v.shape, axis), dtype=np.float64)
-    return np.take(np.cumsum(v, axis=axis), -1, axis=axis)
-
-
-@dataclass
-class QuantizedWeights:
-    mode: str            # "w1" or "w1.58"
-    codes: np.ndarray    # int8 [N, K]
-    scales: np.ndarray   # float32 [N] (w1) or [1] (w1.58)
-    codes_as_given: bool = False
-
-    def row_scales(self) -> np.ndarray:
-        n = self.codes.shape[0]
-        return self.scales if self.mode == "w1" else np.full(n, self.scales[0], dtype=np.float32)
-
-
-def quantize_weights(w_nk: np.ndarray, mode: str) -> QuantizedWeights:
-    """W [N, K] (float) → codes and float32 scales by DESIGN.md's w1 or w1.58 rule."""
-    w = np.ascontiguousarray(w_nk, dtype=np.float32)
-    if w.ndim != 2 or w.shape[0] == 0 or w.shape[1] == 0:
-        raise SimError(f"weights must be a non-empty [N, K] matrix, got shape {list(w.shape)}")
-    if not np.all(np.isfinite(w)):
-        raise SimError("weights hold a NaN or an infinity; quantizing needs finite weights")
-    n, k = w.shape
-    magnitude = np.abs(w)
-    if mode == "w1":
-        alpha = (_sequential_sum64(magnitude, axis=1) / np.float64(k)).astype(np.float32)
-        codes = np.where(w < 0, -1, 1).astype(np.int8)
-        return QuantizedWeights("w1", codes, alpha)
-    if mode == "w1.58":
-        nonzero = magnitude[magnitude != 0]
-        if nonzero.size > 0 and np.all(nonzero == nonzero[0]):
-            gamma, given = np.float32(nonzero[0]), True
-        else:
-            mean = np.float32(_sequential_sum64(magnitude.reshape(-1), axis=0) / np.float64(n * k))
-            gamma, given = max(mean, SCALE_FLOOR), False
-        codes = np.clip(np.rint(w / np.float32(gamma)), -1, 1).astype(np.int8)
-        return QuantizedWeights("w1.58", codes, np.array([gamma], dtype=np.float32), given)
-    raise SimError(f"unknown weight mode {mode!r}")
-
-
-@dataclass
-class QuantizedActivations:
-    mode: str            # "a1" or "a8"
-    codes: np.ndarray    # int8 [M, K]; 0 in non-finite rows
-    scales: np.ndarray   # float32 [M]: beta (a1) or s (a8); NaN in non-finite rows
-    finite: np.ndarray   # bool [M]
-
-
-def quantize_activations(x_mk: np.ndarray, mode: str) -> QuantizedActivations:
-    """Rows x [M, K] (float32) → codes and float32 scales by DESIGN.md's a1 or a8 rule."""
-    x = np.ascontiguousarray(x_mk, dtype=np.float32)
-    if x.ndim != 2 or x.shape[1] == 0:
-        raise SimError(f"activations must be [M, K] with K >= 1, got shape {list(x.shape)}")
-    m, k = x.shape
-    finite = np.all(np.isfinite(x), axis=1)
-    safe = np.where(finite[:, None], x, np.float32(0))
-    magnitude = np.abs(safe)
-    if mode == "a1":
-        scales = (_sequential_sum64(magnitude, axis=1) / np.float64(k)).astype(np.float32)
-        codes = np.where(safe < 0, -1, 1).astype(np.int8)
-    elif mode == "a8":
-        scales = np.float32(127) / np.maximum(magnitude.max(axis=1), SCALE_FLOOR)
-        assert scales.dtype == np.float32
-        product = safe * scales[:, None]                      # a float32 product
-        codes = np.clip(np.rint(product), -128, 127).astype(np.int8)
-    else:
-        raise SimError(f"unknown activation mode {mode!r}")
-    codes[~finite] = 0
-    scales = np.where(finite, scales, np.float32(np.nan)).astype(np.float32)
-    return QuantizedActivations(mode, codes, scales, finite)
-
-
-def split_mode(mode: str) -> tuple[str, str]:
-    """'w1.58a8' → ('w1.58', 'a8')."""
-    table = {"w1a1": ("w1", "a1"), "w1a8": ("w1", "a8"), "w1.58a8": ("w1.58", "a8"), "w158a8": ("w1.58", "a8")}
-    if mode not in table:
-        raise SimError(f"unknown mode {mode!r}; expected one of {', '.join(CONVERTED_MODES)}")
-    return table[mode]
-
-
-def integer_parts(weights: QuantizedWeights, activations: QuantizedActivations) -> np.ndarray:
-    """I [M, N] = sum_k code_x · code_w, exact in int64; 0 for non-finite rows."""
-    if weights.codes.shape[1] != activations.codes.shape[1]:
-        raise SimError(f"weights have K = {weights.codes.shape[1]} but activations have K = {activations.codes.shape[1]}")
-    return activations.codes.astype(np.int64) @ weights.codes.astype(np.int64).T
-
-
-def xnor_product(weights: QuantizedWeights, activations: QuantizedActivations,
-                 alpha: float | None = None, bias: np.ndarray | None = None) -> np.ndarray:
-    """Y [M, N] float32 in the evaluation order of the module docstring."""
-    if weights.mode == "w1.58" and activations.mode != "a8":
-        raise SimError("w1.58 weights take a8 activations only")
-    i = integer_parts(weights, activations).astype(np.float64)
-    w_scale = weights.row_scales().astype(np.float64)[None, :]
-    a_scale = activations.scales.astype(np.float64)[:, None]
-    if activations.mode == "a1":
-        p = (w_scale * a_scale) * i
-    else:
-        p = (w_scale / a_scale) * i
-    if alpha is not None:
-        p = p * np.float64(np.float32(alpha))
-    if bias is not None:
-        p = p + np.asarray(bias, dtype=np.float32).astype(np.float64)[None, :]
-    y = p.astype(np.float32)
-    y[~activations.finite] = np.float32(np.nan)
-    return y
-
-
-def simulate_product(x: np.ndarray, w_nk: np.ndarray, mode: str,
-                     alpha: float | None = None, bias: np.ndarray | None = None) -> np.ndarray:
-    """One converted product on activations x [..., K] and float weights W [N, K]: [..., N]."""
-    wmode, amode = split_mode(mode)
-    x = np.asarray(x, dtype=np.float32)
-    k = w_nk.shape[1]
-    if x.shape[-1] != k:
-        raise SimError(f"activation's last axis is {x.shape[-1]} but the weight has K = {k}")
-    rows = x.reshape(-1, k)
-    y = xnor_product(quantize_weights(w_nk, wmode), quantize_activations(rows, amode), alpha, bias)
-    return y.reshape(x.shape[:-1] + (w_nk.shape[0],))
 
 
 # --------------------------------------------------------------------------------------
@@ -846,65 +700,8 @@ def output_file(folder: Path, prefix: str, model: onnx.ModelProto, name: str) ->
     return folder / f"{prefix}_{name}.npy"
 
 
-def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """max |actual − expected| / max |expected| (the output's magnitude)."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if actual.shape != expected.shape:
-        return math.inf
-    scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, 1e-30)
-    return float(np.max(np.abs(actual - expected))) / scale if expected.size else 0.0
-
-
 # --------------------------------------------------------------------------------------
 # Self-test
-
-
-def _pack_rows(bits: np.ndarray) -> np.ndarray:
-    """bool [R, K] → uint64 words [R, W] in DESIGN.md's layout: bit k%64 of word k/64, each
-    row zero-padded to a multiple of 512 bits."""
-    r, k = bits.shape
-    words = -(-k // 512) * 8
-    padded = np.zeros((r, words * 64), dtype=np.uint8)
-    padded[:, :k] = bits
-    as_bytes = np.packbits(padded.reshape(r, words * 8, 8), axis=2, bitorder="little").reshape(r, words * 8)
-    return as_bytes.view("<u8")
-
-
-def _popcount(words: np.ndarray) -> np.ndarray:
-    """Σ over the last axis of the popcounts of uint64 words."""
-    return np.unpackbits(words.view(np.uint8), axis=-1).sum(axis=-1, dtype=np.int64)
-
-
-def popcount_integer_parts(weights: QuantizedWeights, activations: QuantizedActivations) -> np.ndarray:
-    """I [M, N] by DESIGN.md's popcount formulas on packed bit-planes: an independent route to
-    what integer_parts computes as a dot product of codes."""
-    k = weights.codes.shape[1]
-    m, n = activations.codes.shape[0], weights.codes.shape[0]
-    out = np.zeros((m, n), dtype=np.int64)
-    if activations.mode == "a1":
-        sw = _pack_rows(weights.codes < 0)
-        sx = _pack_rows(activations.codes < 0)
-        for i in range(m):
-            out[i] = k - 2 * _popcount(sw ^ sx[i][None, :])
-        return out
-    q = activations.codes.astype(np.int64)
-    planes = [_pack_rows(((q.astype(np.int8).view(np.uint8) >> b) & 1).astype(bool)) for b in range(8)]
-    weight_c = [2 ** b for b in range(7)] + [-128]
-    if weights.mode == "w1":
-        sw = _pack_rows(weights.codes < 0)
-        for i in range(m):
-            acc = sum(c * _popcount(p[i][None, :] & sw) for c, p in zip(weight_c, planes))
-            out[i] = q[i].sum() - 2 * acc
-        return out
-    nz = _pack_rows(weights.codes != 0)
-    neg = _pack_rows(weights.codes < 0)
-    pos_plane, neg_plane = nz & ~neg, nz & neg
-    for i in range(m):
-        out[i] = sum(c * (_popcount(p[i][None, :] & pos_plane) - _popcount(p[i][None, :] & neg_plane))
-                     for c, p in zip(weight_c, planes))
-    return out
-
 
 def known_answers():
     """(what, simulated, expected) for products worked out by hand from DESIGN.md.
@@ -940,22 +737,30 @@ def known_answers():
     yield "w1.58 codes as given", np.append(q.codes, q.scales), np.array([1, -1, 0, 1, 0.5], dtype=np.float32)
     yield ("a row with a NaN", simulate_product(np.array([[1, np.nan, 0, 0], [1, 1, 1, 1]], np.float32), w, "w1a8"),
            f32([np.nan, np.nan], [0.5 / 127 * 254, 0.25 / 127 * -508]))
+    # The relative-error criterion (xnortools/compare.py; the Swift side's definition).
+    nan, inf = np.nan, np.inf
+    for actual, reference, expected in [
+        ([1, 2], [1, 2], 0.0),
+        ([1, 3], [1, -2], 2.5),              # max |a - r| / max |r| = 5 / 2
+        ([0.5, -0.25], [0, 0], 0.5),         # reference all zeros: the absolute error
+        ([nan, 1], [nan, 1], 0.0),           # NaN on both sides is skipped
+        ([nan, 1], [0, 1], inf),             # NaN on one side only
+        ([inf, 1], [inf, 1], 0.0),           # the same infinity
+        ([1, 1], [inf, 1], inf),
+        ([1], [1, 1], inf),                  # shapes differ
+    ]:
+        yield (f"relative_error({actual}, {reference})", np.float64(relative_error(np.array(actual), np.array(reference))),
+               np.float64(expected))
 
 
 def self_test(fixtures: Path = FIXTURES, tolerance: float = 1e-5) -> int:
     """Float mode against onnxruntime's stored outputs, the stored sim_<mode>.npy files against
     a fresh run, and the code-product integers against DESIGN.md's popcount formulas on
     every converted weight, for every fixture. Returns the number of failures."""
-    passed = failed = 0
-
-    def report(ok: bool, what: str):
-        nonlocal passed, failed
-        passed += ok
-        failed += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {what}")
-
+    checks = Report()
     for what, actual, expected in known_answers():
-        report(actual.dtype == expected.dtype and bool(np.array_equal(actual, expected, equal_nan=True)), f"known answer {what}: {actual.tolist()} (expected {expected.tolist()})")
+        same = actual.dtype == expected.dtype and bool(np.array_equal(actual, expected, equal_nan=True))
+        checks.expect(same, f"known answer {what}", f"{actual.tolist()} (expected {expected.tolist()})")
 
     folders = sorted(p.parent for p in fixtures.glob("*/model.onnx"))
     if not folders:
@@ -969,29 +774,29 @@ def self_test(fixtures: Path = FIXTURES, tolerance: float = 1e-5) -> int:
             inputs = fixture_inputs(folder, model)
             outputs = simulate(folder / "model.onnx", inputs, "float", model=model)
         except Exception as e:  # noqa: BLE001
-            report(False, f"{name} float: {e}")
+            checks.expect(False, f"{name} float", str(e))
             continue
         for out_name, value in outputs.items():
             expected = np.load(output_file(folder, "ort_output", model, out_name))
             err = relative_error(value, expected)
-            report(value.dtype == expected.dtype and err <= tolerance,
-                   f"{name} float {out_name}: max relative error {err:.2e} against onnxruntime")
+            checks.expect(value.dtype == expected.dtype and err <= tolerance,
+                          f"{name} float {out_name} against onnxruntime", f"relative error {err:.2e}")
         for mode in CONVERTED_MODES:
             try:
                 sim = simulate(folder / "model.onnx", inputs, mode, model=model)
-            except SimError as e:
-                report(False, f"{name} {mode}: {e}")
+            except NumericsError as e:
+                checks.expect(False, f"{name} {mode}", str(e))
                 continue
             for out_name, value in sim.items():
                 path = output_file(folder, f"sim_{mode}", model, out_name)
                 stored = np.load(path) if path.exists() else None
                 same = stored is not None and stored.shape == value.shape and np.array_equal(stored, value, equal_nan=True)
-                report(same, f"{name} {mode} {out_name}: {path.name} {'is up to date' if same else 'is missing or stale'}")
+                checks.expect(same, f"{name} {mode} {out_name}: {path.name} is up to date", "" if same else "missing or stale")
         # Integer parts: dot product of codes against the popcount formulas.
         init_protos = {t.name: t for t in model.graph.initializer}
         initializers = {n: numpy_helper.to_array(t) for n, t in init_protos.items()}
         plans, _ = plan_conversions(model, init_protos, initializers)
-        ok, detail = True, ""
+        ok, detail = True, "no converted product" if not plans else ""
         for plan in plans.values():
             k = plan.w_nk.shape[1]
             x = rng.standard_normal((5, k)).astype(np.float32)
@@ -1001,11 +806,11 @@ def self_test(fixtures: Path = FIXTURES, tolerance: float = 1e-5) -> int:
                 wmode, amode = split_mode(mode)
                 qw, qa = quantize_weights(plan.w_nk, wmode), quantize_activations(x, amode)
                 if not np.array_equal(integer_parts(qw, qa), popcount_integer_parts(qw, qa)):
-                    ok, detail = False, f" ({plan.weight_name}, {mode})"
-        report(ok and bool(plans), f"{name}: integer parts of {len(plans)} converted products agree with the "
-                                   f"popcount formulas{detail}")
-    print(f"{passed} passed, {failed} failed")
-    return failed
+                    ok, detail = False, f"{plan.weight_name}, {mode}"
+        checks.expect(ok and bool(plans), f"{name}: integer parts of {len(plans)} converted products agree with "
+                                          f"the popcount formulas", detail)
+    print(checks.summary())
+    return checks.failed
 
 
 # --------------------------------------------------------------------------------------
@@ -1050,7 +855,7 @@ def main(argv=None) -> int:
     try:
         model = load_model(args.model)
         outputs = simulate(args.model, _parse_inputs(args.input, model), mode, keep=args.keep, model=model)
-    except SimError as e:
+    except NumericsError as e:
         print(f"xnor_sim: error: {e}", file=sys.stderr)
         return 1
     if len(outputs) == 1 and args.output.suffix == ".npy":
