@@ -68,18 +68,18 @@ public enum LanguageModelInvariants {
 
     /// Whether the graph takes token ids and positions, as the CLI's language-model path does.
     static func takesTokens(_ graph: Graph) -> Bool {
-        graph.inputs.contains { $0.name == BuiltModel.tokensInput } && graph.inputs.contains { $0.name == BuiltModel.positionsInput }
+        graph.inputs.contains { $0.name == LanguageModelNames.tokensInput } && graph.inputs.contains { $0.name == LanguageModelNames.positionsInput }
     }
 
     /// Token 0 at every position (in every vocabulary that has a row), positions from 0, token
     /// types 0 where the graph takes them: the inputs the CLI makes.
     static func inputs(for graph: Graph, count: Int = tokenCount) throws -> [String: Tensor] {
         var inputs = [
-            BuiltModel.tokensInput: try Tensor(shape: [count], int64s: [Int64](repeating: 0, count: count)),
-            BuiltModel.positionsInput: try Tensor(shape: [count], int64s: (0..<count).map { Int64($0) }),
+            LanguageModelNames.tokensInput: try Tensor(shape: [count], int64s: [Int64](repeating: 0, count: count)),
+            LanguageModelNames.positionsInput: try Tensor(shape: [count], int64s: (0..<count).map { Int64($0) }),
         ]
-        if graph.inputs.contains(where: { $0.name == BuiltModel.tokenTypesInput }) {
-            inputs[BuiltModel.tokenTypesInput] = try Tensor(shape: [count], int64s: [Int64](repeating: 0, count: count))
+        if graph.inputs.contains(where: { $0.name == LanguageModelNames.tokenTypesInput }) {
+            inputs[LanguageModelNames.tokenTypesInput] = try Tensor(shape: [count], int64s: [Int64](repeating: 0, count: count))
         }
         return inputs
     }
