@@ -742,7 +742,8 @@ def known_answers():
     for actual, reference, expected in [
         ([1, 2], [1, 2], 0.0),
         ([1, 3], [1, -2], 2.5),              # max |a - r| / max |r| = 5 / 2
-        ([0.5, -0.25], [0, 0], 0.5),         # reference all zeros: the absolute error
+        ([0.5, -0.25], [0, 0], inf),         # reference all zeros: nothing to be relative to
+        ([0, 0], [0, 0], 0.0),
         ([nan, 1], [nan, 1], 0.0),           # NaN on both sides is skipped
         ([nan, 1], [0, 1], inf),             # NaN on one side only
         ([inf, 1], [inf, 1], 0.0),           # the same infinity

@@ -5,8 +5,9 @@ relative_error(actual, reference), the same definition as the Swift side's:
   - positions where both are NaN are skipped; a NaN on one side only is +inf; equal values
     (the same infinity too) differ by 0, and any other infinite difference is +inf;
   - d = max |actual - reference| and m = max |reference| over the other positions;
-  - the error is d / m, and d itself (an absolute error) when m == 0; 0 when there is nothing
-    left to compare.
+  - the error is d / m; when m == 0 (a reference of zeros) it is 0 if d is 0 and +inf
+    otherwise: there is no magnitude to be relative to (BitPacking's
+    SimulatedReference.relativeError says the same); 0 when there is nothing left to compare.
 It is the max (L-infinity) norm, so one bad element is never averaged away.
 """
 from __future__ import annotations
@@ -34,7 +35,9 @@ def relative_error(actual, reference) -> float:
     if math.isinf(difference):
         return math.inf
     magnitude = float(np.max(np.abs(r)))
-    return difference / magnitude if magnitude > 0 else difference
+    if magnitude > 0:
+        return difference / magnitude
+    return 0.0 if difference == 0 else math.inf
 
 
 def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
