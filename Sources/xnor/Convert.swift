@@ -11,7 +11,7 @@ struct Convert: ParsableCommand {
         abstract: "Rewrite a model's weight products into XNORPopcountGemm ops, bit-pack the weights, and write one .xnor file."
     )
 
-    @Argument(help: "The source model: .onnx, a Hugging Face folder, or a GGUF checkpoint (optionally zstd-compressed).")
+    @Argument(help: "The source model: .onnx, a Hugging Face folder or model id (ORG/NAME[@REVISION], from the local cache), or a GGUF checkpoint (optionally zstd-compressed).")
     var source: String
 
     @Option(name: .shortAndLong, help: "The .xnor file to write.")
@@ -32,8 +32,11 @@ struct Convert: ParsableCommand {
     @Flag(help: "Replace the output files if they exist.")
     var force = false
 
-    @Flag(help: "Print nothing but errors.")
+    @Flag(help: "Print nothing but errors and warnings.")
     var quiet = false
+
+    @Flag(name: .customLong("no-tokenizer"), help: "Do not carry the source's tokenizer into the .xnor (by default its tokenizer.ggml.* keys are written, and a tokenizer that does not read is an error).")
+    var noTokenizer = false
 
     enum Compression: String, ExpressibleByArgument {
         case zstd
@@ -57,14 +60,20 @@ struct Convert: ParsableCommand {
     func run() throws {
         limits.apply()
         // Runtime, graph and shape errors name no file of their own.
-        try TerminalText.naming(source) { try perform() }
+        let source = try ModelPath.resolve(self.source)
+        try TerminalText.naming(source) { try perform(source) }
     }
 
-    private func perform() throws {
+    private func perform(_ source: String) throws {
         // Checked before the model is read, then again with every file the source is made of
         // (shards and external data may be links to files elsewhere).
         _ = try OutputSet(outputFiles, inputs: [source], replace: force)
         let model = try SourceModel.open(source)
+        // Before the packing, so that a tokenizer that does not read fails at once.
+        let carried = try CarriedMetadata.of(source, model: model, withTokenizer: !noTokenizer)
+        if let reason = carried.notCarried {
+            FileHandleStream.standardError.write(TerminalText.escaped("xnor: warning: the tokenizer is not carried into the .xnor: \(reason)") + "\n")
+        }
         let mode = self.mode ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1
         var pass = XNORRewritePass(mode: mode, keep: keep.map(Glob.init))
         if let built = model.built {
@@ -79,10 +88,12 @@ struct Convert: ParsableCommand {
         let sourceFiles = try SourceModel.files(of: source, model: model)
         let outputs = try OutputSet(outputFiles, inputs: [source] + sourceFiles.map(\.path), replace: force)
         let sourceInfo = try XNORSource.hashing(format: format, files: sourceFiles)
-        let name = model.graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : model.graph.name
+        let name = carried.name ?? ModelPath.modelIDName(self.source)
+            ?? (model.graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : model.graph.name)
         let modelWriter = try outputs.writer(for: output)
+        let metadata = (model.built?.metadata ?? []) + carried.tokenizerKeys.map { ($0.key, $0.value) }
         let summary = try XNORModelFile.write(packed, name: name, mode: mode, source: sourceInfo, into: modelWriter,
-                                              architecture: model.built?.architecture, metadata: model.built?.metadata ?? [])
+                                              architecture: model.built?.architecture, metadata: metadata)
         if compress == .zstd {
             try ZstdCompressor.compress(try modelWriter.mappedContents(), into: try outputs.writer(for: output + ".zst"))
         }

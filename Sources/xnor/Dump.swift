@@ -6,7 +6,7 @@ struct Dump: ParsableCommand {
         abstract: "Write one tensor, dequantized to float32, as a NumPy .npy file."
     )
 
-    @Argument(help: "A .safetensors, .gguf or .onnx file (optionally zstd-compressed) or a Hugging Face folder.")
+    @Argument(help: "A .safetensors, .gguf or .onnx file (optionally zstd-compressed), a Hugging Face folder, or a model id (ORG/NAME[@REVISION]) in the local Hugging Face cache.")
     var path: String
 
     @Argument(help: "The tensor's name, as `xnor inspect` lists it.")
@@ -28,6 +28,7 @@ struct Dump: ParsableCommand {
 
     func run() throws {
         limits.apply()
+        let path = try ModelPath.resolve(self.path)
         _ = try OutputSet(outputs, inputs: [path], replace: force)
         let model: ModelFile
         switch try ModelOpener.detect(path) {

@@ -6,7 +6,7 @@ struct Inspect: ParsableCommand {
         abstract: "Show a model file's format, metadata and tensors without reading tensor data."
     )
 
-    @Argument(help: "A .safetensors, .gguf, .onnx or .xnor file (optionally zstd-compressed) or a Hugging Face folder.")
+    @Argument(help: "A .safetensors, .gguf, .onnx or .xnor file (optionally zstd-compressed), a Hugging Face folder, or a model id (ORG/NAME[@REVISION]) in the local Hugging Face cache.")
     var path: String
 
     @Flag(help: "Print one JSON object instead of the readable summary.")
@@ -19,6 +19,7 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         limits.apply()
+        let path = try ModelPath.resolve(self.path)
         let model: ModelFile
         switch try ModelOpener.detect(path) {
         case .onnx(let onnx):
