@@ -52,8 +52,10 @@ struct ChatCommand: ParsableCommand {
         try UsageCheck.paths([("PATH", path)])
     }
 
-    func run() throws {
+    mutating func run() throws {
         limits.apply()
+        // A Hugging Face model id becomes its cached snapshot once, for every use below.
+        path = try ModelPath.resolve(path)
         try TerminalText.naming(path) { try converse() }
     }
 

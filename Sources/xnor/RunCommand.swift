@@ -64,8 +64,10 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var limits: ReadLimits
 
-    func run() throws {
+    mutating func run() throws {
         limits.apply()
+        // A Hugging Face model id becomes its cached snapshot once, for every use below.
+        path = try ModelPath.resolve(path)
         // Runtime, graph and shape errors name no file of their own.
         try TerminalText.naming(path) { try perform() }
     }

@@ -71,7 +71,7 @@ struct TokenizeCommand: ParsableCommand {
             input = decoded
         }
         let loadStart = Self.now()
-        let tokenizer = try Tokenizer.load(path: path)
+        let tokenizer = try Tokenizer.load(path: try ModelPath.resolve(path))
         let loaded = Self.now()
         if let separator = batchSeparator, !separator.isEmpty {
             var out = ""
