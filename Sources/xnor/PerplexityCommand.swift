@@ -66,8 +66,8 @@ struct PerplexityCommand: ParsableCommand {
         let model = try Self.open(path, contextLength: contextLength)
         let base = try klDivergence.map { source in try TerminalText.naming(source) { try Self.open(source, contextLength: contextLength) } }
         if let text, let file {
-            let fallback = klDivergence.flatMap { source in base.map { (path: source, model: $0, option: "--kl-divergence") } }
-            let tokenizer = try TextInput.tokenizer(model: path, model, fallback: fallback)
+            let fallback = klDivergence.flatMap { source in base.map { (path: source, model: $0) } }
+            let tokenizer = try TextInput.tokenizer(model: path, model, fallback: fallback, fallbackOption: "--kl-divergence")
             // llama-perplexity's common_tokenize(ctx, text, add_special: true), parse_special false.
             let tokens = try tokenizer.encode(text, addSpecial: true, parseSpecial: false)
             try TextInput.checkVocabulary(tokens, tokenizer: tokenizer, model: path, vocabulary: model.signature?.vocabulary)

@@ -24,23 +24,24 @@ enum TextInput {
         return text
     }
 
-    /// Whether the model file carries a tokenizer of its own. A .xnor written before convert
-    /// carried the `tokenizer.ggml.*` keys has none; any other model is its tokenizer's source
-    /// (a GGUF's vocabulary, a Hugging Face folder's tokenizer files).
+    /// Whether the model file carries a tokenizer of its own: a GGUF's vocabulary, a Hugging
+    /// Face folder's tokenizer files, a .xnor's `tokenizer.ggml.*` keys (which one written
+    /// before convert carried them lacks). An ONNX graph has none.
     static func carriesTokenizer(_ model: LoadedModel) -> Bool {
+        if model.onnx != nil { return false }
         guard let xnor = model.xnor else { return true }
         return xnor.file.model.metadata.contains { $0.key == Self.modelKey }
     }
 
-    /// The model's own tokenizer; for a .xnor without one, `fallback`'s (the source model it
-    /// is compared with). Without either, the refusal names the missing key and the way out.
-    static func tokenizer(model path: String, _ model: LoadedModel, fallback: (path: String, model: LoadedModel, option: String)?) throws -> Tokenizer {
+    /// The model's own tokenizer; for a model without one, `fallback`'s (the source model it
+    /// is compared with, given as `fallbackOption`). Without either, the refusal names the
+    /// missing key and the way out.
+    static func tokenizer(model path: String, _ model: LoadedModel, fallback: (path: String, model: LoadedModel)?,
+                          fallbackOption: String? = nil) throws -> Tokenizer {
         if carriesTokenizer(model) { return try Tokenizer.load(path: path) }
-        guard let fallback, carriesTokenizer(fallback.model) else {
-            throw FormatError(path: path, location: .field(Self.modelKey),
-                              "the model carries no tokenizer: give its source with \(fallback?.option ?? "--kl-divergence") to tokenize with the source's, or give token ids")
-        }
-        return try Tokenizer.load(path: fallback.path)
+        if let fallback, carriesTokenizer(fallback.model) { return try Tokenizer.load(path: fallback.path) }
+        let remedy = fallbackOption.map { "give its source with \($0) to tokenize with the source's, or give token ids" } ?? "give token ids"
+        throw FormatError(path: path, location: model.onnx == nil ? .field(Self.modelKey) : .file, "the model carries no tokenizer: \(remedy)")
     }
 
     /// Ids the model cannot embed are refused before a run, naming the tokenizer.
