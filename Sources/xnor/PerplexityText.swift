@@ -52,15 +52,17 @@ enum PerplexityText {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ result: Perplexity.Result) -> JSONValue {
+    /// `running`: the perplexity after each chunk, as the text output prints it.
+    static func json(_ result: Perplexity.Result, input: [(String, JSONValue)] = [], running: [Double] = []) -> JSONValue {
         func estimate(_ e: Estimate) -> JSONValue { .object([("value", .double(e.value)), ("error", .double(e.error))]) }
         func percentiles(_ items: [(percent: Double, value: Double)]) -> JSONValue {
             .array(items.map { .object([("percent", .double($0.percent)), ("value", .double($0.value))]) })
         }
-        var fields: [(String, JSONValue)] = [
+        var fields: [(String, JSONValue)] = input + [
             ("tokens", .int(Int64(result.tokenCount))), ("context_length", .int(Int64(result.contextLength))),
             ("chunks", .int(Int64(result.chunkCount))), ("scored_tokens", .int(Int64(result.scoredCount))),
             ("perplexity", .double(result.perplexity)), ("perplexity_error", result.error.map(JSONValue.double) ?? .null),
+            ("running_perplexity", .array(running.map(JSONValue.double))),
         ]
         if let s = result.kl {
             fields.append(("kl_divergence", .object([

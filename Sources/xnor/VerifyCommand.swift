@@ -21,6 +21,11 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var tokenOptions: TokenOptions
 
+    @Option(name: .customLong("text"), help: ArgumentHelp(
+        "A UTF-8 text as one sequence, tokenized with the source's tokenizer as llama-perplexity reads -f (BOS when the vocabulary adds it, special texts as plain text).",
+        valueName: "FILE"))
+    var textFile: String?
+
     @Option(name: .customLong("min-cosine"), help: "Fail when the minimum cosine similarity against the source model is below C.")
     var minCosine: Double?
 
@@ -37,7 +42,10 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var limits: ReadLimits
 
     func validate() throws {
-        try UsageCheck.paths([("MODEL", model), ("--source", source)])
+        try UsageCheck.paths([("MODEL", model), ("--source", source), ("--text", textFile)])
+        if textFile != nil, let given = tokenOptions.givenList.first(where: \.given) {
+            throw ValidationError("give --text FILE or \(given.option), not both")
+        }
         if let minCosine, !(minCosine >= -1 && minCosine <= 1) {
             throw ValidationError("--min-cosine \(minCosine) is not a cosine similarity: give a number from -1 to 1")
         }
@@ -50,15 +58,16 @@ struct VerifyCommand: ParsableCommand {
     }
 
     private func perform() throws {
+        let text = try textFile.map(TextInput.readPrompt)
         let loaded = try XNORModelFile.open(model)
         let sourceModel = try SourceModel.open(source)
         if sourceModel.takesTokens {
-            try UsageCheck.refuse(inputs.given, because: "\(source) is a language model; give token ids (--tokens, --prompt-ids, --random-tokens)")
-            if !tokenOptions.isEmpty && tokenOptions.randomTokens == nil {
+            try UsageCheck.refuse(inputs.given, because: "\(source) is a language model; give token ids (--tokens, --prompt-ids, --random-tokens) or --text FILE")
+            if (text != nil || !tokenOptions.isEmpty) && tokenOptions.randomTokens == nil {
                 try UsageCheck.refuse([("--seed", inputs.seed != nil)], because: "it seeds --random-tokens, which is not given")
             }
         } else {
-            try UsageCheck.refuse(tokenOptions.givenList, because: "\(source) is a graph, not a language model; give --input or --random-inputs")
+            try UsageCheck.refuse(tokenOptions.givenList + [("--text", textFile != nil)], because: "\(source) is a graph, not a language model; give --input or --random-inputs")
             try inputs.refuseUnused()
         }
         // The source given is hashed as convert hashed it, and compared with the record.
@@ -81,7 +90,13 @@ struct VerifyCommand: ParsableCommand {
             let limit = limits.min { $0.tokens < $1.tokens } ?? limits[0]
             var options = tokenOptions
             if options.isEmpty { options.randomTokens = min(16, limit.tokens) }
-            guard let sequences = try options.sequences(vocabulary: vocabulary, sequenceLimit: limit, seed: inputs.seed ?? 0) else { return }
+            let sequences: [[Int]]
+            if let text, let textFile {
+                sequences = [try Self.tokenize(text, file: textFile, source: source, sourceModel, limit: limit)]
+            } else {
+                guard let given = try options.sequences(vocabulary: vocabulary, sequenceLimit: limit, seed: inputs.seed ?? 0) else { return }
+                sequences = given
+            }
             report = try verifier.run(count: sequences.count, sample: { try LanguageModelInputs.make(sourceModel.graph, tokens: sequences[$0]) },
                                       tokens: sourceModel.isCausal ? sequences : nil,
                                       progress: Progress("verifying sequences", quiet: quiet).update)
@@ -104,6 +119,18 @@ struct VerifyCommand: ParsableCommand {
         if cosineMissed, let minCosine {
             throw FormatError(path: model, "verify failed: minimum cosine similarity against the source is below --min-cosine \(minCosine)")
         }
+    }
+
+    /// `--text`'s one sequence: the source's tokenizer on the text, within what both models take.
+    private static func tokenize(_ text: String, file: String, source: String, _ sourceModel: LoadedModel, limit: (tokens: Int, reason: String)) throws -> [Int] {
+        let tokenizer = try TextInput.tokenizer(model: source, sourceModel, fallback: nil)
+        let ids = try tokenizer.encode(text, addSpecial: true, parseSpecial: false)
+        try TextInput.checkVocabulary(ids, tokenizer: tokenizer, model: source, vocabulary: sourceModel.signature?.vocabulary)
+        guard !ids.isEmpty else { throw FormatError(path: file, "the text gives no tokens: give a text that is not empty") }
+        guard ids.count <= limit.tokens else {
+            throw FormatError(path: file, "the text is \(ids.count) tokens, more than one sequence holds: \(limit.reason); give a shorter text")
+        }
+        return ids
     }
 }
 
