@@ -88,7 +88,13 @@ import TestSupport
     @Test func aSourceWithoutATokenizerCarriesNone() throws {
         let dir = try XNORTool.scratch("none")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for source in [fixturePath("llm/bitnet/model.gguf"), fixturePath("demo/tiny-llama")] {
+        // The demo folder without its tokenizer.json: its config and weights only.
+        let bare = dir + "/bare"
+        try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+        for file in ["config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(atPath: fixturePath("demo/tiny-llama/" + file), toPath: bare + "/" + file)
+        }
+        for source in [fixturePath("llm/bitnet/model.gguf"), bare] {
             let xnor = dir + "/m.xnor"
             let r = try Self.convert(source, xnor)
             try #require(r.status == 0, "\(r.stderr)")
