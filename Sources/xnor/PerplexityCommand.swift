@@ -55,8 +55,11 @@ struct PerplexityCommand: ParsableCommand {
         try UsageCheck.paths([("PATH", path), ("--kl-divergence", klDivergence), ("-f", file)])
     }
 
-    func run() throws {
+    mutating func run() throws {
         limits.apply()
+        // Hugging Face model ids become their cached snapshots once, for every use below.
+        path = try ModelPath.resolve(path)
+        klDivergence = try klDivergence.map(ModelPath.resolve)
         try TerminalText.naming(path) { try perform() }
     }
 

@@ -12,7 +12,7 @@ enum TextInput {
         let mapped = try MappedFile(mapping: path)
         let bytes = try mapped.bytes(in: 0..<mapped.size)
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw FormatError(path: path, location: .offset(TokenizeCommand.firstInvalidUTF8(bytes)), "the text is not valid UTF-8")
+            throw FormatError(path: path, location: .offset(firstInvalidUTF8(bytes)), "the text is not valid UTF-8")
         }
         return text
     }
@@ -48,5 +48,18 @@ enum TextInput {
     static func checkVocabulary(_ ids: [Int], tokenizer: Tokenizer, model path: String, vocabulary: Int?) throws {
         guard let vocabulary, let bad = ids.first(where: { $0 < 0 || $0 >= vocabulary }) else { return }
         throw FormatError(path: path, "the tokenizer of \(tokenizer.path) gives id \(bad), outside the model's vocabulary of \(vocabulary): they do not belong together")
+    }
+
+    static func firstInvalidUTF8(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded): offset += encoded.count
+            case .error: return offset
+            case .emptyInput: return offset
+            }
+        }
     }
 }

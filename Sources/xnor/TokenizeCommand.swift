@@ -61,14 +61,7 @@ struct TokenizeCommand: ParsableCommand {
         if let text {
             input = text
         } else {
-            let path = file!
-            let mapped = try MappedFile(mapping: path)
-            let bytes = try mapped.bytes(in: 0..<mapped.size)
-            guard let decoded = String(validating: bytes, as: UTF8.self) else {
-                let offset = Self.firstInvalidUTF8(bytes)
-                throw FormatError(path: path, location: .offset(offset), "the text is not valid UTF-8")
-            }
-            input = decoded
+            input = try TextInput.read(file!)
         }
         let loadStart = Self.now()
         let tokenizer = try Tokenizer.load(path: try ModelPath.resolve(path))
@@ -147,18 +140,5 @@ struct TokenizeCommand: ParsableCommand {
         }
         if start < bytes.count { parts.append(String(decoding: bytes[start...], as: UTF8.self)) }
         return parts
-    }
-
-    static func firstInvalidUTF8(_ bytes: UnsafeRawBufferPointer) -> Int {
-        var offset = 0
-        var parser = Unicode.UTF8.ForwardParser()
-        var iterator = bytes.makeIterator()
-        while true {
-            switch parser.parseScalar(from: &iterator) {
-            case .valid(let encoded): offset += encoded.count
-            case .error: return offset
-            case .emptyInput: return offset
-            }
-        }
     }
 }

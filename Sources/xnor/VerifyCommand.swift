@@ -51,8 +51,10 @@ struct VerifyCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    mutating func run() throws {
         limits.apply()
+        model = try ModelPath.resolve(model)
+        source = try ModelPath.resolve(source)
         // Runtime, graph and shape errors name no file of their own.
         try TerminalText.naming(model) { try perform() }
     }
