@@ -71,9 +71,6 @@ struct Convert: ParsableCommand {
         let model = try SourceModel.open(source)
         // Before the packing, so that a tokenizer that does not read fails at once.
         let carried = try CarriedMetadata.of(source, model: model, withTokenizer: !noTokenizer)
-        if let reason = carried.notCarried {
-            FileHandleStream.standardError.write(TerminalText.escaped("xnor: warning: the tokenizer is not carried into the .xnor: \(reason)") + "\n")
-        }
         let mode = self.mode ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1
         var pass = XNORRewritePass(mode: mode, keep: keep.map(Glob.init))
         if let built = model.built {
@@ -101,6 +98,10 @@ struct Convert: ParsableCommand {
             try outputs.writer(for: report).append(Array((JSONWriter().string(ConversionReportText.json(conversion)) + "\n").utf8))
         }
         try outputs.commit()
+        // Only once the file is written: a failed conversion prints its one error line alone.
+        if let reason = carried.notCarried {
+            FileHandleStream.standardError.write(TerminalText.escaped("xnor: warning: the tokenizer is not carried into the .xnor: \(reason)") + "\n")
+        }
         if !quiet {
             TerminalText.print(ConversionReportText.text(conversion), terminator: "")
             TerminalText.print("wrote \(output): \(Units.bytes(summary.fileSize)), \(packed.weights.count) packed weights, \(packed.graph.initializers.count) other tensors")
