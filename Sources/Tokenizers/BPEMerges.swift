@@ -55,7 +55,7 @@ struct BPEMerges: Sendable {
         }
     }
 
-    private struct Candidate {
+    private struct Candidate: MergeCandidate {
         var rank: Int32
         var left: Int32
         var right: Int32
@@ -72,45 +72,16 @@ struct BPEMerges: Sendable {
         var next = (0..<n).map { Int32($0 + 1 < n ? $0 + 1 : -1) }
         var previous = (0..<n).map { Int32($0 - 1) }
         var alive = [Bool](repeating: true, count: n)
-        var heap: [Candidate] = []
-        heap.reserveCapacity(n)
+        var heap = MergeQueue<Candidate>(capacity: n)
 
-        func push(_ c: Candidate) {
-            heap.append(c)
-            var i = heap.count - 1
-            while i > 0 {
-                let parent = (i - 1) / 2
-                guard heap[i].before(heap[parent]) else { break }
-                heap.swapAt(i, parent)
-                i = parent
-            }
-        }
-        func pop() -> Candidate {
-            let top = heap[0]
-            let last = heap.removeLast()
-            if !heap.isEmpty {
-                heap[0] = last
-                var i = 0
-                while true {
-                    let l = 2 * i + 1, r = l + 1
-                    var smallest = i
-                    if l < heap.count, heap[l].before(heap[smallest]) { smallest = l }
-                    if r < heap.count, heap[r].before(heap[smallest]) { smallest = r }
-                    if smallest == i { break }
-                    heap.swapAt(i, smallest)
-                    i = smallest
-                }
-            }
-            return top
-        }
         func consider(_ left: Int32, _ right: Int32) {
             guard left >= 0, right >= 0, let m = lookup(ids[Int(left)], ids[Int(right)]) else { return }
-            push(Candidate(rank: m.rank, left: left, right: right, leftID: ids[Int(left)], rightID: ids[Int(right)]))
+            heap.push(Candidate(rank: m.rank, left: left, right: right, leftID: ids[Int(left)], rightID: ids[Int(right)]))
         }
 
         for i in 0..<(n - 1) { consider(Int32(i), Int32(i + 1)) }
         while !heap.isEmpty {
-            let c = pop()
+            let c = heap.pop()
             let l = Int(c.left), r = Int(c.right)
             guard alive[l], alive[r], next[l] == c.right, ids[l] == c.leftID, ids[r] == c.rightID,
                   let m = lookup(c.leftID, c.rightID) else { continue }

@@ -8,7 +8,7 @@ extension LlamaVocabulary {
             var previous: Int
             var next: Int
         }
-        struct Bigram {
+        struct Bigram: MergeCandidate {
             var left: Int
             var right: Int
             var score: Float
@@ -24,45 +24,17 @@ extension LlamaVocabulary {
             offset += n
         }
         guard !symbols.isEmpty else { return }
-        var heap: [Bigram] = []
-        func push(_ b: Bigram) {
-            heap.append(b)
-            var i = heap.count - 1
-            while i > 0 {
-                let p = (i - 1) / 2
-                guard heap[i].before(heap[p]) else { break }
-                heap.swapAt(i, p)
-                i = p
-            }
-        }
-        func pop() -> Bigram {
-            let top = heap[0]
-            let last = heap.removeLast()
-            if !heap.isEmpty {
-                heap[0] = last
-                var i = 0
-                while true {
-                    let l = 2 * i + 1, r = l + 1
-                    var m = i
-                    if l < heap.count, heap[l].before(heap[m]) { m = l }
-                    if r < heap.count, heap[r].before(heap[m]) { m = r }
-                    if m == i { break }
-                    heap.swapAt(i, m)
-                    i = m
-                }
-            }
-            return top
-        }
+        var heap = MergeQueue<Bigram>()
         func tryAdd(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }
             let start = symbols[left].start
             let end = start + symbols[left].length + symbols[right].length
             guard let id = vocabulary.id(bytes: text[start..<end]) else { return }
-            push(Bigram(left: left, right: right, score: vocabulary.scores[Int(id)], size: end - start))
+            heap.push(Bigram(left: left, right: right, score: vocabulary.scores[Int(id)], size: end - start))
         }
         for i in 1..<symbols.count { tryAdd(i - 1, i) }
         while !heap.isEmpty {
-            let b = pop()
+            let b = heap.pop()
             guard symbols[b.left].length > 0, symbols[b.right].length > 0,
                   symbols[b.left].length + symbols[b.right].length == b.size else { continue }
             symbols[b.left].length += symbols[b.right].length

@@ -4,11 +4,7 @@ import TestSupport
 /// The built `xnor` tool, run as a user runs it: `convert`'s choices about what a .xnor carries
 /// live in the command, so they are tested through it.
 enum XNORTool {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = ProgramResult
 
     /// `.build/debug/xnor` beside the test bundle (`swift test` builds every product), else
     /// `XNOR_EXECUTABLE`.
@@ -19,21 +15,9 @@ enum XNORTool {
         return repositoryRoot + "/.build/debug/xnor"
     }
 
-    /// Runs `xnor arguments` and waits; output is read before waiting so a full pipe cannot block.
+    /// Runs `xnor arguments` and waits.
     static func xnor(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        try runProgram(executable, arguments, environment: environment)
     }
 
     /// A fresh folder under the temporary directory, removed by the caller.

@@ -111,27 +111,11 @@ enum ReaderTestSupport {
 
     // MARK: - External programs
 
-    struct ProgramResult {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias ProgramResult = TestSupport.ProgramResult
 
     /// Runs `executable` and waits; output is read before waiting so a full pipe cannot block.
     static func run(_ executable: String, _ arguments: [String]) throws -> ProgramResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProgramResult(status: process.terminationStatus,
-                             stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+        try runProgram(executable, arguments)
     }
 
     /// The first executable named `name` on PATH.

@@ -11,6 +11,19 @@ public enum TokenizerInvariants {
     ]
 
     /// `tail` (the input's last bytes, read as text with replacement) is tokenized too.
+    /// One execution of a tokenizer-file target: the input written to `scratch`, loaded by
+    /// `load`, then held to `check`; a refusal must be a FormatError.
+    public static func run(_ data: UnsafePointer<UInt8>, _ size: Int, in scratch: ScratchFile,
+                           load: (String) throws -> Tokenizer) {
+        scratch.write(data, count: size)
+        defer { scratch.remove() }
+        do {
+            check(try load(scratch.path), tail: tail(data, size))
+        } catch {
+            expectRefusal(error)
+        }
+    }
+
     public static func check(_ tokenizer: Tokenizer, tail: String) {
         let n = tokenizer.vocabularySize
         for text in texts + [tail] {

@@ -7,13 +7,6 @@ private let scratch = ScratchFile(extension: "json")
 /// and decode texts (TokenizerInvariants); a refusal must be a FormatError.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTokenizerJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    scratch.write(data, count: size)
-    defer { scratch.remove() }
-    do {
-        let tokenizer = try Tokenizer.load(path: scratch.path)
-        TokenizerInvariants.check(tokenizer, tail: TokenizerInvariants.tail(data, size))
-    } catch {
-        TokenizerInvariants.expectRefusal(error)
-    }
+    TokenizerInvariants.run(data, size, in: scratch) { try Tokenizer.load(path: $0) }
     return 0
 }
