@@ -43,11 +43,12 @@ let package = Package(
         .target(name: "Models", dependencies: ["Graph", "Formats", "Tensors"]),
         .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors"]),
         .target(name: "Generation", dependencies: ["Runtime", "Graph", "Tensors"]),
+        .target(name: "Calibration", dependencies: ["Generation", "Runtime", "Graph", "BitPacking", "Tensors"]),
         .target(name: "Verify", dependencies: ["Generation", "Runtime", "XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
         .executableTarget(
             name: "xnor",
             dependencies: [
-                "Tensors", "Formats", "Graph", "BitPacking", "XNORLoader", "Conversion", "Runtime", "Generation", "Verify", "Models", "Tokenizers",
+                "Tensors", "Formats", "Graph", "BitPacking", "XNORLoader", "Conversion", "Runtime", "Generation", "Verify", "Models", "Tokenizers", "Calibration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Models", "Runtime", "Formats"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestSupport", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["TestSupport", "Calibration", "BitPacking", "Runtime", "Graph", "Tensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Formats", "TestSupport"]),
     ]
 )
