@@ -125,7 +125,7 @@ public enum SimulatedReference {
     private static func check(_ weights: QuantizedMatrix, _ activations: QuantizedActivations) throws {
         try weights.checkShapes()
         guard weights.format.activationModes.contains(activations.mode) else {
-            throw BitPackingError("\(weights.format.name) weights cannot take \(activations.mode.rawValue) activations (\(weights.format.kind == .ternary ? "ternary formats need a8" : "no product defined"))")
+            throw BitPackingError("\(weights.format.name) weights cannot take \(activations.mode.rawValue) activations (\(weights.format.name) needs \(weights.format.activationModes.map(\.rawValue).joined(separator: " or ")))")
         }
         guard weights.k == activations.k else {
             throw BitPackingError("weights have K = \(weights.k) but activations have K = \(activations.k)")
