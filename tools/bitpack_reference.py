@@ -24,6 +24,15 @@ Per case, fixtures/bitpacking/<name>/ holds:
     out_scale.npy      float32 [1]        (optional) output scale (the op's alpha)
     bias.npy           float32 [N]        (optional) per-column bias
 and cases.json lists the cases with their mode and shapes.
+
+The grouped weight formats (xnortools/weight_formats.py) have their own cases, listed in
+grouped_cases.json with the activation mode ("mode": w1a1 or w1a8 gives a1 or a8) and
+"weight_format"; their folders hold W.npy, x.npy, act_*.npy, y.npy as above and
+    weight_planes.npy  uint64 [P', N, S]   binary: sign0..; ternary: [nonzero, negative]
+    weight_codes.npy   int8 [P, N, K]      round-to-nearest codes per plane
+    weight_scales.npy  float32 [P, N, G]   float16-exact scales
+    weight_offsets.npy float32 [N, G]      (affine only) float16-exact offsets
+    int.npy            int64 [M, N, P, G]  the integer parts per plane and group
 """
 
 import argparse
@@ -35,7 +44,7 @@ import tempfile
 
 import numpy as np
 
-from xnortools import numerics, paths
+from xnortools import numerics, paths, weight_formats
 from xnortools.arrays import save_npy
 from xnortools.numerics import F32, SCALE_FLOOR, row_stride_words
 
@@ -148,6 +157,74 @@ def build_cases():
     return cases
 
 
+def run_grouped_case(mode, fmt_name, w, x, out_scale=None, bias=None):
+    _, amode = numerics.split_mode(mode)
+    q = weight_formats.round_to_nearest(w, weight_formats.parse_format(fmt_name))
+    activations = numerics.quantize_activations(x, amode)
+    ints = weight_formats.popcount_integer_parts(q, activations)
+    direct = weight_formats.integer_parts(q, activations)
+    assert np.array_equal(ints, direct), (fmt_name, mode)
+    arrays = {
+        "W": w, "x": x,
+        "weight_planes": q.planes(), "weight_codes": q.codes, "weight_scales": q.scales,
+        "act_planes": activations.planes(), "act_codes": activations.codes, "act_scales": activations.scales,
+        "int": ints, "y": weight_formats.output(q, activations, ints, out_scale, bias),
+    }
+    if q.fmt.affine:
+        arrays["weight_offsets"] = q.offsets
+    if out_scale is not None:
+        arrays["out_scale"] = np.array([out_scale], dtype=F32)
+    if bias is not None:
+        arrays["bias"] = bias
+    return arrays
+
+
+def build_grouped_cases():
+    """Small cases of every grouped format, K never a multiple of the group (a short last
+    group) nor of 64, both activation modes where defined, a non-finite activation row."""
+    rng = np.random.default_rng(20261206)
+
+    def normal(*shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(F32)
+
+    cases = []
+    for fmt, modes, n, k in [("b1g64", ["w1a8", "w1a1"], 5, 200), ("b2g128", ["w1a8", "w1a1"], 6, 300),
+                             ("b3g192", ["w1a8", "w1a1"], 3, 450), ("b2g128a", ["w1a8", "w1a1"], 4, 333),
+                             ("t1g128", ["w1a8"], 5, 261)]:
+        for mode in modes:
+            w = normal(n, k, scale=0.05) + normal(n, 1, scale=0.02)    # a row offset, for the affine format
+            w[0, :7] = 0.0
+            x = normal(3, k, scale=2.0)
+            x[1, 3] = np.nan
+            cases.append((f"{fmt}_{mode[-2:]}_n{n}_k{k}_m3", mode, fmt, w, x, None, None))
+        cases.append((f"{fmt}_a8_scale_bias", "w1a8", fmt, normal(3, k, scale=0.1), normal(2, k), F32(-0.5), normal(3)))
+        # One activation row, and 64 rows (a batch, a8 only to keep the fixtures small), on a
+        # short K: 130 = 64 + 64 + 2.
+        for mode in modes:
+            for m in (1, 64) if mode == "w1a8" else (1,):
+                cases.append((f"{fmt}_{mode[-2:]}_n3_k130_m{m}", mode, fmt, normal(3, 130, scale=0.05), normal(m, 130), None, None))
+    return cases
+
+
+def generate_grouped(out_dir):
+    manifest = []
+    for name, mode, fmt, w, x, out_scale, bias in build_grouped_cases():
+        arrays = run_grouped_case(mode, fmt, w, x, out_scale, bias)
+        folder = os.path.join(out_dir, name)
+        os.makedirs(folder, exist_ok=True)
+        for key, value in arrays.items():
+            save_npy(os.path.join(folder, key + ".npy"), value)
+        manifest.append({
+            "name": name, "mode": mode, "weight_format": fmt,
+            "n": int(w.shape[0]), "k": int(w.shape[1]), "m": int(x.shape[0]),
+            "row_stride_words": row_stride_words(w.shape[1]),
+            "out_scale": out_scale is not None, "bias": bias is not None,
+        })
+    with open(os.path.join(out_dir, "grouped_cases.json"), "w") as f:
+        json.dump({"cases": manifest}, f, indent=1)
+        f.write("\n")
+
+
 def generate(out_dir):
     manifest = []
     for name, mode, w, x, out_scale, bias in build_cases():
@@ -166,6 +243,7 @@ def generate(out_dir):
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
         json.dump({"scale_floor_bits": int(SCALE_FLOOR.view(np.uint32)), "cases": manifest}, f, indent=1)
         f.write("\n")
+    generate_grouped(out_dir)
 
 
 def tree(folder):

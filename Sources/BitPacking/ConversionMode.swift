@@ -5,14 +5,11 @@ public enum WeightMode: String, Sendable, CaseIterable {
     /// Ternary (BitNet b1.58 absmean): nonzero and negative planes and one scale γ.
     case w1_58 = "w1.58"
 
+    /// The table entry's format of this mode: `.w1` or `.w1_58`.
+    public var format: WeightFormat { self == .w1 ? .w1 : .w1_58 }
+
     /// How many bit-planes a packed weight matrix of this mode holds.
-    public var planeCount: Int { self == .w1 ? 1 : 2 }
-
-    /// Names of the planes, in plane order; the .xnor writer derives tensor names from them.
-    public var planeNames: [String] { self == .w1 ? ["sign"] : ["nonzero", "negative"] }
-
-    /// How many float32 scales a packed matrix of `n` rows holds: α per row, or the one γ.
-    public func scaleCount(rows n: Int) -> Int { self == .w1 ? n : 1 }
+    public var planeCount: Int { format.traits.planeNames(format).count }
 }
 
 /// How an activation row is quantized (DESIGN.md "Activation modes").

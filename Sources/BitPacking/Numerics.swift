@@ -18,6 +18,14 @@ public enum Numerics {
         return Float(sum / Double(values.count))
     }
 
+    /// mean v as float32, by the same rule as `absMean` on the signed values (the affine
+    /// formats' offset μ).
+    public static func mean(_ values: UnsafeBufferPointer<Float>) -> Float {
+        var sum = 0.0
+        for v in values { sum += Double(v) }
+        return Float(sum / Double(values.count))
+    }
+
     /// The w1.58 scale of a whole tensor: γ = c when every value is exactly −c, 0 or +c for
     /// one c > 0 (the codes are then taken as they are), otherwise
     /// γ = max(absMean over the tensor in row-major order, 1e-5). Values must be finite.

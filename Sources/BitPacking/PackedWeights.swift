@@ -5,10 +5,12 @@ import Tensors
 /// Each plane is N rows of `rowStrideWords` little-endian 64-bit words, contiguous, in the
 /// layout of `BitLayout`: exactly the bytes the .xnor file stores (as I64 words, or I32 with
 /// twice as many), so a loaded model wraps its mapped tensors without copying them.
-/// w1 has one plane, `sign`, and N scales α; w1.58 has `nonzero` and `negative` and one
-/// scale γ.
+/// Which planes, scales and offsets there are is the format's table entry
+/// (`WeightFormatTraits`): w1 has one plane, `sign`, and N float32 scales α; w1.58 has
+/// `nonzero` and `negative` and one float32 γ; the grouped formats hold float16 scales
+/// [planes, N, groups] and, when affine, float16 offsets [N, groups].
 public struct PackedWeights: Sendable {
-    public let mode: WeightMode
+    public let format: WeightFormat
     /// Output rows.
     public let n: Int
     /// Inputs per row: the true K, without padding.
@@ -19,37 +21,64 @@ public struct PackedWeights: Sendable {
     public let tookTernaryCodesAsGiven: Bool
 
     let planes: [RawStorage]
+    /// The scales as stored: float32 (legacy) or float16 (grouped formats).
     let scaleStorage: RawStorage
+    /// Float16 offsets [N, groups] of an affine format; empty otherwise.
+    let offsetStorage: RawStorage
+    /// The grouped formats' scales and offsets widened to float32 once, in stored order, so
+    /// the kernels do not convert float16 in their inner loops; empty for the legacy formats.
+    let groupScales: [Float]
+    let groupOffsets: [Float]
 
-    init(mode: WeightMode, n: Int, k: Int, rowStrideWords: Int, tookTernaryCodesAsGiven: Bool,
-         planes: [RawStorage], scales: RawStorage) {
-        self.mode = mode
+    init(format: WeightFormat, n: Int, k: Int, rowStrideWords: Int, tookTernaryCodesAsGiven: Bool,
+         planes: [RawStorage], scales: RawStorage, offsets: RawStorage = RawStorage(zeroedByteCount: 0),
+         groupScales: [Float] = [], groupOffsets: [Float] = []) {
+        self.format = format
         self.n = n
         self.k = k
         self.rowStrideWords = rowStrideWords
         self.tookTernaryCodesAsGiven = tookTernaryCodesAsGiven
         self.planes = planes
         scaleStorage = scales
+        offsetStorage = offsets
+        self.groupScales = groupScales
+        self.groupOffsets = groupOffsets
     }
 
-    /// Wraps serialized planes and scales without copying them: each plane `n` ×
-    /// `rowStrideWords(k)` little-endian words, 8-byte aligned; scales
-    /// `mode.scaleCount(rows: n)` little-endian float32 values, 4-byte aligned. `owner`
-    /// keeps the memory alive (the mapped file).
+    /// Float16 values (little-endian) as float32; a NaN or an infinity is refused, since it
+    /// would make every output of its rows NaN.
+    private static func widen(_ storage: RawStorage, what: String) throws -> [Float] {
+        try storage.withBytes { bytes in
+            try (0..<(bytes.count / 2)).map { index in
+                let value = Float(Float16(bitPattern: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))))
+                guard value.isFinite else { throw BitPackingError("\(what) \(index) is \(value); scales and offsets must be finite") }
+                return value
+            }
+        }
+    }
+
+    /// Wraps serialized planes, scales and offsets without copying the planes: each plane `n`
+    /// × `rowStrideWords(k)` little-endian words, 8-byte aligned; scales and offsets as the
+    /// format's table entry counts them (`scaleCount`, `offsetCount`), in its scale type.
+    /// `owner` keeps the memory alive (the mapped file).
     ///
-    /// Reads none of the bytes: the kernels ignore padding bits whatever they hold, and
-    /// scales are used as stored.
-    public init(mode: WeightMode, n: Int, k: Int, planes: [UnsafeRawBufferPointer],
-                scales: UnsafeRawBufferPointer, owner: any AnyObject & Sendable) throws {
+    /// Reads no plane bytes: the kernels ignore padding bits whatever they hold. Legacy scales
+    /// are used as stored; float16 scales are widened once (and must be finite).
+    public init(format: WeightFormat, n: Int, k: Int, planes: [UnsafeRawBufferPointer],
+                scales: UnsafeRawBufferPointer, offsets: UnsafeRawBufferPointer? = nil,
+                owner: any AnyObject & Sendable) throws {
+        try format.validate()
+        let traits = format.traits
         let stride = try Self.checkShape(n: n, k: k)
-        guard planes.count == mode.planeCount else {
-            throw BitPackingError("\(mode.rawValue) weights need \(mode.planeCount) plane(s) (\(mode.planeNames.joined(separator: ", "))), got \(planes.count)")
+        let names = traits.planeNames(format)
+        guard planes.count == names.count else {
+            throw BitPackingError("\(format.name) weights need \(names.count) plane(s) (\(names.joined(separator: ", "))), got \(planes.count)")
         }
         let (planeBytes, overflow) = n.multipliedReportingOverflow(by: stride * 8)
         guard !overflow else { throw BitPackingError("a plane of N = \(n) rows of \(stride) words overflows") }
         var storages: [RawStorage] = []
         for (index, plane) in planes.enumerated() {
-            let name = mode.planeNames[index]
+            let name = names[index]
             guard plane.count == planeBytes else {
                 throw BitPackingError("plane '\(name)' has \(plane.count) bytes, expected \(planeBytes) (N = \(n) rows of \(stride) words for K = \(k))")
             }
@@ -57,38 +86,58 @@ public struct PackedWeights: Sendable {
             guard storage.isAligned(to: 8) else { throw BitPackingError("plane '\(name)' is not 8-byte aligned") }
             storages.append(storage)
         }
-        let scaleCount = mode.scaleCount(rows: n)
-        guard scales.count == scaleCount * 4 else {
-            throw BitPackingError("scales have \(scales.count) bytes, expected \(scaleCount * 4) (\(scaleCount) float32)")
+        let size = traits.scaleType.byteSize
+        let typeName = traits.scaleType.rawValue
+        let scaleCount = traits.scaleCount(format, n, k)
+        guard scales.count == scaleCount * size else {
+            throw BitPackingError("scales have \(scales.count) bytes, expected \(scaleCount * size) (\(scaleCount) \(typeName))")
         }
         let scaleStorage = RawStorage(borrowing: scales, owner: owner)
-        guard scaleStorage.isAligned(to: 4) else { throw BitPackingError("scales are not 4-byte aligned") }
-        self.init(mode: mode, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: false,
-                  planes: storages, scales: scaleStorage)
+        guard scaleStorage.isAligned(to: size) else { throw BitPackingError("scales are not \(size)-byte aligned") }
+        let offsetCount = traits.offsetCount(format, n, k)
+        let offsetBytes = offsets?.count ?? 0
+        guard offsetBytes == offsetCount * size else {
+            throw BitPackingError("offsets have \(offsetBytes) bytes, expected \(offsetCount * size) (\(offsetCount) \(typeName))")
+        }
+        let offsetStorage = offsets.map { RawStorage(borrowing: $0, owner: owner) } ?? RawStorage(zeroedByteCount: 0)
+        let wide = traits.scaleType == .float16
+        self.init(format: format, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: false,
+                  planes: storages, scales: scaleStorage, offsets: offsetStorage,
+                  groupScales: wide ? try Self.widen(scaleStorage, what: "scale") : [],
+                  groupOffsets: wide ? try Self.widen(offsetStorage, what: "offset") : [])
     }
 
-    /// Copies serialized planes (each `n` × `rowStrideWords(k)` words) and scales into new
-    /// storage; for tests and small matrices.
+    /// The legacy formats' zero-copy wrapper (`WeightMode` names the format).
+    public init(mode: WeightMode, n: Int, k: Int, planes: [UnsafeRawBufferPointer],
+                scales: UnsafeRawBufferPointer, owner: any AnyObject & Sendable) throws {
+        try self.init(format: mode.format, n: n, k: k, planes: planes, scales: scales, owner: owner)
+    }
+
+    /// Copies serialized planes (each `n` × `rowStrideWords(k)` words) and legacy float32
+    /// scales into new storage; for tests and small matrices.
     public init(mode: WeightMode, n: Int, k: Int, planeWords: [[UInt64]], scales: [Float]) throws {
+        let format = mode.format
         let stride = try Self.checkShape(n: n, k: k)
-        guard planeWords.count == mode.planeCount else {
-            throw BitPackingError("\(mode.rawValue) weights need \(mode.planeCount) plane(s), got \(planeWords.count)")
+        let names = format.traits.planeNames(format)
+        guard planeWords.count == names.count else {
+            throw BitPackingError("\(mode.rawValue) weights need \(names.count) plane(s), got \(planeWords.count)")
         }
         var storages: [RawStorage] = []
         for (index, words) in planeWords.enumerated() {
             guard words.count / stride == n, words.count % stride == 0 else {
-                throw BitPackingError("plane '\(mode.planeNames[index])' has \(words.count) words, expected N = \(n) rows of \(stride)")
+                throw BitPackingError("plane '\(names[index])' has \(words.count) words, expected N = \(n) rows of \(stride)")
             }
             let storage = RawStorage(zeroedByteCount: words.count * 8)
             storage.withMutableWords { _ = $0.initialize(from: words) }
             storages.append(storage)
         }
-        guard scales.count == mode.scaleCount(rows: n) else {
-            throw BitPackingError("\(mode.rawValue) weights need \(mode.scaleCount(rows: n)) scale(s), got \(scales.count)")
+        let count = format.traits.scaleCount(format, n, k)
+        guard scales.count == count else {
+            throw BitPackingError("\(mode.rawValue) weights need \(count) scale(s), got \(scales.count)")
         }
         let scaleStorage = RawStorage(zeroedByteCount: scales.count * 4)
         scaleStorage.withMutableFloats { _ = $0.initialize(from: scales) }
-        self.init(mode: mode, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: false,
+        self.init(format: format, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: false,
                   planes: storages, scales: scaleStorage)
     }
 
@@ -104,30 +153,47 @@ public struct PackedWeights: Sendable {
         return stride
     }
 
-    /// The scale of output row `row`: α[row] for w1, γ for w1.58.
+    /// The legacy mode of this matrix's format; nil for the grouped formats.
+    public var mode: WeightMode? { WeightMode.allCases.first { $0.format == format } }
+
+    /// The scale of output row `row` in a legacy format: α[row] for w1, γ for w1.58.
     public func scale(row: Int) -> Float {
         precondition(row >= 0 && row < n, "row \(row) out of 0..<\(n)")
-        return scaleStorage.float(at: mode == .w1 ? row : 0)
+        precondition(format.isLegacy, "\(format.name) has one scale per plane and group, not per row")
+        return scaleStorage.float(at: format == .w1 ? row : 0)
     }
 
-    /// All stored scales: N values α for w1, [γ] for w1.58.
+    /// All scales as float32, in stored order: N values α (w1), [γ] (w1.58), or
+    /// [planes, N, groups] (grouped formats).
     public var scales: [Float] {
-        (0..<mode.scaleCount(rows: n)).map { scaleStorage.float(at: $0) }
+        if format.traits.scaleType == .float16 { return groupScales }
+        return (0..<format.traits.scaleCount(format, n, k)).map { scaleStorage.float(at: $0) }
     }
 
-    /// The bytes of plane `index` (see `WeightMode.planeNames`): N × rowStrideWords
+    /// The offsets μ [N, groups] of an affine format as float32; empty otherwise.
+    public var offsets: [Float] { groupOffsets }
+
+    /// The bytes of plane `index` (see `WeightFormatTraits.planeNames`): N × rowStrideWords
     /// little-endian words, for the .xnor writer.
     public func withPlaneBytes<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try planes[index].withBytes(body)
     }
 
-    /// The bytes of the scales: `mode.scaleCount(rows: n)` little-endian float32.
+    /// The bytes of the scales as stored (`traits.scaleType`).
     public func withScaleBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try scaleStorage.withBytes(body)
+    }
+
+    /// The bytes of the offsets as stored (float16; empty unless affine).
+    public func withOffsetBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try offsetStorage.withBytes(body)
     }
 
     /// A copy of plane `index` as words, row-major [N, rowStrideWords].
     public func planeWords(_ index: Int) -> [UInt64] {
         planes[index].withWords { Array($0) }
     }
+
+    /// Bits per weight of this matrix as stored, scales and offsets included.
+    public var bitsPerWeight: Double { format.bitsPerWeight(n: n, k: k) }
 }

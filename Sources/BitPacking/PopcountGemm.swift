@@ -10,7 +10,7 @@ public enum PopcountGemm {
     /// into `output`, which must hold exactly that many values.
     public static func run(weights: PackedWeights, activations: PackedActivations, transform: OutputTransform = OutputTransform(),
                            into output: UnsafeMutableBufferPointer<Float>) throws {
-        let mode = try check(weights, activations)
+        try check(weights, activations)
         try transform.validate(columns: weights.n)
         let n = weights.n
         guard output.count / max(n, 1) == activations.rows, output.count % n == 0 else {
@@ -19,14 +19,7 @@ public enum PopcountGemm {
         for m in 0..<activations.rows where !activations.finite[m] {
             UnsafeMutableBufferPointer(rebasing: output[(m * n)..<(m * n + n)]).update(repeating: .nan)
         }
-        let perRowScale = weights.mode == .w1
-        weights.scaleStorage.withBytes { scales in
-            forEachIntegerPart(mode, weights, activations) { m, column, integer in
-                let weightScale = scales.load(fromByteOffset: perRowScale ? column * 4 : 0, as: Float.self)
-                let product = Numerics.product(mode, weightScale: weightScale, activationScale: activations.scales[m], integer: integer)
-                output[m * n + column] = transform.apply(product, column: column)
-            }
-        }
+        weights.format.traits.product(weights, activations, transform, output)
     }
 
     public static func run(weights: PackedWeights, activations: PackedActivations, transform: OutputTransform = OutputTransform(),
@@ -36,25 +29,51 @@ public enum PopcountGemm {
         }
     }
 
-    /// The exact integer parts I[m, n] (row-major [M, N]) of DESIGN.md's products; 0 for
-    /// activation rows with a non-finite value.
+    /// The exact integer parts of DESIGN.md's products, row-major [M, N, per] with `per` =
+    /// `format.integersPerOutput(k:)` (legacy: one I per output; grouped: [planes, groups]);
+    /// 0 for activation rows with a non-finite value.
     public static func integerParts(weights: PackedWeights, activations: PackedActivations) throws -> [Int64] {
-        let mode = try check(weights, activations)
+        try check(weights, activations)
+        return weights.format.traits.integerParts(weights, activations)
+    }
+
+    /// Refuses activations the format has no product for, and a K mismatch.
+    static func check(_ weights: PackedWeights, _ activations: PackedActivations) throws {
+        guard weights.format.activationModes.contains(activations.mode) else {
+            throw BitPackingError("\(weights.format.name) weights cannot take \(activations.mode.rawValue) activations (\(weights.format.name) needs \(weights.format.activationModes.map(\.rawValue).joined(separator: " or ")))")
+        }
+        guard weights.k == activations.k else {
+            throw BitPackingError("weights have K = \(weights.k) but activations have K = \(activations.k)")
+        }
+    }
+
+    /// The legacy entries' product: one integer part per output, then `Numerics.product`.
+    static func legacyProduct(_ weights: PackedWeights, _ activations: PackedActivations, _ transform: OutputTransform,
+                              _ output: UnsafeMutableBufferPointer<Float>) {
+        guard let mode = legacyMode(weights, activations) else { return }
+        let n = weights.n
+        let perRowScale = weights.format == .w1
+        weights.scaleStorage.withBytes { scales in
+            forEachIntegerPart(mode, weights, activations) { m, column, integer in
+                let weightScale = scales.load(fromByteOffset: perRowScale ? column * 4 : 0, as: Float.self)
+                let product = Numerics.product(mode, weightScale: weightScale, activationScale: activations.scales[m], integer: integer)
+                output[m * n + column] = transform.apply(product, column: column)
+            }
+        }
+    }
+
+    static func legacyIntegerParts(_ weights: PackedWeights, _ activations: PackedActivations) -> [Int64] {
         var parts = [Int64](repeating: 0, count: activations.rows * weights.n)
+        guard let mode = legacyMode(weights, activations) else { return parts }
         forEachIntegerPart(mode, weights, activations) { m, column, integer in
             parts[m * weights.n + column] = integer
         }
         return parts
     }
 
-    private static func check(_ weights: PackedWeights, _ activations: PackedActivations) throws -> ConversionMode {
-        guard let mode = ConversionMode(weight: weights.mode, activation: activations.mode) else {
-            throw BitPackingError("\(weights.mode.rawValue) weights cannot take \(activations.mode.rawValue) activations (w1.58 needs a8)")
-        }
-        guard weights.k == activations.k else {
-            throw BitPackingError("weights have K = \(weights.k) but activations have K = \(activations.k)")
-        }
-        return mode
+    /// `check` admitted the pair, so this is never nil for a legacy format.
+    private static func legacyMode(_ weights: PackedWeights, _ activations: PackedActivations) -> ConversionMode? {
+        weights.mode.flatMap { ConversionMode(weight: $0, activation: activations.mode) }
     }
 
     /// Calls `body(m, n, I)` for every finite activation row m and weight row n.
@@ -124,7 +143,7 @@ public enum PopcountGemm {
     /// Σ_b c_b · popcount(p_b AND mask) over the 8 planes of one activation word, with
     /// c_b = 2^b for b < 7 and c_7 = −128 (two's complement).
     @inline(__always)
-    private static func weightedCount(_ a: UnsafeBufferPointer<UInt64>, at index: Int, _ mask: UInt64) -> Int {
+    static func weightedCount(_ a: UnsafeBufferPointer<UInt64>, at index: Int, _ mask: UInt64) -> Int {
         var total = (a[index] & mask).nonzeroBitCount
         total &+= (a[index + 1] & mask).nonzeroBitCount << 1
         total &+= (a[index + 2] & mask).nonzeroBitCount << 2

@@ -74,6 +74,14 @@ final class RawStorage: @unchecked Sendable {
         }
     }
 
+    /// Writes raw bytes into allocated storage; only the packer calls it.
+    func withMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        guard let allocated else { preconditionFailure("borrowed storage is read-only") }
+        return try withExtendedLifetime(self) {
+            try body(UnsafeMutableRawBufferPointer(start: allocated, count: byteCount))
+        }
+    }
+
     /// The float32 at `index`; the creator checked 4-byte alignment and the count.
     @inline(__always)
     func float(at index: Int) -> Float {

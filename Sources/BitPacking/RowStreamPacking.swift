@@ -31,7 +31,7 @@ extension PackedWeights {
                 }
             }
         }
-        return PackedWeights(mode: .w1_58, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: true,
+        return PackedWeights(format: .w1_58, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: true,
                              planes: [nonzeroPlane, negativePlane], scales: scales)
     }
 
@@ -57,7 +57,7 @@ extension PackedWeights {
                 }
             }
         }
-        return PackedWeights(mode: .w1, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: false,
+        return PackedWeights(format: .w1, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: false,
                              planes: [plane], scales: scales)
     }
 }

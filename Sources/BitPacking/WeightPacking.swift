@@ -24,6 +24,17 @@ extension PackedWeights {
     /// Packs ternary codes that come with their scale (BitNet checkpoints): codes [N, K] in
     /// {−1, 0, 1}, γ the multiplier with W ≈ γ · q.
     public static func pack(ternaryCodes codes: [Int8], n: Int, k: Int, scale gamma: Float) throws -> PackedWeights {
+        try pack(ternaryCodes: codes, n: n, k: k, scale: gamma, tookCodesAsGiven: true)
+    }
+
+    /// Packs codes and scales chosen by a quantizer, by the format's table entry: shapes,
+    /// code values and (for the grouped formats) float16-exact scales are checked.
+    public static func pack(_ quantized: QuantizedMatrix) throws -> PackedWeights {
+        try quantized.format.validate()
+        return try quantized.format.traits.pack(quantized)
+    }
+
+    static func pack(ternaryCodes codes: [Int8], n: Int, k: Int, scale gamma: Float, tookCodesAsGiven: Bool) throws -> PackedWeights {
         let stride = try checkShape(n: n, k: k)
         guard codes.count / k == n, codes.count % k == 0 else {
             throw BitPackingError("ternary codes have \(codes.count) values, expected N × K = \(n) × \(k)")
@@ -32,7 +43,7 @@ extension PackedWeights {
         if let bad = codes.firstIndex(where: { $0 < -1 || $0 > 1 }) {
             throw BitPackingError("ternary code [\(bad / k), \(bad % k)] is \(codes[bad]), not -1, 0 or 1")
         }
-        return packTernary(n: n, k: k, stride: stride, gamma: gamma, tookCodesAsGiven: true) { codes[$0] }
+        return packTernary(n: n, k: k, stride: stride, gamma: gamma, tookCodesAsGiven: tookCodesAsGiven) { codes[$0] }
     }
 
     private static func checkWeights(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int) throws {
@@ -65,7 +76,7 @@ extension PackedWeights {
                 }
             }
         }
-        return PackedWeights(mode: .w1, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: false,
+        return PackedWeights(format: .w1, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: false,
                              planes: [plane], scales: scales)
     }
 
@@ -95,7 +106,7 @@ extension PackedWeights {
                 }
             }
         }
-        return PackedWeights(mode: .w1_58, n: n, k: k, rowStrideWords: stride,
+        return PackedWeights(format: .w1_58, n: n, k: k, rowStrideWords: stride,
                              tookTernaryCodesAsGiven: tookCodesAsGiven, planes: [nonzeroPlane, negativePlane], scales: scales)
     }
 }

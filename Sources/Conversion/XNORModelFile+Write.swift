@@ -37,12 +37,18 @@ extension XNORModelFile {
         }
         for weightName in packed.weights.keys.sorted() {
             guard let weights = packed.weights[weightName] else { continue }
-            for (index, plane) in weights.mode.planeNames.enumerated() {
+            let format = weights.format, traits = format.traits
+            for (index, plane) in traits.planeNames(format).enumerated() {
                 writer.addTensor(name: planeTensorName(weightName, plane: plane), type: .i64, shape: [weights.n, weights.rowStrideWords],
                                  payload: .stream { sink in try weights.withPlaneBytes(index) { try sink.write($0) } })
             }
-            writer.addTensor(name: scaleTensorName(weightName), type: .f32, shape: [weights.mode.scaleCount(rows: weights.n)],
+            let scaleType: GGMLType = traits.scaleType == .float16 ? .f16 : .f32
+            writer.addTensor(name: scaleTensorName(weightName), type: scaleType, shape: traits.scaleShape(format, weights.n, weights.k),
                              payload: .stream { sink in try weights.withScaleBytes { try sink.write($0) } })
+            if traits.offsetCount(format, weights.n, weights.k) > 0 {
+                writer.addTensor(name: offsetTensorName(weightName), type: scaleType, shape: [weights.n, format.groupCount(k: weights.k)],
+                                 payload: .stream { sink in try weights.withOffsetBytes { try sink.write($0) } })
+            }
         }
         return try writer.write(into: output)
     }

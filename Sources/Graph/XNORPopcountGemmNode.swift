@@ -11,7 +11,11 @@ public enum XNORPopcountGemmNode {
     public static let domain = "xnorkit"
 
     public enum Attribute {
+        /// `w1a1`, `w1a8` or `w1.58a8`: the activation mode, and the weight format when
+        /// `weight_format` is absent.
         public static let mode = "mode"
+        /// The weight format's name (`b2g128`, `t1g128`, …); absent for the legacy formats.
+        public static let weightFormat = "weight_format"
         public static let weight = "weight"
         /// "kn" when the source weight is [K, N] (ONNX MatMul's B), "nk" when it is [N, K].
         public static let weightLayout = "weight_layout"
@@ -24,6 +28,12 @@ public enum XNORPopcountGemmNode {
 
     public static func isXNOR(_ node: Node) -> Bool {
         node.opType == opType && node.domain == domain
+    }
+
+    /// The `weight_format` attribute of a node, nil when absent (or not a string).
+    public static func weightFormat(of node: Node) -> String? {
+        if case .string(let name) = node.attribute(Attribute.weightFormat) { return name }
+        return nil
     }
 
     /// The weight name of an XNORPopcountGemm node.

@@ -8,13 +8,17 @@ import Tensors
 /// tensors; the loader (here, so that running a model never links the rewrite pass) wraps the
 /// mapped tensors again, without copying them.
 ///
-/// Packed weights are stored as `<weight>.<plane>` (I64 words, [N, row stride]) and
-/// `<weight>.scale` (F32: N values α for w1, one γ for w1.58); every other constant under
+/// Packed weights are stored as `<weight>.<plane>` (I64 words, [N, row stride]),
+/// `<weight>.scale` (F32: N values α for w1, one γ for w1.58; F16 [planes, N, groups] for the
+/// grouped formats) and `<weight>.offset` (F16 [N, groups], affine formats only), the format
+/// named by the node's `weight_format` attribute (absent: the legacy one of `mode`); every
+/// other constant under
 /// its own name, in a ggml type of the same element size (the graph JSON keeps its real
 /// dtype).
 public enum XNORModelFile {
     public static func planeTensorName(_ weight: String, plane: String) -> String { "\(weight).\(plane)" }
     public static func scaleTensorName(_ weight: String) -> String { "\(weight).scale" }
+    public static func offsetTensorName(_ weight: String) -> String { "\(weight).offset" }
 
     /// The ggml type that stores elements of `type`: its own where ggml has one, else the
     /// integer type of the same size.
@@ -125,29 +129,54 @@ public enum XNORModelFile {
 
     static func packedWeights(_ name: String, node: Node, file: XNORFile) throws -> PackedWeights {
         let path = file.path
+        let field = FormatError.Location.field("node '\(node.displayName)'")
         guard case .string(let modeName) = node.attribute(XNORPopcountGemmNode.Attribute.mode),
-              let mode = ConversionMode(rawValue: modeName),
               case .int(let n64) = node.attribute(XNORPopcountGemmNode.Attribute.n),
               case .int(let k64) = node.attribute(XNORPopcountGemmNode.Attribute.k),
               n64 > 0, k64 > 0, n64 <= Int32.max, k64 <= Int32.max else {
-            throw FormatError(path: path, location: .field("node '\(node.displayName)'"), "XNORPopcountGemm needs mode, n and k attributes")
+            throw FormatError(path: path, location: field, "XNORPopcountGemm needs mode, n and k attributes")
         }
+        let formatName = XNORPopcountGemmNode.weightFormat(of: node)
+        if formatName == nil, node.attribute(XNORPopcountGemmNode.Attribute.weightFormat) != nil {
+            throw FormatError(path: path, location: field, "attribute 'weight_format' is not a string")
+        }
+        let format: WeightFormat
+        do {
+            format = try WeightFormat.ofNode(mode: modeName, weightFormat: formatName).format
+        } catch let error as BitPackingError {
+            throw FormatError(path: path, location: field, error.message)
+        }
+        let traits = format.traits
+        let n = Int(n64), k = Int(k64)
         var planes: [UnsafeRawBufferPointer] = []
-        for plane in mode.weightMode.planeNames {
+        for plane in traits.planeNames(format) {
             planes.append(try file.requireTensor(planeTensorName(name, plane: plane)).bytes())
         }
         let scaleEntry = try file.requireTensor(scaleTensorName(name))
+        let offsetEntry = traits.offsetCount(format, n, k) > 0 ? try file.requireTensor(offsetTensorName(name)) : nil
+        if !format.isLegacy {
+            // The byte counts alone would accept a transposed or reshaped scale tensor.
+            let expected = (scale: traits.scaleShape(format, n, k), offset: [n, format.groupCount(k: k)])
+            for (entry, shape) in [(scaleEntry, expected.scale), (offsetEntry, expected.offset)] {
+                guard let entry else { continue }
+                guard case .ggml(.f16) = entry.type, entry.shape == shape else {
+                    throw FormatError(path: path, location: .field("tensor '\(entry.name)'"),
+                                      "\(format.name) needs F16 \(shape), found \(entry.type) \(entry.shape)")
+                }
+            }
+        }
         let weights: PackedWeights
         do {
             // Every tensor views the same mapping; the packed weights keep it alive.
-            weights = try PackedWeights(mode: mode.weightMode, n: Int(n64), k: Int(k64), planes: planes, scales: try scaleEntry.bytes(),
-                                        owner: scaleEntry.file)
+            weights = try PackedWeights(format: format, n: n, k: k, planes: planes, scales: try scaleEntry.bytes(),
+                                        offsets: try offsetEntry?.bytes(), owner: scaleEntry.file)
         } catch let error as BitPackingError {
-            throw FormatError(path: path, location: .field("weight '\(name)'"), error.message)
+            throw FormatError(path: path, location: .field("weight '\(name)' (\(format.name))"), error.message)
         }
         // α and γ are means of |W|: a NaN, an infinity or a negative one is an edited file,
-        // and would make every output of the product NaN or flip its sign.
-        if let (index, scale) = weights.scales.enumerated().first(where: { !($0.element.isFinite && $0.element >= 0) }) {
+        // and would make every output of the product NaN or flip its sign. (The grouped
+        // formats' scales were checked finite when widened.)
+        if format.isLegacy, let (index, scale) = weights.scales.enumerated().first(where: { !($0.element.isFinite && $0.element >= 0) }) {
             throw FormatError(path: path, location: .field("tensor '\(scaleEntry.name)'"),
                               "scale \(index) is \(scale); a weight scale must be finite and not negative")
         }

@@ -20,6 +20,9 @@ struct Convert: ParsableCommand {
     @Option(help: "Weight and activation modes: w1a1, w1a8 or w1.58a8 (default: w1.58a8 for BitNet checkpoints, else w1a1).")
     var mode: ConversionMode?
 
+    @Option(name: .customLong("weight-format"), help: ArgumentHelp("Weight format of every converted product: b{P}g{G} (P = 1 to 3 residual sign planes, scales per group of G inputs, G a multiple of 64), b{P}g{G}a (with an offset per group), t1g{G} (ternary, a8 only), or w1 / w1.58. Quantized by round to nearest; --mode still gives the activations. Default: the weight part of --mode.", valueName: "FORMAT"))
+    var weightFormat: String?
+
     @Option(name: .customLong("keep"), help: ArgumentHelp("Keep weights whose name matches GLOB at source precision; repeat for several.", valueName: "GLOB"))
     var keep: [String] = []
 
@@ -53,6 +56,13 @@ struct Convert: ParsableCommand {
         guard Set(outputFiles.map(\.path)).count == outputFiles.count else {
             throw ValidationError("-o, its .zst and --report must name different files")
         }
+        if let weightFormat {
+            do {
+                _ = try WeightFormat.ofNode(mode: (mode ?? .w1a8).rawValue, weightFormat: weightFormat)
+            } catch let error as BitPackingError {
+                throw ValidationError("--weight-format: \(error.message)")
+            }
+        }
     }
 
     @OptionGroup var limits: ReadLimits
@@ -73,6 +83,11 @@ struct Convert: ParsableCommand {
         let carried = try CarriedMetadata.of(source, model: model, withTokenizer: !noTokenizer)
         let mode = self.mode ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1
         var pass = XNORRewritePass(mode: mode, keep: keep.map(Glob.init))
+        if let weightFormat {
+            // validate() checked the name; the default mode is only known now.
+            let (format, _) = try WeightFormat.ofNode(mode: mode.rawValue, weightFormat: weightFormat)
+            pass.weightFormat = format
+        }
         if let built = model.built {
             for name in built.keptByDefault {
                 pass.keptByDefault[name] = "the \(name.hasPrefix("output") ? "output projection" : "embedding") stays at source precision by default"

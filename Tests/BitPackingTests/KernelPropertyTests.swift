@@ -59,9 +59,9 @@ import Testing
         var activations = PackedActivations()
         try activations.pack(p.x, rows: p.m, k: p.k, mode: p.mode.activationMode)
 
-        let weights = try QuantizedWeights.quantize(p.w, n: p.n, k: p.k, mode: p.mode.weightMode)
+        let weights = try QuantizedMatrix.roundToNearest(p.w, n: p.n, k: p.k, format: p.mode.weightMode.format)
         let quantizedX = try QuantizedActivations.quantize(p.x, rows: p.m, k: p.k, mode: p.mode.activationMode)
-        #expect(QuantizedWeights(unpacking: packed) == weights, "mode \(p.mode) n \(p.n) k \(p.k)")
+        #expect(QuantizedMatrix(unpacking: packed) == weights, "mode \(p.mode) n \(p.n) k \(p.k)")
 
         #expect(try PopcountGemm.integerParts(weights: packed, activations: activations)
             == SimulatedReference.integerParts(weights: weights, activations: quantizedX), "mode \(p.mode) k \(p.k)")

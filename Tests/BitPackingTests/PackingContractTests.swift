@@ -129,7 +129,7 @@ import Testing
         try activations.pack(x, rows: 2, k: k, mode: mode.activationMode)
         #expect(try PopcountGemm.integerParts(weights: dirty, activations: activations)
             == PopcountGemm.integerParts(weights: clean, activations: activations))
-        #expect(QuantizedWeights(unpacking: dirty).codes == QuantizedWeights(unpacking: clean).codes)
+        #expect(QuantizedMatrix(unpacking: dirty).codes == QuantizedMatrix(unpacking: clean).codes)
     }
 
     /// The activation buffers are reused: packing a small batch after a large one must not
@@ -165,7 +165,7 @@ import Testing
         #expect(fromCodes.scales == [gamma] && fromFloats.scales == [gamma])
         #expect(fromCodes.planeWords(0) == fromFloats.planeWords(0))
         #expect(fromCodes.planeWords(1) == fromFloats.planeWords(1))
-        #expect(QuantizedWeights(unpacking: fromCodes).codes == codes)
+        #expect(QuantizedMatrix(unpacking: fromCodes).codes[0] == codes)
     }
 
     @Test func relativeErrorIsRelativeToTheOutputsMagnitude() {

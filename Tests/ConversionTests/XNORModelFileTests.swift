@@ -42,7 +42,7 @@ struct XNORModelFileTests {
             let read = try #require(loaded.packed.weights[name])
             #expect(read.n == written.n && read.k == written.k)
             #expect(read.scales == written.scales)
-            for plane in 0..<written.mode.planeCount { #expect(read.planeWords(plane) == written.planeWords(plane)) }
+            for plane in 0..<written.format.traits.planeNames(written.format).count { #expect(read.planeWords(plane) == written.planeWords(plane)) }
         }
         #expect(loaded.packed.graph.nodes.map(\.opType) == packed.graph.nodes.map(\.opType))
         // The float weight the planes replaced is not stored again.

@@ -15,19 +15,35 @@ public enum WeightPackingPass {
     }
 
     /// `progress(done, total)` is called after each packed weight.
-    public static func run(_ graph: Graph, progress: ((Int, Int) -> Void)? = nil) throws -> PackedGraph {
+    ///
+    /// Each node's weight format comes from its `mode` and `weight_format` attributes. A
+    /// weight named in `quantized` is packed from those codes and scales (chosen by a
+    /// calibrated quantizer; its N, K and format must match the node's); any other weight in
+    /// a grouped format is quantized by round to nearest (`QuantizedMatrix.roundToNearest`),
+    /// and a legacy one by DESIGN.md's weight modes, as before.
+    public static func run(_ graph: Graph, quantized: [String: QuantizedMatrix] = [:],
+                           progress: ((Int, Int) -> Void)? = nil) throws -> PackedGraph {
         var constants: [String: ConstantTensor] = [:]
         for tensor in graph.initializers { constants[tensor.name] = tensor }
         let xnorNodes = graph.nodes.filter(XNORPopcountGemmNode.isXNOR)
         var packed: [String: PackedWeights] = [:]
-        var packedMode: [String: WeightMode] = [:]
+        var packedFormat: [String: WeightFormat] = [:]
         for (index, node) in xnorNodes.enumerated() {
             let fail = { (message: String) in Failure(node: node.displayName, message: message) }
             guard let weightName = XNORPopcountGemmNode.weight(of: node) else { throw fail("has no weight attribute") }
-            guard case .string(let modeName) = node.attribute(XNORPopcountGemmNode.Attribute.mode),
-                  let mode = ConversionMode(rawValue: modeName) else { throw fail("has no valid mode attribute") }
-            if let existing = packedMode[weightName] {
-                guard existing == mode.weightMode else { throw fail("weight '\(weightName)' is used with two weight modes") }
+            guard case .string(let modeName) = node.attribute(XNORPopcountGemmNode.Attribute.mode) else {
+                throw fail("has no valid mode attribute")
+            }
+            let format: WeightFormat
+            do {
+                format = try WeightFormat.ofNode(mode: modeName, weightFormat: XNORPopcountGemmNode.weightFormat(of: node)).format
+            } catch let error as BitPackingError {
+                throw fail(error.message)
+            }
+            if let existing = packedFormat[weightName] {
+                guard existing == format else {
+                    throw fail("weight '\(weightName)' is used with two weight formats (\(existing.name), \(format.name))")
+                }
                 continue
             }
             guard let weight = constants[weightName], weight.shape.count == 2 else {
@@ -39,13 +55,23 @@ public enum WeightPackingPass {
             let rows = layout == "nk" ? weight.shape[0] : weight.shape[1]
             let columns = layout == "nk" ? weight.shape[1] : weight.shape[0]
             do {
-                packed[weightName] = try pack(weight, layout: layout, n: rows, k: columns, mode: mode.weightMode)
+                if let given = quantized[weightName] {
+                    guard given.n == rows, given.k == columns, given.format == format else {
+                        throw fail("weight '\(weightName)': the quantized codes are \(given.format.name) [\(given.n), \(given.k)], the node needs \(format.name) [\(rows), \(columns)]")
+                    }
+                    packed[weightName] = try PackedWeights.pack(given)
+                } else if let mode = WeightMode.allCases.first(where: { $0.format == format }) {
+                    packed[weightName] = try pack(weight, layout: layout, n: rows, k: columns, mode: mode)
+                } else {
+                    let values = try floatRows(weight, layout: layout, n: rows, k: columns)
+                    packed[weightName] = try PackedWeights.pack(QuantizedMatrix.roundToNearest(values, n: rows, k: columns, format: format))
+                }
             } catch let error as BitPackingError {
                 // The packer knows only [n, k]; the user needs the tensor.
                 throw fail("weight '\(weightName)': \(error.message)")
             }
             weight.releaseMappedPages()
-            packedMode[weightName] = mode.weightMode
+            packedFormat[weightName] = format
             progress?(index + 1, xnorNodes.count)
         }
 
@@ -53,6 +79,32 @@ public enum WeightPackingPass {
         let stillUsed = Set(graph.nodes.flatMap(\.inputs))
         result.initializers.removeAll { packed[$0.name] != nil && !stillUsed.contains($0.name) }
         return PackedGraph(graph: result, weights: packed)
+    }
+
+    /// The weight as float32 [N, K] rows (BitNet's packed codes decoded as γ · code).
+    static func floatRows(_ weight: ConstantTensor, layout: String, n: Int, k: Int) throws -> [Float] {
+        if let ternary = weight.packedTernary {
+            guard layout == "nk", weight.shape == [n, k], let bytes = PackedTernaryCodes.byteCount(rows: n, columns: k) else {
+                throw Failure(node: weight.name, message: "packed ternary codes of shape \(weight.shape) cannot be an [\(n), \(k)] weight")
+            }
+            return try weight.withBytes { raw in
+                guard raw.count == bytes else { throw Failure(node: weight.name, message: "packed ternary codes have \(raw.count) bytes, expected \(bytes)") }
+                var values = [Float](repeating: 0, count: n * k)
+                do {
+                    try values.withUnsafeMutableBufferPointer { all in
+                        for row in 0..<n {
+                            try ternary.decode(row: row, rows: n, columns: k, bytes: raw,
+                                               into: UnsafeMutableBufferPointer(rebasing: all[(row * k)..<(row * k + k)]))
+                        }
+                    }
+                } catch let error as PackedTernaryCodes.InvalidCode {
+                    throw Failure(node: weight.name, message: "tensor '\(weight.name)': \(error)")
+                }
+                return values
+            }
+        }
+        let values = try weight.floatValues()
+        return layout == "nk" ? values : transpose(values, rows: k, columns: n)
     }
 
     /// Packs a weight as [N, K] rows. A float32 weight already in [N, K] is packed straight

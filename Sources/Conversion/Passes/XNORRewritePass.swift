@@ -12,6 +12,9 @@ import Tensors
 public struct XNORRewritePass: Sendable {
     public var mode: ConversionMode
     public var keep: [Glob]
+    /// The weight format every converted node gets (attribute `weight_format`); nil keeps the
+    /// legacy format of `mode` and writes no attribute, as before.
+    public var weightFormat: WeightFormat?
     /// Weights a model keeps at source precision unless asked (an LLM's embedding and output
     /// projection), with the reason the report gives.
     public var keptByDefault: [String: String] = [:]
@@ -93,6 +96,9 @@ public struct XNORRewritePass: Sendable {
                 (XNORPopcountGemmNode.Attribute.alpha, .float(plan.alpha)),
                 (XNORPopcountGemmNode.Attribute.sourceOp, .string(node.opType)),
             ]
+            if let weightFormat, !(weightFormat.isLegacy && weightFormat == mode.weightMode.format) {
+                attributes.append((XNORPopcountGemmNode.Attribute.weightFormat, .string(weightFormat.name)))
+            }
             attributes.sort { $0.name < $1.name }
             var inputs = [activation]
             if let biasName { inputs.append(biasName) }

@@ -14,14 +14,14 @@ public final class XNORPopcountGemmKernel: OpKernel, Sendable {
     }
 
     let weights: PackedWeights
-    let mode: ConversionMode
+    let activationMode: ActivationMode
     let transform: OutputTransform
     let arithmetic: Arithmetic
     /// The codes of `weights`, unpacked once, for the simulated reference.
-    private let unpacked: QuantizedWeights?
+    private let unpacked: QuantizedMatrix?
 
     static let attributes: Set<String> = [
-        XNORPopcountGemmNode.Attribute.mode, XNORPopcountGemmNode.Attribute.weight, XNORPopcountGemmNode.Attribute.weightLayout,
+        XNORPopcountGemmNode.Attribute.mode, XNORPopcountGemmNode.Attribute.weightFormat, XNORPopcountGemmNode.Attribute.weight, XNORPopcountGemmNode.Attribute.weightLayout,
         XNORPopcountGemmNode.Attribute.n, XNORPopcountGemmNode.Attribute.k, XNORPopcountGemmNode.Attribute.alpha,
         XNORPopcountGemmNode.Attribute.sourceOp,
     ]
@@ -33,9 +33,21 @@ public final class XNORPopcountGemmKernel: OpKernel, Sendable {
         guard let name = XNORPopcountGemmNode.weight(of: setup.node), let weights = table[name] else {
             throw OpError("no packed weights for this node (attribute 'weight')")
         }
-        guard case .string(let modeName) = setup.node.attribute(XNORPopcountGemmNode.Attribute.mode),
-              let mode = ConversionMode(rawValue: modeName), mode.weightMode == weights.mode else {
-            throw OpError("attribute 'mode' is missing or does not match the packed weights (\(weights.mode.rawValue))")
+        guard case .string(let modeName) = setup.node.attribute(XNORPopcountGemmNode.Attribute.mode) else {
+            throw OpError("attribute 'mode' is missing")
+        }
+        let formatName = XNORPopcountGemmNode.weightFormat(of: setup.node)
+        if formatName == nil, setup.node.attribute(XNORPopcountGemmNode.Attribute.weightFormat) != nil {
+            throw OpError("attribute 'weight_format' is not a string")
+        }
+        let (format, activationMode): (WeightFormat, ActivationMode)
+        do {
+            (format, activationMode) = try WeightFormat.ofNode(mode: modeName, weightFormat: formatName)
+        } catch let error as BitPackingError {
+            throw OpError(error.message)
+        }
+        guard format == weights.format else {
+            throw OpError("attributes 'mode' / 'weight_format' give \(format.name), but the packed weights are \(weights.format.name)")
         }
         var alpha = try attributes.finiteFloat(XNORPopcountGemmNode.Attribute.alpha)
         if alpha == 1 { alpha = nil }
@@ -47,10 +59,10 @@ public final class XNORPopcountGemmKernel: OpKernel, Sendable {
             bias = values
         }
         self.weights = weights
-        self.mode = mode
+        self.activationMode = activationMode
         self.arithmetic = arithmetic
         transform = OutputTransform(scale: alpha, bias: bias)
-        unpacked = arithmetic == .simulatedReference ? QuantizedWeights(unpacking: weights) : nil
+        unpacked = arithmetic == .simulatedReference ? QuantizedMatrix(unpacking: weights) : nil
     }
 
     public func readsInput(at index: Int) -> Bool { index == 0 }
@@ -76,14 +88,14 @@ public final class XNORPopcountGemmKernel: OpKernel, Sendable {
             case .popcount:
                 // The session's packed-activation buffer, reused so a token allocates nothing.
                 let activations = context.slot { Scratch(PackedActivations()) }
-                try activations.value.pack(input, rows: rows, k: weights.k, mode: mode.activationMode)
+                try activations.value.pack(input, rows: rows, k: weights.k, mode: activationMode)
                 try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in
                     try PopcountGemm.run(weights: weights, activations: activations.value, transform: transform, into: output)
                 }
             case .simulatedReference:
                 guard let unpacked else { throw OpError("internal error: no unpacked codes for the simulated reference") }
                 let y = try SimulatedReference.gemm(weights: unpacked, input: Array(input), rows: rows,
-                                                    activationMode: mode.activationMode, transform: transform)
+                                                    activationMode: activationMode, transform: transform)
                 try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in
                     _ = output.update(fromContentsOf: y)
                 }
