@@ -11,6 +11,7 @@ func registerStandardKernels(_ registry: inout OpRegistry) {
     registry.register(RMSNormKernel.opType, domain: XNORPopcountGemmNode.domain) { try RMSNormKernel($0) }
     registry.register(RotaryEmbeddingKernel.opType, domain: XNORPopcountGemmNode.domain) { try RotaryEmbeddingKernel($0) }
     registry.register(AttentionKernel.opType, domain: XNORPopcountGemmNode.domain) { try AttentionKernel($0) }
+    registry.register(HadamardKernel.opType, domain: XNORPopcountGemmNode.domain) { try HadamardKernel($0) }
     registry.register(BitLinearNode.opType, domain: BitLinearNode.domain) { try BitLinearKernel($0) }
     registry.register("Softmax") { try SoftmaxKernel($0) }
     registry.register("LayerNormalization") { try LayerNormalizationKernel($0) }
