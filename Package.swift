@@ -27,6 +27,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // The float32 products of SessionOptions.floatProducts = .fast and calibration's Σ xᵀx.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Tensors"),
         .target(
             name: "Formats",
@@ -41,9 +43,9 @@ let package = Package(
         .target(name: "XNORLoader", dependencies: ["Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Conversion", dependencies: ["XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Models", dependencies: ["Graph", "Formats", "Tensors"]),
-        .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors"]),
+        .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors", "COpenBLAS"]),
         .target(name: "Generation", dependencies: ["Runtime", "Graph", "Tensors"]),
-        .target(name: "Calibration", dependencies: ["Generation", "Runtime", "Graph", "BitPacking", "Tensors"]),
+        .target(name: "Calibration", dependencies: ["Generation", "Runtime", "Graph", "BitPacking", "Tokenizers", "Formats", "Tensors", "COpenBLAS"]),
         .target(name: "Verify", dependencies: ["Generation", "Runtime", "XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
         .executableTarget(
             name: "xnor",
@@ -62,7 +64,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Models", "Runtime", "Formats"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestSupport", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "CalibrationTests", dependencies: ["TestSupport", "Calibration", "BitPacking", "Runtime", "Graph", "Tensors"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["TestSupport", "Calibration", "BitPacking", "Runtime", "Graph", "Tokenizers", "Formats", "Tensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Formats", "TestSupport"]),
     ]
 )

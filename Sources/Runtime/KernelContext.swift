@@ -13,9 +13,12 @@ public final class KernelContext {
     var node = 0
     /// The session's KV cache capacity in tokens, when it overrides the graph's (`--ctx-size`).
     public let contextLength: Int?
+    /// How the session computes float products (`SessionOptions.floatProducts`).
+    public let floatProducts: FloatProducts
 
-    public init(contextLength: Int? = nil) {
+    public init(contextLength: Int? = nil, floatProducts: FloatProducts = .reference) {
         self.contextLength = contextLength
+        self.floatProducts = floatProducts
     }
 
     /// This node's slot of type `T`, made by `make` on first use.

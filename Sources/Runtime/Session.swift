@@ -45,7 +45,7 @@ public final class Session {
     public init(model: CompiledModel, options: SessionOptions = SessionOptions()) {
         self.model = model
         self.options = options
-        context = KernelContext(contextLength: options.contextLength)
+        context = KernelContext(contextLength: options.contextLength, floatProducts: options.floatProducts)
     }
 
     /// A new session of `model` whose KV caches hold `contextLength` tokens (nil: the graph's).

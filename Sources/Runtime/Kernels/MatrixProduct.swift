@@ -76,6 +76,11 @@ struct MatMulKernel: OpKernel {
         return [TensorType(.float32, try Self.layout(a.shape, b.shape).1)]
     }
 
+    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
+        if context.floatProducts == .fast { return try runFast(inputs: inputs, outputs: &outputs) }
+        try run(inputs: inputs, outputs: &outputs)
+    }
+
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
         let a = try inputs.required(0), b = try inputs.required(1)
         let (layout, _) = try Self.layout(a.shape, b.shape)
@@ -123,6 +128,8 @@ struct GemmKernel: OpKernel {
     /// A constant B [N, K] (transB) read in place in its storage type, one row at a time, so a
     /// weight kept at source precision (an LLM's output projection) is never widened to float32.
     let weightRows: WeightRows?
+    /// The constant weight as float32, made on the first fast product (`FloatProducts.fast`).
+    let widened = WidenedWeight()
 
     init(_ setup: KernelSetup) throws {
         try setup.expect(inputs: 2...3)
@@ -140,7 +147,7 @@ struct GemmKernel: OpKernel {
 
     func readsInput(at index: Int) -> Bool { index != 1 || weightRows == nil }
 
-    private func dims(_ a: [Int], _ b: [Int]) throws -> (m: Int, k: Int, n: Int) {
+    func dims(_ a: [Int], _ b: [Int]) throws -> (m: Int, k: Int, n: Int) {
         guard a.count == 2, b.count == 2 else { throw OpError("Gemm operands must be matrices, got \(a) and \(b)") }
         let (m, k) = transA ? (a[1], a[0]) : (a[0], a[1])
         let (kb, n) = transB ? (b[1], b[0]) : (b[0], b[1])
@@ -164,6 +171,7 @@ struct GemmKernel: OpKernel {
     }
 
     func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
+        if context.floatProducts == .fast { return try runFast(inputs: inputs, outputs: &outputs) }
         guard let weightRows else { return try run(inputs: inputs, outputs: &outputs) }
         // One decoded weight row, kept in the session so a decode step allocates nothing.
         let row = context.slot { Scratch([Float]()) }

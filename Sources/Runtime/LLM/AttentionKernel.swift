@@ -108,9 +108,11 @@ struct AttentionKernel: OpKernel {
     func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
         let q = try inputs.required(0), k = try inputs.required(1), v = try inputs.required(2)
         let tokens = q.shape[0]
+        let fast = context.floatProducts == .fast
         guard causal else {
             try k.withUnsafeBuffer(of: Float.self) { keys in
                 try v.withUnsafeBuffer(of: Float.self) { values in
+                    if fast { return try attendFast(q, &outputs[0], keys: keys, values: values, firstVisible: nil, context: context) }
                     let all = RowSpan(keys: keys, values: values, rows: 0..<tokens)
                     try attend(q, &outputs[0], context: context) { _ in VisibleRows(all) }
                 }
@@ -131,6 +133,7 @@ struct AttentionKernel: OpKernel {
             }
         }
         let keys = cache.keys, values = cache.values
+        if fast { return try attendFast(q, &outputs[0], keys: keys, values: values, firstVisible: start + 1, context: context) }
         try attend(q, &outputs[0], context: context) { t in VisibleRows(RowSpan(keys: keys, values: values, rows: 0..<(start + t + 1))) }
     }
 

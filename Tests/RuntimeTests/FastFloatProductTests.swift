@@ -1,0 +1,112 @@
+import Graph
+import Runtime
+import Tensors
+import Testing
+
+/// `FloatProducts.fast` (float32 sgemm) against the float64 reference on the same graphs:
+/// they agree to float32 rounding of the sums.
+@Suite struct FastFloatProductTests {
+    private static func values(_ count: Int, seed: UInt64) -> [Float] {
+        var generator = SplitMix64(seed: seed)
+        return (0..<count).map { _ in Float(Double(generator.next() >> 11) / Double(1 << 53) * 2 - 1) }
+    }
+
+    private static func constant(_ name: String, _ shape: [Int], seed: UInt64, type: ScalarType = .f32) -> ConstantTensor {
+        let floats = values(shape.reduce(1, *), seed: seed)
+        let bytes: [UInt8] = switch type {
+        case .f16: floats.flatMap { v in withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { Array($0) } }
+        default: floats.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+        }
+        return ConstantTensor(name: name, elementType: type, shape: shape, storage: .owned(bytes))
+    }
+
+    /// max |fast − reference| / max |reference| over the graph's output `Y`.
+    private static func relativeDifference(_ graph: Graph, _ inputs: [[String: Tensor]]) throws -> Double {
+        let model = try CompiledModel(graph: graph)
+        let reference = Session(model: model), fast = Session(model: model, options: SessionOptions(floatProducts: .fast))
+        var worst = 0.0
+        for step in inputs {
+            let r = try #require(try reference.run(inputs: step)["Y"]).floatValues()
+            let f = try #require(try fast.run(inputs: step)["Y"]).floatValues()
+            #expect(r.count == f.count)
+            let scale = r.map { Double(abs($0)) }.max() ?? 0
+            #expect(scale > 0)
+            let difference = zip(r, f).map { Double(abs($0 - $1)) }.max() ?? 0
+            worst = max(worst, difference / scale)
+        }
+        return worst
+    }
+
+    private static func tensor(_ shape: [Int], seed: UInt64) throws -> Tensor {
+        try Tensor(shape: shape, floats: values(shape.reduce(1, *), seed: seed))
+    }
+
+    /// A weight kept in its storage type (f16 here), read in place by the reference and
+    /// widened once by the fast path, with a bias C and alpha, beta.
+    @Test(arguments: [1, 3, 64])
+    func gemmWithAConstantWeight(m: Int) throws {
+        let (n, k) = (13, 67)
+        let graph = Graph(inputs: [ValueInfo(name: "X", elementType: .f32, shape: [.fixed(m), .fixed(k)])],
+                          outputs: [ValueInfo(name: "Y")],
+                          initializers: [Self.constant("W", [n, k], seed: 1, type: .f16), Self.constant("C", [n], seed: 2)],
+                          nodes: [Node(name: "g", opType: "Gemm", inputs: ["X", "W", "C"], outputs: ["Y"],
+                                       attributes: [("transB", .int(1)), ("alpha", .float(0.75)), ("beta", .float(-1.5))])],
+                          opsets: ["": 18])
+        let error = try Self.relativeDifference(graph, [["X": try Self.tensor([m, k], seed: 3)]])
+        #expect(error <= 1e-5, "relative difference \(error)")
+    }
+
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func gemmOfTwoInputs(transA: Bool, transB: Bool) throws {
+        let (m, n, k) = (5, 9, 70)
+        let a = transA ? [k, m] : [m, k], b = transB ? [n, k] : [k, n]
+        let graph = Graph(inputs: [ValueInfo(name: "A", elementType: .f32, shape: a.map(Dim.fixed)),
+                                   ValueInfo(name: "B", elementType: .f32, shape: b.map(Dim.fixed))],
+                          outputs: [ValueInfo(name: "Y")],
+                          initializers: [Self.constant("C", [m, 1], seed: 4)],
+                          nodes: [Node(name: "g", opType: "Gemm", inputs: ["A", "B", "C"], outputs: ["Y"],
+                                       attributes: [("transA", .int(transA ? 1 : 0)), ("transB", .int(transB ? 1 : 0)), ("alpha", .float(2))])],
+                          opsets: ["": 18])
+        let error = try Self.relativeDifference(graph, [["A": try Self.tensor(a, seed: 5), "B": try Self.tensor(b, seed: 6)]])
+        #expect(error <= 1e-5, "relative difference \(error)")
+    }
+
+    @Test func matMulWithBroadcastBatches() throws {
+        let graph = Graph(inputs: [ValueInfo(name: "A", elementType: .f32, shape: [2, 3, 4, 33].map(Dim.fixed)),
+                                   ValueInfo(name: "B", elementType: .f32, shape: [3, 33, 7].map(Dim.fixed))],
+                          outputs: [ValueInfo(name: "Y")],
+                          nodes: [Node(name: "mm", opType: "MatMul", inputs: ["A", "B"], outputs: ["Y"])],
+                          opsets: ["": 18])
+        let error = try Self.relativeDifference(graph, [["A": try Self.tensor([2, 3, 4, 33], seed: 7), "B": try Self.tensor([3, 33, 7], seed: 8)]])
+        #expect(error <= 1e-5, "relative difference \(error)")
+    }
+
+    /// Grouped-query causal attention: a prompt longer than one query block, then two single
+    /// tokens through the KV cache; with and without a soft cap; and the encoders' form.
+    @Test(arguments: [(true, nil), (true, 5.0), (false, nil)] as [(Bool, Float?)])
+    func attention(causal: Bool, softcap: Float?) throws {
+        let (heads, kvHeads, headDim) = (4, 2, 8)
+        var attributes: [(name: String, value: AttributeValue)] = [
+            ("num_heads", .int(Int64(heads))), ("num_kv_heads", .int(Int64(kvHeads))), ("head_dim", .int(Int64(headDim))),
+            ("causal", .int(causal ? 1 : 0)), ("capacity", .int(128)),
+        ]
+        if let softcap { attributes.append(("softcap", .float(softcap))) }
+        let graph = Graph(inputs: [ValueInfo(name: "Q", elementType: .f32, shape: [.symbolic("t"), .fixed(heads * headDim)]),
+                                   ValueInfo(name: "K", elementType: .f32, shape: [.symbolic("t"), .fixed(kvHeads * headDim)]),
+                                   ValueInfo(name: "V", elementType: .f32, shape: [.symbolic("t"), .fixed(kvHeads * headDim)]),
+                                   ValueInfo(name: "P", elementType: .i64, shape: [.symbolic("t")])],
+                          outputs: [ValueInfo(name: "Y")],
+                          nodes: [Node(name: "attn", opType: "Attention", domain: "xnorkit", inputs: ["Q", "K", "V", "P"], outputs: ["Y"],
+                                       attributes: attributes)],
+                          opsets: ["": 18, "xnorkit": 1])
+        func step(_ start: Int, _ count: Int) throws -> [String: Tensor] {
+            ["Q": try Self.tensor([count, heads * headDim], seed: UInt64(10 + start)),
+             "K": try Self.tensor([count, kvHeads * headDim], seed: UInt64(200 + start)),
+             "V": try Self.tensor([count, kvHeads * headDim], seed: UInt64(400 + start)),
+             "P": try Tensor(shape: [count], int64s: (start..<(start + count)).map(Int64.init))]
+        }
+        let steps = causal ? [try step(0, 70), try step(70, 1), try step(71, 1)] : [try step(0, 70)]
+        let error = try Self.relativeDifference(graph, steps)
+        #expect(error <= 1e-5, "relative difference \(error)")
+    }
+}
