@@ -44,7 +44,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from xnortools import paths
+from xnortools import paths, weight_formats
 from xnortools.compare import relative_error
 from xnortools.numerics import (CONVERTED_MODES, NumericsError, QuantizedWeights,
                                 integer_parts, popcount_integer_parts, quantize_activations, quantize_weights,
@@ -584,11 +584,14 @@ def load_model(model_path) -> onnx.ModelProto:
 
 
 def simulate(model_path, inputs: dict, mode: str = "float", keep: list[str] | None = None,
-             model: onnx.ModelProto | None = None) -> dict:
+             model: onnx.ModelProto | None = None, weight_format: str | None = None) -> dict:
     """Runs the ONNX model on `inputs` (name → array) and returns {output name: array}.
 
     mode "float" runs every op in float; "w1a1", "w1a8" and "w1.58a8" replace each product
-    the converter would rewrite by DESIGN.md's binarized product.
+    the converter would rewrite by DESIGN.md's binarized product. `weight_format` (a grouped
+    format such as "b2g128", as `xnor convert --weight-format`) quantizes every converted
+    weight by round to nearest in that format (xnortools/weight_formats.py); the mode then
+    gives only the activations.
     """
     if mode not in MODES and mode != "w158a8":
         raise SimError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
@@ -620,7 +623,14 @@ def simulate(model_path, inputs: dict, mode: str = "float", keep: list[str] | No
 
     plans: dict[int, ConversionPlan] = {}
     skipped: set[int] = set()         # Adds folded into a converted product
-    quantized: dict[int, QuantizedWeights] = {}
+    quantized: dict[int, QuantizedWeights | weight_formats.QuantizedMatrix] = {}
+    fmt = None
+    if weight_format is not None:
+        if mode == "float":
+            raise SimError("a weight format needs a converted mode, not float")
+        fmt = weight_formats.parse_format(weight_format)
+        if fmt.kind == "ternary" and split_mode(mode)[1] != "a8":
+            raise SimError(f"weight format {weight_format} takes a8 activations only")
     if mode != "float":
         wmode, amode = split_mode(mode)
         plans, _ = plan_conversions(model, init_protos, initializers, keep)
@@ -643,13 +653,17 @@ def simulate(model_path, inputs: dict, mode: str = "float", keep: list[str] | No
                     raise SimError(f"{ctx.label}: transA needs a 2-D activation, got shape {list(x.shape)}")
                 x = x.T
             if index not in quantized:     # per node: one initializer may feed Gemms with different transB
-                quantized[index] = quantize_weights(plan.w_nk, wmode)
+                quantized[index] = (weight_formats.round_to_nearest(plan.w_nk, fmt) if fmt
+                                    else quantize_weights(plan.w_nk, wmode))
             qw = quantized[index]
             k = plan.w_nk.shape[1]
             if x.ndim == 0 or x.shape[-1] != k:
                 raise SimError(f"{ctx.label}: activation shape {list(x.shape)} does not end in K = {k}")
             qa = quantize_activations(x.reshape(-1, k), amode)
-            y = xnor_product(qw, qa, plan.alpha, plan.bias)
+            if fmt:
+                y = weight_formats.output(qw, qa, weight_formats.integer_parts(qw, qa), plan.alpha, plan.bias)
+            else:
+                y = xnor_product(qw, qa, plan.alpha, plan.bias)
             env[plan.output] = y.reshape(x.shape[:-1] + (plan.w_nk.shape[0],))
             continue
         args = [env[n] if n else None for n in node.input]
@@ -840,6 +854,8 @@ def main(argv=None) -> int:
     ap.add_argument("model", nargs="?", type=Path, help="the ONNX model")
     ap.add_argument("--mode", default=None, help=f"one of {', '.join(MODES)} (default w1a1)")
     ap.add_argument("--float", action="store_true", help="the same as --mode float")
+    ap.add_argument("--weight-format", default=None, metavar="FORMAT",
+                    help="every converted weight in this grouped format (b2g128, b2g128a, t1g128, ...), round to nearest")
     ap.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE.npy")
     ap.add_argument("--keep", action="append", default=[], metavar="GLOB", help="weights to keep in float")
     ap.add_argument("-o", "--output", type=Path, help="OUT.npy, or a folder for several outputs")
@@ -855,7 +871,8 @@ def main(argv=None) -> int:
     mode = "float" if args.float else (args.mode or "w1a1")
     try:
         model = load_model(args.model)
-        outputs = simulate(args.model, _parse_inputs(args.input, model), mode, keep=args.keep, model=model)
+        outputs = simulate(args.model, _parse_inputs(args.input, model), mode, keep=args.keep, model=model,
+                           weight_format=args.weight_format)
     except NumericsError as e:
         print(f"xnor_sim: error: {e}", file=sys.stderr)
         return 1
