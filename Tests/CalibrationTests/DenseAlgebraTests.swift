@@ -4,7 +4,7 @@ import Testing
 
 /// The hand-vectorized loops and the inverse factor against their definitions.
 @Suite struct DenseAlgebraTests {
-    @Test(arguments: [(1, 1, 1), (3, 2, 7), (5, 9, 13), (8, 64, 40), (4, 3, 8)])
+    @Test(arguments: [(1, 1, 1), (3, 2, 7), (5, 9, 13), (8, 64, 40), (4, 3, 8), (3, 300, 530)])
     func addProductsIsAMatrixProduct(_ shape: (Int, Int, Int)) {
         let (rows, depth, width) = shape
         var random = TestRandom(state: UInt64(rows * 100 + depth))

@@ -4,7 +4,6 @@
 enum DenseKernels {
     /// y[r, 0..<width] += Σ_l a[r, l] · b[l, 0..<width] for r in 0..<rows, l in 0..<depth:
     /// row r of y, a and b starting at the given offsets, with the given strides.
-    /// Tiles of 4 rows × 8 columns keep the accumulators in registers over the whole depth.
     static func addProducts(rows: Int, depth: Int, width: Int,
                             a: [Float], aOffset: Int = 0, aStride: Int,
                             b: [Float], bOffset: Int = 0, bStride: Int,
@@ -25,65 +24,93 @@ enum DenseKernels {
         }
     }
 
+    /// Blocks of 256 depth × 256 columns keep the panel of b in cache; inside, tiles of
+    /// 2 rows × 16 columns keep their accumulators in registers (measured 13.7 GFMA/s against
+    /// 9.6 for unblocked 4 × 8 tiles at [576, 1536] × [1536, 1536] on this machine).
     private static func kernel(rows: Int, depth: Int, width: Int,
                                a: UnsafePointer<Float>, aStride: Int,
                                b: UnsafePointer<Float>, bStride: Int,
                                y: UnsafeMutablePointer<Float>, yStride: Int) {
-        typealias V = SIMD8<Float>
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-        @inline(__always) func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
-        let vectorWidth = width & ~7
-        var r = 0
-        while r + 4 <= rows {
-            let a0 = a + r * aStride, a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride
-            let y0 = y + r * yStride, y1 = y0 + yStride, y2 = y1 + yStride, y3 = y2 + yStride
-            var c = 0
-            while c < vectorWidth {
-                var s0 = load(y0 + c), s1 = load(y1 + c), s2 = load(y2 + c), s3 = load(y3 + c)
-                var bp = b + c
-                for l in 0..<depth {
-                    let bv = load(bp)
-                    s0 += V(repeating: a0[l]) * bv
-                    s1 += V(repeating: a1[l]) * bv
-                    s2 += V(repeating: a2[l]) * bv
-                    s3 += V(repeating: a3[l]) * bv
-                    bp += bStride
+        var d0 = 0
+        while d0 < depth {
+            let dn = Swift.min(256, depth - d0)
+            var c0 = 0
+            while c0 < width {
+                let cn = Swift.min(256, width - c0)
+                var r = 0
+                while r + 2 <= rows {
+                    pairTile(depth: dn, width: cn,
+                             a: a + r * aStride + d0, aStride: aStride,
+                             b: b + d0 * bStride + c0, bStride: bStride,
+                             y: y + r * yStride + c0, yStride: yStride)
+                    r += 2
                 }
-                store(s0, y0 + c); store(s1, y1 + c); store(s2, y2 + c); store(s3, y3 + c)
-                c += 8
-            }
-            while c < width {
-                var s0 = y0[c], s1 = y1[c], s2 = y2[c], s3 = y3[c]
-                for l in 0..<depth {
-                    let bv = b[l * bStride + c]
-                    s0 += a0[l] * bv; s1 += a1[l] * bv; s2 += a2[l] * bv; s3 += a3[l] * bv
+                if r < rows {
+                    singleRow(depth: dn, width: cn, a: a + r * aStride + d0,
+                              b: b + d0 * bStride + c0, bStride: bStride, y: y + r * yStride + c0)
                 }
-                y0[c] = s0; y1[c] = s1; y2[c] = s2; y3[c] = s3
-                c += 1
+                c0 += cn
             }
-            r += 4
+            d0 += dn
         }
-        while r < rows {
-            let ar = a + r * aStride
-            let yr = y + r * yStride
-            var c = 0
-            while c < vectorWidth {
-                var s = load(yr + c)
-                var bp = b + c
-                for l in 0..<depth {
-                    s += V(repeating: ar[l]) * load(bp)
-                    bp += bStride
-                }
-                store(s, yr + c)
-                c += 8
+    }
+
+    private typealias V = SIMD8<Float>
+    @inline(__always) private static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    @inline(__always) private static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+
+    @inline(__always)
+    private static func pairTile(depth: Int, width: Int, a: UnsafePointer<Float>, aStride: Int,
+                                 b: UnsafePointer<Float>, bStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let a0 = a, a1 = a + aStride
+        let y0 = y, y1 = y + yStride
+        let vectorWidth = width & ~15
+        var c = 0
+        while c < vectorWidth {
+            var s00 = load(y0 + c), s01 = load(y0 + c + 8), s10 = load(y1 + c), s11 = load(y1 + c + 8)
+            var bp = b + c
+            for l in 0..<depth {
+                let b0 = load(bp), b1 = load(bp + 8)
+                let x0 = V(repeating: a0[l]), x1 = V(repeating: a1[l])
+                s00 += x0 * b0; s01 += x0 * b1; s10 += x1 * b0; s11 += x1 * b1
+                bp += bStride
             }
-            while c < width {
-                var s = yr[c]
-                for l in 0..<depth { s += ar[l] * b[l * bStride + c] }
-                yr[c] = s
-                c += 1
+            store(s00, y0 + c); store(s01, y0 + c + 8); store(s10, y1 + c); store(s11, y1 + c + 8)
+            c += 16
+        }
+        while c < width {
+            var s0 = y0[c], s1 = y1[c]
+            for l in 0..<depth {
+                let bv = b[l * bStride + c]
+                s0 += a0[l] * bv
+                s1 += a1[l] * bv
             }
-            r += 1
+            y0[c] = s0
+            y1[c] = s1
+            c += 1
+        }
+    }
+
+    @inline(__always)
+    private static func singleRow(depth: Int, width: Int, a: UnsafePointer<Float>,
+                                  b: UnsafePointer<Float>, bStride: Int, y: UnsafeMutablePointer<Float>) {
+        let vectorWidth = width & ~7
+        var c = 0
+        while c < vectorWidth {
+            var s = load(y + c)
+            var bp = b + c
+            for l in 0..<depth {
+                s += V(repeating: a[l]) * load(bp)
+                bp += bStride
+            }
+            store(s, y + c)
+            c += 8
+        }
+        while c < width {
+            var s = y[c]
+            for l in 0..<depth { s += a[l] * b[l * bStride + c] }
+            y[c] = s
+            c += 1
         }
     }
 

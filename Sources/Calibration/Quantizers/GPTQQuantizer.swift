@@ -20,11 +20,15 @@ public struct GPTQQuantizer: MatrixQuantizer {
     public var order: ColumnOrder
     /// Columns per lazy-update block (natural order rounds it to whole groups).
     public var blockSize: Int
+    /// Sweeps: each one after the first starts again from the weights with the scales the
+    /// previous one refined held fixed (static groups), and refines them again.
+    public var passes: Int
 
-    public init(damp: Double = 0.01, order: ColumnOrder = .natural, blockSize: Int = 128) {
+    public init(damp: Double = 0.01, order: ColumnOrder = .natural, blockSize: Int = 128, passes: Int = 1) {
         self.damp = damp
         self.order = order
         self.blockSize = blockSize
+        self.passes = passes
     }
 
     public func quantize(_ weights: [Float], n: Int, k: Int, format: WeightFormat, statistics: InputStatistics?) throws -> QuantizedMatrix {
@@ -75,9 +79,11 @@ public struct GPTQQuantizer: MatrixQuantizer {
             q = GroupedLevels.roundToNearest(weights, n: n, k: k, format: format, groups: groups)
             block = Swift.max(1, blockSize)
         }
-        var sweep = ColumnSweep(weights: weights, n: n, k: k, permutation: permutation)
-        sweep.run(&q, u: u, block: block, fitGroupsOnStart: order == .natural)
-        OutputMetricRefinement.refine(&q, weights: weights, hessian: hessian)
+        for pass in 0..<Swift.max(1, passes) {
+            var sweep = ColumnSweep(weights: weights, n: n, k: k, permutation: permutation)
+            sweep.run(&q, u: u, block: pass == 0 ? block : Swift.max(1, blockSize), fitGroupsOnStart: pass == 0 && order == .natural)
+            OutputMetricRefinement.refine(&q, weights: weights, hessian: hessian)
+        }
         return q
     }
 }

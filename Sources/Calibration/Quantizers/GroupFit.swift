@@ -59,17 +59,22 @@ struct GroupFit: Sendable {
         let planes = codes.planes
         let unknowns = planes + (affine ? 1 : 0)
         for _ in 0..<Self.maxRounds {
-            // Normal equations of the codes' columns (and the ones column of μ).
-            var gram = [Double](repeating: 0, count: unknowns * unknowns)
-            var rhs = [Double](repeating: 0, count: unknowns)
-            var column = [Double](repeating: 0, count: unknowns)
+            // Normal equations of the codes' columns (and the ones column of μ), from each
+            // level's count and weight sum: column a of level c is its plane code (or 1).
+            var counts = [Double](repeating: 0, count: codes.count)
+            var sums = [Double](repeating: 0, count: codes.count)
             for i in 0..<w.count {
                 let level = Int(levels[i])
-                for p in 0..<planes { column[p] = codes.code(level, plane: p) }
-                if affine { column[planes] = 1 }
+                counts[level] += 1
+                sums[level] += w[i]
+            }
+            func column(_ c: Int, _ a: Int) -> Double { a < planes ? codes.code(c, plane: a) : 1 }
+            var gram = [Double](repeating: 0, count: unknowns * unknowns)
+            var rhs = [Double](repeating: 0, count: unknowns)
+            for c in 0..<codes.count where counts[c] > 0 {
                 for a in 0..<unknowns {
-                    rhs[a] += column[a] * w[i]
-                    for b in 0..<unknowns { gram[a * unknowns + b] += column[a] * column[b] }
+                    rhs[a] += column(c, a) * sums[c]
+                    for b in 0..<unknowns { gram[a * unknowns + b] += column(c, a) * column(c, b) * counts[c] }
                 }
             }
             let current = scales + (affine ? [offset] : [])
