@@ -41,6 +41,12 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("no-tokenizer"), help: "Do not carry the source's tokenizer into the .xnor (by default its tokenizer.ggml.* keys are written, and a tokenizer that does not read is an error).")
     var noTokenizer = false
 
+    @Flag(help: "Rotate a decoder's float graph before converting it (norms folded, the residual stream rotated by a randomized Hadamard matrix, a Hadamard before each down projection): the same function, inputs without outlier channels (formats/llm-graph.md).")
+    var rotate = false
+
+    @Option(name: .customLong("rotate-seed"), help: "The seed of --rotate's random signs.")
+    var rotateSeed: UInt64 = 14
+
     enum Compression: String, ExpressibleByArgument {
         case zstd
     }
@@ -93,7 +99,13 @@ struct Convert: ParsableCommand {
                 pass.keptByDefault[name] = "the \(name.hasPrefix("output") ? "output projection" : "embedding") stays at source precision by default"
             }
         }
-        let (rewritten, conversion) = pass.run(model.graph)
+        var graph = model.graph
+        if rotate {
+            let (rotated, rotation) = try RotationPasses.apply(to: graph, seed: rotateSeed)
+            graph = rotated
+            if !quiet { TerminalText.print("rotation (seed \(rotateSeed)):\n" + rotation.text, terminator: "") }
+        }
+        let (rewritten, conversion) = pass.run(graph)
         let progress = Progress("packing weights", quiet: quiet)
         let packed = try WeightPackingPass.run(rewritten, progress: progress.update)
         let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")
