@@ -48,12 +48,17 @@ struct Convert: ParsableCommand {
             + (report.map { [OutputSet.Output($0, option: "--report")] } ?? [])
     }
 
+    /// The calibration data, which no output may replace.
+    var calibrationFiles: [String] { calibration.data.map { [$0] } ?? [] }
+
     func validate() throws {
         try UsageCheck.paths([("SOURCE", source), ("-o", output), ("--report", report)])
         guard Set(outputFiles.map(\.path)).count == outputFiles.count else {
             throw ValidationError("-o, its .zst and --report must name different files")
         }
     }
+
+    @OptionGroup var calibration: CalibrationOptions
 
     @OptionGroup var limits: ReadLimits
 
@@ -67,7 +72,7 @@ struct Convert: ParsableCommand {
     private func perform(_ source: String) throws {
         // Checked before the model is read, then again with every file the source is made of
         // (shards and external data may be links to files elsewhere).
-        _ = try OutputSet(outputFiles, inputs: [source], replace: force)
+        _ = try OutputSet(outputFiles, inputs: [source] + calibrationFiles, replace: force)
         let model = try SourceModel.open(source)
         // Before the packing, so that a tokenizer that does not read fails at once.
         let carried = try CarriedMetadata.of(source, model: model, withTokenizer: !noTokenizer)
@@ -79,11 +84,14 @@ struct Convert: ParsableCommand {
             }
         }
         let (rewritten, conversion) = pass.run(model.graph)
+        // The statistics of the matrices the pass converts; the quantizers that use them come next.
+        let converted = Set(conversion.entries.filter { $0.decision == .converted }.compactMap(\.weight))
+        _ = try calibration.collect(source: source, model: model, weights: converted, quiet: quiet)
         let progress = Progress("packing weights", quiet: quiet)
         let packed = try WeightPackingPass.run(rewritten, progress: progress.update)
         let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")
         let sourceFiles = try SourceModel.files(of: source, model: model)
-        let outputs = try OutputSet(outputFiles, inputs: [source] + sourceFiles.map(\.path), replace: force)
+        let outputs = try OutputSet(outputFiles, inputs: [source] + sourceFiles.map(\.path) + calibrationFiles, replace: force)
         let sourceInfo = try XNORSource.hashing(format: format, files: sourceFiles)
         let name = carried.name ?? ModelPath.modelIDName(self.source)
             ?? (model.graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : model.graph.name)
