@@ -9,11 +9,17 @@ public struct InputStatistics: Sendable {
     public var rows: Int
     /// H = Σ xᵀx over the rows, [K, K] row-major, symmetric, in float64.
     public var hessian: [Double]
+    /// Per input column: the mean of |x_k| over the rows (AWQ's activation scale), and the
+    /// largest |x_k| (salient channels); empty when not collected.
+    public var meanAbsolute: [Double]
+    public var maximumAbsolute: [Double]
 
-    public init(k: Int, rows: Int, hessian: [Double]) {
+    public init(k: Int, rows: Int, hessian: [Double], meanAbsolute: [Double] = [], maximumAbsolute: [Double] = []) {
         self.k = k
         self.rows = rows
         self.hessian = hessian
+        self.meanAbsolute = meanAbsolute
+        self.maximumAbsolute = maximumAbsolute
     }
 }
 

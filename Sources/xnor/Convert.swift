@@ -1,6 +1,7 @@
 import Tensors
 import ArgumentParser
 import BitPacking
+import Calibration
 import Conversion
 import XNORLoader
 import Formats
@@ -57,6 +58,9 @@ struct Convert: ParsableCommand {
             + (report.map { [OutputSet.Output($0, option: "--report")] } ?? [])
     }
 
+    /// The calibration data, which no output may replace.
+    var calibrationFiles: [String] { calibration.data.map { [$0] } ?? [] }
+
     func validate() throws {
         try UsageCheck.paths([("SOURCE", source), ("-o", output), ("--report", report)])
         guard Set(outputFiles.map(\.path)).count == outputFiles.count else {
@@ -71,6 +75,8 @@ struct Convert: ParsableCommand {
         }
     }
 
+    @OptionGroup var calibration: CalibrationOptions
+
     @OptionGroup var limits: ReadLimits
 
     func run() throws {
@@ -83,7 +89,7 @@ struct Convert: ParsableCommand {
     private func perform(_ source: String) throws {
         // Checked before the model is read, then again with every file the source is made of
         // (shards and external data may be links to files elsewhere).
-        _ = try OutputSet(outputFiles, inputs: [source], replace: force)
+        _ = try OutputSet(outputFiles, inputs: [source] + calibrationFiles, replace: force)
         let model = try SourceModel.open(source)
         // Before the packing, so that a tokenizer that does not read fails at once.
         let carried = try CarriedMetadata.of(source, model: model, withTokenizer: !noTokenizer)
@@ -106,11 +112,23 @@ struct Convert: ParsableCommand {
             if !quiet { TerminalText.print("rotation (seed \(rotateSeed)):\n" + rotation.text, terminator: "") }
         }
         let (rewritten, conversion) = pass.run(graph)
+        // Calibrated: the statistics of the matrices the pass converts, on the graph as rotated,
+        // then each matrix quantized by error compensation in its node's format.
+        let converted = Set(conversion.entries.filter { $0.decision == .converted }.compactMap(\.weight))
+        var calibrated: CalibratedQuantization.Result?
+        if let statistics = try calibration.collect(source: source, model: model, graph: graph, weights: converted, quiet: quiet) {
+            let progress = Progress("quantizing (error compensation)", quiet: quiet)
+            let start = MonotonicClock.now()
+            calibrated = try CalibratedQuantization.run(rewritten, statistics: statistics, progress: progress.update)
+            if !quiet {
+                FileHandleStream.standardError.write("quantized \(calibrated?.matrices.count ?? 0) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
+            }
+        }
         let progress = Progress("packing weights", quiet: quiet)
-        let packed = try WeightPackingPass.run(rewritten, progress: progress.update)
+        let packed = try WeightPackingPass.run(rewritten, quantized: calibrated?.quantized ?? [:], progress: progress.update)
         let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")
         let sourceFiles = try SourceModel.files(of: source, model: model)
-        let outputs = try OutputSet(outputFiles, inputs: [source] + sourceFiles.map(\.path), replace: force)
+        let outputs = try OutputSet(outputFiles, inputs: [source] + sourceFiles.map(\.path) + calibrationFiles, replace: force)
         let sourceInfo = try XNORSource.hashing(format: format, files: sourceFiles)
         let name = carried.name ?? ModelPath.modelIDName(self.source)
             ?? (model.graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : model.graph.name)
@@ -121,8 +139,9 @@ struct Convert: ParsableCommand {
         if compress == .zstd {
             try ZstdCompressor.compress(try modelWriter.mappedContents(), into: try outputs.writer(for: output + ".zst"))
         }
+        let matrices = ConvertedMatrices(packed, calibrated: calibrated)
         if let report {
-            try outputs.writer(for: report).append(Array((JSONWriter().string(ConversionReportText.json(conversion)) + "\n").utf8))
+            try outputs.writer(for: report).append(Array((JSONWriter().string(ConversionReportText.json(conversion, matrices: matrices)) + "\n").utf8))
         }
         try outputs.commit()
         // Only once the file is written: a failed conversion prints its one error line alone.
@@ -130,7 +149,7 @@ struct Convert: ParsableCommand {
             FileHandleStream.standardError.write(TerminalText.escaped("xnor: warning: the tokenizer is not carried into the .xnor: \(reason)") + "\n")
         }
         if !quiet {
-            TerminalText.print(ConversionReportText.text(conversion), terminator: "")
+            TerminalText.print(ConversionReportText.text(conversion, matrices: matrices), terminator: "")
             TerminalText.print("wrote \(output): \(Units.bytes(summary.fileSize)), \(packed.weights.count) packed weights, \(packed.graph.initializers.count) other tensors")
             if compress == .zstd { print("wrote \(output).zst") }
         }
@@ -138,33 +157,3 @@ struct Convert: ParsableCommand {
 }
 
 extension ConversionMode: ExpressibleByArgument {}
-
-/// The conversion report as people and scripts read it.
-enum ConversionReportText {
-    static func json(_ report: ConversionReport) -> JSONValue {
-        .object([
-            ("mode", .string(report.mode)),
-            ("converted", .int(Int64(report.convertedCount))),
-            ("kept", .int(Int64(report.keptCount))),
-            ("ops", .array(report.entries.map { entry in
-                var members: [(String, JSONValue)] = [
-                    ("node", .string(entry.node)),
-                    ("op_type", .string(entry.opType)),
-                    ("weight", entry.weight.map { .string($0) } ?? .null),
-                    ("decision", .string(entry.decision.rawValue)),
-                    ("reason", .string(entry.reason)),
-                ]
-                if let n = entry.n, let k = entry.k { members += [("n", .int(Int64(n))), ("k", .int(Int64(k)))] }
-                return .object(members)
-            })),
-        ])
-    }
-
-    static func text(_ report: ConversionReport) -> String {
-        var out = "mode \(report.mode): \(report.convertedCount) MatMul/Gemm converted, \(report.keptCount) kept\n"
-        out += InspectReport.table(report.entries.map {
-            ["  " + $0.node, $0.opType, $0.weight ?? "-", $0.decision.rawValue, $0.reason]
-        })
-        return out
-    }
-}

@@ -8,6 +8,8 @@ import Tokenizers
 import Glibc
 #endif
 
+extension FloatProducts: ExpressibleByArgument {}
+
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -44,6 +46,9 @@ struct RunCommand: ParsableCommand {
 
     @Flag(help: "Replace output files that exist.")
     var force = false
+
+    @Option(name: .customLong("float-products"), help: ArgumentHelp("How a source model's float products run: reference (float64 sums, the default) or fast (float32 OpenBLAS).", visibility: .hidden))
+    var floatProducts: FloatProducts = .reference
 
     func validate() throws {
         if let n = inputs.randomInputs, n != 1 { throw ValidationError("run takes one input: --random-inputs 1 or --input") }
@@ -87,7 +92,7 @@ struct RunCommand: ParsableCommand {
             try UsageCheck.refuse(inputs.given + [("--seed", inputs.seed != nil && !sampling.draws)],
                                   because: inputs.seed != nil ? "--seed seeds sampling (--temp above 0), which is not asked" : "--prompt takes text, not tensors")
             guard model.isCausal else { throw ValidationError("\(path) is not a causal language model; --prompt needs one") }
-            let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize))
+            let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize, floatProducts: floatProducts))
             try generateText(session, tokenizer: try ModelTokenizer.load(path), vocabulary: model.signature?.vocabulary ?? 0)
             return
         }
@@ -108,7 +113,7 @@ struct RunCommand: ParsableCommand {
                                   because: "\(path) is a graph, not a language model; give --input or --random-inputs 1")
             try inputs.refuseUnused()
         }
-        let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize))
+        let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize, floatProducts: floatProducts))
         if model.takesTokens {
             let vocabulary = model.signature?.vocabulary ?? Int.max
             let limit = TokenLimits.sequenceLimit(model.signature, contextOption: model.isCausal ? "--ctx-size" : nil)

@@ -1,0 +1,72 @@
+import Graph
+import Runtime
+import Tensors
+
+/// Runs a float language model on calibration sequences and collects, for every converted
+/// weight, the statistics of the inputs its product reads (`InputStatistics`).
+///
+/// Each sequence is one call from an empty KV cache (positions 0 ..< its length) with the fast
+/// float32 products (`FloatProducts.fast`); only the nodes the observed products need run (an
+/// LLM's output projection does not). Products that read one activation (q, k and v; gate and
+/// up) share one accumulation, and their weights share its result.
+public struct InputStatisticsCollector {
+    public let graph: Graph
+    public let registry: OpRegistry
+    let products: ObservedProducts
+
+    /// `weights`: the weights to collect for, the rewrite pass's converted ones.
+    public init(graph: Graph, registry: OpRegistry = .standard, weights: Set<String>) throws {
+        guard LanguageModelSignature.takesTokens(graph) else {
+            throw CalibrationError("calibration on token sequences needs a language model or encoder (inputs input_ids and positions)")
+        }
+        self.graph = graph
+        self.registry = registry
+        products = try ObservedProducts(graph, weights: weights)
+    }
+
+    /// The activations accumulated: fewer than the weights where products share an input.
+    public var sharedInputCount: Int { products.activations.count }
+
+    /// Runs every sequence; `progress(done, total)` after each. The result maps each weight to
+    /// its statistics.
+    public func collect(_ sequences: [[Int]], progress: ((Int, Int) -> Void)? = nil) throws -> [String: InputStatistics] {
+        let longest = sequences.map(\.count).max() ?? 0
+        let model = try CompiledModel(graph: products.graph, registry: registry)
+        let session = Session(model: model, options: SessionOptions(contextLength: model.contextCapacity == nil ? nil : max(longest, 1),
+                                                                     floatProducts: .fast))
+        let takesTokenTypes = graph.inputs.contains { $0.name == LanguageModelNames.tokenTypesInput }
+        let accumulators = try products.activations.map { try GramAccumulator(k: $0.k) }
+        for (s, sequence) in sequences.enumerated() {
+            session.resetState()
+            var inputs: [String: Tensor] = [
+                LanguageModelNames.tokensInput: try Tensor(shape: [sequence.count], int64s: sequence.map(Int64.init)),
+                LanguageModelNames.positionsInput: try Tensor(shape: [sequence.count], int64s: (0..<sequence.count).map(Int64.init)),
+            ]
+            if takesTokenTypes {
+                inputs[LanguageModelNames.tokenTypesInput] = try Tensor(shape: [sequence.count], int64s: [Int64](repeating: 0, count: sequence.count))
+            }
+            // Products sharing an activation see the same rows: they are added once per call.
+            var added = [Bool](repeating: false, count: accumulators.count)
+            _ = try session.run(inputs: inputs, keeping: [], observer: { event in
+                guard let a = products.activationOfNode[event.index], !added[a], let x = event.inputs.first ?? nil else { return }
+                added[a] = true
+                let activation = products.activations[a]
+                guard let width = x.shape.last, x.rank >= 1 else { return }
+                // Gemm's transA reads x [K, M]; every other product reads rows of K.
+                let k = activation.transposed ? x.shape[0] : width
+                let rows = activation.transposed ? width : x.count / max(width, 1)
+                guard k == activation.k, x.rank <= 2 || !activation.transposed else {
+                    throw CalibrationError("node '\(event.node.displayName)' reads '\(activation.value)' of shape \(x.shape), not rows of \(activation.k)")
+                }
+                try x.withUnsafeBuffer(of: Float.self) { try accumulators[a].add($0, rows: rows, transposed: activation.transposed) }
+            })
+            progress?(s + 1, sequences.count)
+        }
+        let collected = accumulators.map { $0.statistics() }
+        var result: [String: InputStatistics] = [:]
+        for (weight, activations) in products.activationsOfWeight {
+            result[weight] = activations.count == 1 ? collected[activations[0]] : GramAccumulator.combined(activations.map { collected[$0] })
+        }
+        return result
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Calibration
+import Formats
+import Graph
+import Runtime
+
+/// How `convert` calibrates: the data the float model runs on to collect each converted
+/// matrix's input statistics.
+struct CalibrationOptions: ParsableArguments {
+    @Option(name: .customLong("calibrate"), help: ArgumentHelp("Calibration data: a UTF-8 text file, tokenized with the model's own tokenizer, or token-id lines in the --prompt-ids format (a file of only digits, commas and white space).", valueName: "DATA"))
+    var data: String?
+
+    @Option(name: .customLong("calib-ctx"), help: "Tokens per calibration sequence, BOS included (default 512).")
+    var contextLength: Int?
+
+    @Option(name: .customLong("calib-samples"), help: "At most this many calibration sequences, the first ones (default 64).")
+    var samples: Int?
+
+    @Flag(name: .customLong("calib-verbose"), help: ArgumentHelp("Print each matrix's statistics: rows, K, the largest and median Hessian diagonal.", visibility: .hidden))
+    var verbose = false
+
+    static let maximumContext = 1 << 16
+    static let maximumSamples = 1 << 16
+
+    func validate() throws {
+        if data == nil, let given = [("--calib-ctx", contextLength != nil), ("--calib-samples", samples != nil), ("--calib-verbose", verbose)].first(where: \.1) {
+            throw ValidationError("\(given.0) applies to --calibrate, which is not given")
+        }
+        try UsageCheck.paths([("--calibrate", data)])
+        if let n = contextLength, n < 2 || n > Self.maximumContext { throw ValidationError("--calib-ctx must be 2 to \(Self.maximumContext)") }
+        if let n = samples, n < 1 || n > Self.maximumSamples { throw ValidationError("--calib-samples must be 1 to \(Self.maximumSamples)") }
+    }
+
+    /// The statistics of `weights` (the rewrite pass's converted ones) over the data, run on
+    /// `graph` (the source's, or as rotated), or nil
+    /// when --calibrate is not given. The summary goes to stderr unless `quiet`.
+    func collect(source path: String, model: LoadedModel, graph: Graph, weights: Set<String>, quiet: Bool) throws -> [String: InputStatistics]? {
+        guard let data else { return nil }
+        guard let vocabulary = model.signature?.vocabulary else {
+            throw ValidationError("--calibrate takes text or token ids, for a language model or encoder; \(path) is a graph")
+        }
+        let context = contextLength ?? 512
+        let calibration = try CalibrationData.read(data, contextLength: context, samples: samples ?? 64, vocabulary: vocabulary) {
+            try TextInput.tokenizer(model: path, model, fallback: nil)
+        }
+        let collector = try InputStatisticsCollector(graph: graph, registry: model.registry, weights: weights)
+        let progress = Progress("calibration statistics", quiet: quiet)
+        let start = MonotonicClock.now()
+        let statistics = try collector.collect(calibration.sequences, progress: progress.update)
+        let seconds = MonotonicClock.now() - start
+        if !quiet {
+            let lengths = Set(calibration.sequences.map(\.count))
+            let shape = lengths.count == 1 ? "\(calibration.sequences.count) sequences × \(lengths.first ?? 0) tokens" : "\(calibration.sequences.count) sequences, \(calibration.tokenCount) tokens"
+            FileHandleStream.standardError.write(TerminalText.escaped(
+                "calibration: \(data) (\(calibration.kind.rawValue)): \(shape), statistics of \(statistics.count) matrices over \(collector.sharedInputCount) inputs in \(String(format1: seconds)) s") + "\n")
+        }
+        if verbose {
+            for (name, s) in statistics.sorted(by: { $0.key < $1.key }) {
+                let diagonal = (0..<s.k).map { s.hessian[$0 * s.k + $0] }.sorted()
+                let median = diagonal.isEmpty ? 0 : diagonal[diagonal.count / 2]
+                let largest = diagonal.last ?? 0
+                TerminalText.print("  \(name): K \(s.k), \(s.rows) rows, Hessian diagonal largest \(String(format1: largest)), median \(String(format1: median)), ratio \(String(format1: median > 0 ? largest / median : .infinity))")
+            }
+        }
+        return statistics
+    }
+}

@@ -1,0 +1,87 @@
+import Graph
+import BitPacking
+import Calibration
+import Conversion
+import Formats
+import XNORLoader
+
+/// The converted matrices of one conversion, in graph order: each one's format and bits per
+/// weight, and for a calibrated conversion its calibration error before and after compensation.
+struct ConvertedMatrices {
+    struct Row {
+        var weight: String
+        var format: String
+        var n: Int
+        var k: Int
+        var bitsPerWeight: Double
+        var errorBefore: Double?
+        var errorAfter: Double?
+    }
+
+    var rows: [Row] = []
+    /// Σ bits / Σ N·K over the rows.
+    var bitsPerWeight: Double = 0
+
+    init(_ packed: PackedGraph, calibrated: CalibratedQuantization.Result?) {
+        var errors: [String: CalibratedQuantization.Matrix] = [:]
+        for m in calibrated?.matrices ?? [] { errors[m.weight] = m }
+        var seen = Set<String>()
+        var bits = 0.0, weights = 0.0
+        for node in packed.graph.nodes where XNORPopcountGemmNode.isXNOR(node) {
+            guard let name = XNORPopcountGemmNode.weight(of: node), seen.insert(name).inserted, let w = packed.weights[name] else { continue }
+            let perWeight = w.format.bitsPerWeight(n: w.n, k: w.k)
+            rows.append(Row(weight: name, format: w.format.name, n: w.n, k: w.k, bitsPerWeight: perWeight,
+                            errorBefore: errors[name]?.roundToNearest.output, errorAfter: errors[name]?.compensated.output))
+            bits += perWeight * Double(w.n) * Double(w.k)
+            weights += Double(w.n) * Double(w.k)
+        }
+        bitsPerWeight = weights > 0 ? bits / weights : 0
+    }
+}
+
+/// The conversion report as people and scripts read it.
+enum ConversionReportText {
+    static func json(_ report: ConversionReport, matrices: ConvertedMatrices) -> JSONValue {
+        .object([
+            ("mode", .string(report.mode)),
+            ("converted", .int(Int64(report.convertedCount))),
+            ("kept", .int(Int64(report.keptCount))),
+            ("ops", .array(report.entries.map { entry in
+                var members: [(String, JSONValue)] = [
+                    ("node", .string(entry.node)),
+                    ("op_type", .string(entry.opType)),
+                    ("weight", entry.weight.map { .string($0) } ?? .null),
+                    ("decision", .string(entry.decision.rawValue)),
+                    ("reason", .string(entry.reason)),
+                ]
+                if let n = entry.n, let k = entry.k { members += [("n", .int(Int64(n))), ("k", .int(Int64(k)))] }
+                return .object(members)
+            })),
+            ("bits_per_weight", .double(matrices.bitsPerWeight)),
+            ("matrices", .array(matrices.rows.map { row in
+                .object([
+                    ("weight", .string(row.weight)), ("format", .string(row.format)),
+                    ("n", .int(Int64(row.n))), ("k", .int(Int64(row.k))), ("bits_per_weight", .double(row.bitsPerWeight)),
+                    ("calibration_error_before", row.errorBefore.map(JSONValue.double) ?? .null),
+                    ("calibration_error_after", row.errorAfter.map(JSONValue.double) ?? .null),
+                ])
+            })),
+        ])
+    }
+
+    static func text(_ report: ConversionReport, matrices: ConvertedMatrices) -> String {
+        var out = "mode \(report.mode): \(report.convertedCount) MatMul/Gemm converted, \(report.keptCount) kept\n"
+        out += InspectReport.table(report.entries.map {
+            ["  " + $0.node, $0.opType, $0.weight ?? "-", $0.decision.rawValue, $0.reason]
+        })
+        guard !matrices.rows.isEmpty else { return out }
+        let calibrated = matrices.rows.contains { $0.errorAfter != nil }
+        out += "converted matrices: format, bits per weight (planes and scales)\(calibrated ? ", calibration error (relative output error) by rounding alone and after compensation" : "")\n"
+        out += InspectReport.table(matrices.rows.map { row in
+            ["  " + row.weight, row.format, PerplexityText.fixed(row.bitsPerWeight, 3)]
+                + (calibrated ? [row.errorBefore.map { PerplexityText.fixed($0, 4) } ?? "-", row.errorAfter.map { PerplexityText.fixed($0, 4) } ?? "-"] : [])
+        })
+        out += "bits per converted weight: \(PerplexityText.fixed(matrices.bitsPerWeight, 3)) (\(matrices.rows.count) matrices)\n"
+        return out
+    }
+}
