@@ -69,7 +69,7 @@ import Testing
         let n = 5, k = 200
         let weights = random.weights(n: n, k: k, scale: 3)
         let statistics = random.correlatedHessian(k: k, rows: 300)
-        for quantizer in [RoundToNearestQuantizer() as any MatrixQuantizer, GPTQQuantizer(), GPTQQuantizer(order: .descendingActivation)] {
+        for quantizer in [RoundToNearestQuantizer() as any MatrixQuantizer, GPTQQuantizer(), GPTQQuantizer(order: .natural, passes: 1)] {
             let q = try quantizer.quantize(weights, n: n, k: k, format: format, statistics: statistics)
             guard case .group(let size) = format.scope else { Issue.record("not grouped"); return }
             let groups = (k + size - 1) / size
