@@ -10,12 +10,16 @@ import Testing
         .binary(planes: 2, group: 64, affine: true), WeightFormat(kind: .ternary, planes: 1, scope: .group(64)),
     ]
 
+    /// 16 rows of 200 weights and the H of 300 correlated inputs with two outlier channels.
+    static let correlated: (weights: [Float], statistics: InputStatistics) = {
+        var random = TestRandom(state: 14)
+        return (random.weights(n: 16, k: 200), random.correlatedHessian(k: 200, rows: 300, outliers: [5, 150]))
+    }()
+
     @Test(arguments: formats)
     func compensationLowersTheOutputError(_ format: WeightFormat) throws {
-        var random = TestRandom(state: 14)
-        let n = 24, k = 300
-        let weights = random.weights(n: n, k: k)
-        let statistics = random.correlatedHessian(k: k, rows: 600, outliers: [5, 150])
+        let n = 16, k = 200
+        let (weights, statistics) = Self.correlated
         let report = try GPTQQuantizer().quantizeReporting(weights, n: n, k: k, format: format, statistics: statistics)
         let before = try #require(report.roundToNearest.output), after = try #require(report.compensated.output)
         #expect(after < 0.8 * before, "\(format): output error \(after) after, \(before) before")
