@@ -125,6 +125,11 @@ import Testing
         #expect(throws: QuantizerFailure.self) { try RoundToNearestQuantizer().quantize(w, n: 3, k: 4, format: .binary(planes: 1, group: 48), statistics: nil) }
         #expect(throws: QuantizerFailure.self) { try RoundToNearestQuantizer().quantize(w, n: 3, k: 4, format: .w1_58, statistics: nil) }
         #expect(throws: QuantizerFailure.self) { try GPTQQuantizer().quantize(w, n: 3, k: 4, format: format, statistics: InputStatistics(k: 3, rows: 1, hessian: [Double](repeating: 1, count: 9))) }
+        #expect(throws: QuantizerFailure.shape("weights[1, 2] is not finite")) {
+            var bad = w
+            bad[6] = .infinity
+            return try RoundToNearestQuantizer().quantize(bad, n: 3, k: 4, format: format, statistics: nil)
+        }
         let nan = InputStatistics(k: 4, rows: 1, hessian: [Double](repeating: .nan, count: 16))
         #expect(throws: QuantizerFailure.self) { try GPTQQuantizer().quantize(w, n: 3, k: 4, format: format, statistics: nan) }
     }
