@@ -23,7 +23,8 @@ The rules that both implementations share (they decide ties and stopping):
 - GPTQ: natural order fits a group's scales when its first column comes, from the current
   (compensated) weights; act-order (descending diag of the undamped H, stable) fits every
   group first from the original weights (static groups), since groups stay contiguous in the
-  original column order. Then the output-metric refinement with the codes fixed.
+  original column order. Then the output-metric refinement with the codes fixed. A second
+  pass sweeps again from the original weights with those refined scales held fixed.
 
 Fixture layout, fixtures/quantizers/<matrix>/: W.f32 [N, K] and H.f32 [K, K] (raw
 little-endian float32; H is used as float64 of those values), and fixtures/quantizers/cases.json.
@@ -273,36 +274,45 @@ def rtn_output(w, fmt, h, damp=DAMP):
     return refine_output(w, rtn(w, fmt), damped(h, damp))
 
 
-def gptq(w, fmt, h, damp=DAMP, act_order=False, margins=None):
+def gptq(w, fmt, h, damp=DAMP, act_order=False, margins=None, passes=1):
+    """passes > 1: each later sweep starts again from w with the refined scales held fixed.
+    margins: per element, the smallest decision margin over the passes; a row that met a
+    near tie in an earlier pass gets margin 0 at its first column (its scales may differ)."""
     kind, planes, group, affine = parse_format(fmt)
     n, k = w.shape
     hd = damped(h, damp)
     perm = np.argsort(-np.diag(h), kind="stable") if act_order else np.arange(k)
     hp = hd[perm][:, perm]
     u = np.linalg.cholesky(np.linalg.inv(hp)).T  # upper: H⁻¹ = UᵀU
-    wp = w.astype(np.float64)[:, perm].copy()
     q = rtn(w, fmt) if act_order else Quantized(kind, planes, group, affine, n, k)
-    for i in range(k):
-        j = perm[i]
-        g = j // group
-        if not act_order and j == q.groups[g][0]:
-            s, e = q.groups[g]
+    for sweep in range(passes):
+        static = act_order or sweep > 0
+        if margins is not None and sweep > 0:
+            earlier = np.any(margins < NEAR_TIE, axis=1)
+            margins[earlier, 0] = 0.0
+        wp = w.astype(np.float64)[:, perm].copy()
+        for i in range(k):
+            j = perm[i]
+            g = j // group
+            if not static and j == q.groups[g][0]:
+                s, e = q.groups[g]
+                for row in range(n):
+                    sc, mu, _, _ = fit_group(wp[row, s:e], kind, planes, affine)
+                    q.scales[:, row, g] = sc
+                    q.offsets[row, g] = mu
+            col = wp[:, i]
+            qv = np.zeros(n)
             for row in range(n):
-                sc, mu, _, _ = fit_group(wp[row, s:e], kind, planes, affine)
-                q.scales[:, row, g] = sc
-                q.offsets[row, g] = mu
-        col = wp[:, i]
-        qv = np.zeros(n)
-        for row in range(n):
-            lv = q.level_table(row, g)
-            c = nearest(col[row:row + 1], lv)[0]
-            q.idx[row, j] = c
-            qv[row] = lv[c]
-            if margins is not None:
-                margins[row, j] = margin(col[row:row + 1], lv)[0]
-        err = (col - qv) / u[i, i]
-        wp[:, i + 1:] -= np.outer(err, u[i, i + 1:])
-    return refine_output(w, q, hd)
+                lv = q.level_table(row, g)
+                c = nearest(col[row:row + 1], lv)[0]
+                q.idx[row, j] = c
+                qv[row] = lv[c]
+                if margins is not None:
+                    margins[row, j] = min(margins[row, j], margin(col[row:row + 1], lv)[0])
+            err = (col - qv) / u[i, i]
+            wp[:, i + 1:] -= np.outer(err, u[i, i + 1:])
+        q = refine_output(w, q, hd)
+    return q
 
 
 def errors(w, q, h):
@@ -333,8 +343,8 @@ def correlated_inputs(rng, rows, k, outliers, dead):
 
 MATRICES = [
     # name, N, K, rows of X, outlier channels, dead channels, formats, methods
-    ("a_n10_k130", 10, 130, 256, [3, 77, 120], [9], ["b1g64", "b2g128", "b3g64a", "t1g64"],
-     ["rtn", "rtn_output", "gptq", "gptq_act"]),
+    ("a_n8_k130", 8, 130, 256, [3, 77, 120], [9], ["b1g64", "b2g128", "b3g64a", "t1g64"],
+     ["rtn", "rtn_output", "gptq", "gptq_act", "gptq_act2"]),
     ("b_n9_k100", 9, 100, 200, [50], [], ["b3g64", "b2g64a"], ["rtn", "gptq"]),
     ("c_n5_k70", 5, 70, 120, [0, 69], [35], ["b1g64", "b3g64", "t1g64"], ["rtn", "gptq", "gptq_act"]),
 ]
@@ -349,8 +359,10 @@ def run_case(w, h, fmt, method):
         q = rtn_output(w, fmt, h)
     elif method == "gptq":
         q = gptq(w, fmt, h, margins=marg)
-    else:
+    elif method == "gptq_act":
         q = gptq(w, fmt, h, act_order=True, margins=marg)
+    else:
+        q = gptq(w, fmt, h, act_order=True, margins=marg, passes=2)
     if method.startswith("rtn"):
         for g, (s, e) in enumerate(q.groups):
             for row in range(n):

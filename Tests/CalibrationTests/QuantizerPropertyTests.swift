@@ -10,12 +10,16 @@ import Testing
         .binary(planes: 2, group: 64, affine: true), WeightFormat(kind: .ternary, planes: 1, scope: .group(64)),
     ]
 
+    /// 16 rows of 200 weights and the H of 300 correlated inputs with two outlier channels.
+    static let correlated: (weights: [Float], statistics: InputStatistics) = {
+        var random = TestRandom(state: 14)
+        return (random.weights(n: 16, k: 200), random.correlatedHessian(k: 200, rows: 300, outliers: [5, 150]))
+    }()
+
     @Test(arguments: formats)
     func compensationLowersTheOutputError(_ format: WeightFormat) throws {
-        var random = TestRandom(state: 14)
-        let n = 24, k = 300
-        let weights = random.weights(n: n, k: k)
-        let statistics = random.correlatedHessian(k: k, rows: 600, outliers: [5, 150])
+        let n = 16, k = 200
+        let (weights, statistics) = Self.correlated
         let report = try GPTQQuantizer().quantizeReporting(weights, n: n, k: k, format: format, statistics: statistics)
         let before = try #require(report.roundToNearest.output), after = try #require(report.compensated.output)
         #expect(after < 0.8 * before, "\(format): output error \(after) after, \(before) before")
@@ -69,7 +73,7 @@ import Testing
         let n = 5, k = 200
         let weights = random.weights(n: n, k: k, scale: 3)
         let statistics = random.correlatedHessian(k: k, rows: 300)
-        for quantizer in [RoundToNearestQuantizer() as any MatrixQuantizer, GPTQQuantizer(), GPTQQuantizer(order: .descendingActivation)] {
+        for quantizer in [RoundToNearestQuantizer() as any MatrixQuantizer, GPTQQuantizer(), GPTQQuantizer(order: .natural, passes: 1)] {
             let q = try quantizer.quantize(weights, n: n, k: k, format: format, statistics: statistics)
             guard case .group(let size) = format.scope else { Issue.record("not grouped"); return }
             let groups = (k + size - 1) / size
@@ -121,6 +125,11 @@ import Testing
         #expect(throws: QuantizerFailure.self) { try RoundToNearestQuantizer().quantize(w, n: 3, k: 4, format: .binary(planes: 1, group: 48), statistics: nil) }
         #expect(throws: QuantizerFailure.self) { try RoundToNearestQuantizer().quantize(w, n: 3, k: 4, format: .w1_58, statistics: nil) }
         #expect(throws: QuantizerFailure.self) { try GPTQQuantizer().quantize(w, n: 3, k: 4, format: format, statistics: InputStatistics(k: 3, rows: 1, hessian: [Double](repeating: 1, count: 9))) }
+        #expect(throws: QuantizerFailure.shape("weights[1, 2] is not finite")) {
+            var bad = w
+            bad[6] = .infinity
+            return try RoundToNearestQuantizer().quantize(bad, n: 3, k: 4, format: format, statistics: nil)
+        }
         let nan = InputStatistics(k: 4, rows: 1, hessian: [Double](repeating: .nan, count: 16))
         #expect(throws: QuantizerFailure.self) { try GPTQQuantizer().quantize(w, n: 3, k: 4, format: format, statistics: nan) }
     }

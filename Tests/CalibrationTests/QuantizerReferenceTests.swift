@@ -11,8 +11,10 @@ import Testing
         switch c.method {
         case "rtn": return try RoundToNearestQuantizer().quantize(weights, n: c.n, k: c.k, format: format, statistics: nil)
         case "rtn_output": return try RoundToNearestQuantizer().quantize(weights, n: c.n, k: c.k, format: format, statistics: statistics)
-        case "gptq": return try GPTQQuantizer().quantize(weights, n: c.n, k: c.k, format: format, statistics: statistics)
-        default: return try GPTQQuantizer(order: .descendingActivation).quantize(weights, n: c.n, k: c.k, format: format, statistics: statistics)
+        case "gptq": return try GPTQQuantizer(order: .natural, passes: 1).quantize(weights, n: c.n, k: c.k, format: format, statistics: statistics)
+        case "gptq_act": return try GPTQQuantizer(order: .descendingActivation, passes: 1).quantize(weights, n: c.n, k: c.k, format: format, statistics: statistics)
+        case "gptq_act2": return try GPTQQuantizer(order: .descendingActivation, passes: 2).quantize(weights, n: c.n, k: c.k, format: format, statistics: statistics)
+        default: throw QuantizerFailure.shape("unknown method \(c.method)")
         }
     }
 

@@ -24,7 +24,11 @@ public struct GPTQQuantizer: MatrixQuantizer {
     /// previous one refined held fixed (static groups), and refines them again.
     public var passes: Int
 
-    public init(damp: Double = 0.01, order: ColumnOrder = .natural, blockSize: Int = 128, passes: Int = 1) {
+    /// The defaults are the best measured on SmolLM2-135M's layer 0 with its real inputs:
+    /// act-order lowered the output error 1.1–3× against natural order at b2g128/b3g192 (never
+    /// much worse), and a second pass 10–35% more, for +40% time (b3g192 over all 210 matrices:
+    /// 72 CPU s for one act-order pass, 122 s for two).
+    public init(damp: Double = 0.01, order: ColumnOrder = .descendingActivation, blockSize: Int = 128, passes: Int = 2) {
         self.damp = damp
         self.order = order
         self.blockSize = blockSize

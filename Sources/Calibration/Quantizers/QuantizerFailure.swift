@@ -21,6 +21,7 @@ enum QuantizerInput {
         guard n > 0, k > 0 else { throw .shape("shape [\(n), \(k)] is empty") }
         let (count, overflow) = n.multipliedReportingOverflow(by: k)
         guard !overflow, count == weights.count else { throw .shape("\(weights.count) values for shape [\(n), \(k)]") }
+        if let bad = weights.firstIndex(where: { !$0.isFinite }) { throw .shape("weights[\(bad / k), \(bad % k)] is not finite") }
         try format.checkQuantizable()
         if let statistics {
             guard statistics.k == k else { throw .statistics("k \(statistics.k) for a matrix of \(k) inputs") }
