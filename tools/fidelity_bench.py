@@ -35,16 +35,17 @@ EVAL_TEXT = FIXTURES / "text" / "xz-history.txt"
 # Calibration: Debian's licence texts, which the scored text does not contain.
 CALIBRATION_FILES = ["GPL-3", "Apache-2.0", "GFDL-1.3", "MPL-2.0", "LGPL-2.1", "GPL-2", "Artistic"]
 
-# name → convert options (after SOURCE -o OUT). A configuration that needs calibration gets
-# --calibrate CALIB added by the script.
+# name → convert options (after SOURCE -o OUT); the script puts its calibration text in place of
+# CALIB.
 CONFIGS: dict[str, list[str]] = {
     "w1a8": ["--mode", "w1a8"],
     "w1.58a8": ["--mode", "w1.58a8"],
-    "b1g64 rtn": ["--mode", "w1a8", "--weight-format", "b1g64"],
-    "b2g128 rtn": ["--mode", "w1a8", "--weight-format", "b2g128"],
     "b3g192 rtn": ["--mode", "w1a8", "--weight-format", "b3g192"],
+    "b3g192 rotated rtn": ["--mode", "w1a8", "--weight-format", "b3g192", "--rotate"],
+    "b3g192 rotated gptq": ["--mode", "w1a8", "--weight-format", "b3g192", "--rotate", "--calibrate", "CALIB"],
+    "b2g128 rotated gptq": ["--mode", "w1a8", "--weight-format", "b2g128", "--rotate", "--calibrate", "CALIB"],
+    "b1g64 rotated gptq": ["--mode", "w1a8", "--weight-format", "b1g64", "--rotate", "--calibrate", "CALIB"],
 }
-CALIBRATED = {"calib"}
 ANCHORS = ["Q4_0", "Q2_K", "TQ2_0", "TQ1_0", "Q1_0"]
 
 
@@ -100,7 +101,8 @@ def anchor(kind: str, work: Path, text: Path, ctx: int, chunks: int, base_logits
 def ours(name: str, options: list[str], xnor: Xnor, work: Path, text: Path, ctx: int, chunks: int,
          calibration: Path) -> dict:
     out = work / "model.xnor"
-    args = ["convert", GGUF, "-o", out, "--force", "--quiet", "--json"] + options
+    report_path = work / "report.json"
+    args = ["convert", GGUF, "-o", out, "--force", "--quiet", "--report", report_path] + options
     if "--calibrate" in options:
         args[args.index("--calibrate") + 1] = calibration
     started = time.monotonic()
@@ -108,7 +110,7 @@ def ours(name: str, options: list[str], xnor: Xnor, work: Path, text: Path, ctx:
     seconds = time.monotonic() - started
     if c.returncode != 0:
         return {"name": name, "refused": c.describe_failure()}
-    report = parse_json(c.stdout) if c.stdout.strip() else {}
+    report = parse_json(report_path.read_bytes())
     p = xnor.run(["perplexity", out, "-f", text, "--ctx", ctx, "--chunks", chunks, "--kl-divergence", GGUF, "--json"],
                  timeout=7200)
     if p.returncode != 0:
