@@ -3,6 +3,7 @@ import BitPacking
 import Calibration
 import Conversion
 import Formats
+import Verify
 import XNORLoader
 
 /// The converted matrices of one conversion, in graph order: each one's format and bits per
@@ -23,15 +24,22 @@ struct ConvertedMatrices {
     var bitsPerWeight: Double = 0
 
     init(_ packed: PackedGraph, calibrated: CalibratedQuantization.Result?) {
-        var errors: [String: CalibratedQuantization.Matrix] = [:]
-        for m in calibrated?.matrices ?? [] { errors[m.weight] = m }
+        var errors: [String: (before: Double, after: Double)] = [:]
+        for m in calibrated?.matrices ?? [] {
+            if let before = m.roundToNearest.output, let after = m.compensated.output { errors[m.weight] = (before, after) }
+        }
+        self.init(packed, errors: errors)
+    }
+
+    /// `errors`: weight → calibration error by rounding alone and after compensation.
+    init(_ packed: PackedGraph, errors: [String: (before: Double, after: Double)]) {
         var seen = Set<String>()
         var bits = 0.0, weights = 0.0
         for node in packed.graph.nodes where XNORPopcountGemmNode.isXNOR(node) {
             guard let name = XNORPopcountGemmNode.weight(of: node), seen.insert(name).inserted, let w = packed.weights[name] else { continue }
             let perWeight = w.format.bitsPerWeight(n: w.n, k: w.k)
             rows.append(Row(weight: name, format: w.format.name, n: w.n, k: w.k, bitsPerWeight: perWeight,
-                            errorBefore: errors[name]?.roundToNearest.output, errorAfter: errors[name]?.compensated.output))
+                            errorBefore: errors[name]?.before, errorAfter: errors[name]?.after))
             bits += perWeight * Double(w.n) * Double(w.k)
             weights += Double(w.n) * Double(w.k)
         }
@@ -83,5 +91,13 @@ enum ConversionReportText {
         })
         out += "bits per converted weight: \(PerplexityText.fixed(matrices.bitsPerWeight, 3)) (\(matrices.rows.count) matrices)\n"
         return out
+    }
+}
+
+extension ConvertedMatrices {
+    /// The page's matrices: every converted matrix in graph order.
+    var pageMatrices: [FidelityPage.Matrix] {
+        rows.map { FidelityPage.Matrix(name: $0.weight, format: $0.format, bitsPerWeight: $0.bitsPerWeight,
+                                       errorBefore: $0.errorBefore, errorAfter: $0.errorAfter) }
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import BitPacking
 import Calibration
 import Conversion
+import Verify
 import XNORLoader
 import Formats
 import Graph
@@ -33,6 +34,9 @@ struct Convert: ParsableCommand {
     @Option(help: "Write the conversion report as JSON to FILE.")
     var report: String?
 
+    @Option(name: .customLong("report-html"), help: ArgumentHelp("Write the conversion report as one self-contained HTML page (bits per weight of each matrix, calibration error before and after compensation).", valueName: "FILE"))
+    var reportHTML: String?
+
     @Flag(help: "Replace the output files if they exist.")
     var force = false
 
@@ -56,15 +60,16 @@ struct Convert: ParsableCommand {
     var outputFiles: [OutputSet.Output] {
         [OutputSet.Output(output, option: "-o")] + (compress == .zstd ? [OutputSet.Output(output + ".zst", option: "--compress zstd")] : [])
             + (report.map { [OutputSet.Output($0, option: "--report")] } ?? [])
+            + (reportHTML.map { [OutputSet.Output($0, option: "--report-html")] } ?? [])
     }
 
     /// The calibration data, which no output may replace.
     var calibrationFiles: [String] { calibration.data.map { [$0] } ?? [] }
 
     func validate() throws {
-        try UsageCheck.paths([("SOURCE", source), ("-o", output), ("--report", report)])
+        try UsageCheck.paths([("SOURCE", source), ("-o", output), ("--report", report), ("--report-html", reportHTML)])
         guard Set(outputFiles.map(\.path)).count == outputFiles.count else {
-            throw ValidationError("-o, its .zst and --report must name different files")
+            throw ValidationError("-o, its .zst, --report and --report-html must name different files")
         }
         if let weightFormat {
             do {
@@ -134,12 +139,21 @@ struct Convert: ParsableCommand {
             ?? (model.graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : model.graph.name)
         let modelWriter = try outputs.writer(for: output)
         let metadata = (model.built?.metadata ?? []) + carried.tokenizerKeys.map { ($0.key, $0.value) }
+            + (calibrated.map(CalibrationRecord.metadata) ?? [])
         let summary = try XNORModelFile.write(packed, name: name, mode: mode, source: sourceInfo, into: modelWriter,
                                               architecture: model.built?.architecture, metadata: metadata)
         if compress == .zstd {
             try ZstdCompressor.compress(try modelWriter.mappedContents(), into: try outputs.writer(for: output + ".zst"))
         }
         let matrices = ConvertedMatrices(packed, calibrated: calibrated)
+        if let reportHTML {
+            let page = FidelityPage(title: "xnor convert \(AtomicFileWriter.baseName(of: source)) → \(AtomicFileWriter.baseName(of: output))",
+                                    summary: [("source", source), ("output", output), ("mode", mode.rawValue),
+                                              ("bits per converted weight", PerplexityText.fixed(matrices.bitsPerWeight, 3)),
+                                              ("converted matrices", "\(matrices.rows.count)")],
+                                    matrices: matrices.pageMatrices)
+            try outputs.writer(for: reportHTML).append(Array(page.html().utf8))
+        }
         if let report {
             try outputs.writer(for: report).append(Array((JSONWriter().string(ConversionReportText.json(conversion, matrices: matrices)) + "\n").utf8))
         }

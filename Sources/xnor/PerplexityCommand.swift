@@ -115,11 +115,14 @@ struct PerplexityCommand: ParsableCommand {
                 TerminalText.print("[\(report.chunk)]\(PerplexityText.fixed(report.perplexity, 4)),", terminator: "")
             }
         }
+        // A converted model's size beside its fidelity: bits per converted weight, planes and scales.
+        let bits = model.xnor.map { ConvertedMatrices($0.packed, errors: [:]).bitsPerWeight }
         if json {
-            print(JSONWriter().string(PerplexityText.json(result, input: input, running: running)))
+            print(JSONWriter().string(PerplexityText.json(result, input: input + [("bits_per_weight", bits.map(JSONValue.double) ?? .null)], running: running)))
             return
         }
         print(result.kl == nil ? "\n" + PerplexityText.final(result) : "\n" + PerplexityText.statistics(result))
+        if let bits { print("Bits per converted weight: \(PerplexityText.fixed(bits, 3))") }
     }
 
     static func open(_ path: String, contextLength: Int) throws -> LoadedModel {

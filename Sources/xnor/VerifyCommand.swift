@@ -39,10 +39,17 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print nothing but the report and errors (no progress).")
     var quiet = false
 
+    @Option(name: .customLong("html"), help: ArgumentHelp("Also write the report as one self-contained HTML page: bits per weight of each matrix, the calibration error recorded at conversion, KL divergence and top-1 agreement per position.", valueName: "FILE"))
+    var html: String?
+
+    @Flag(help: "Replace the --html file if it exists.")
+    var force = false
+
     @OptionGroup var limits: ReadLimits
 
     func validate() throws {
-        try UsageCheck.paths([("MODEL", model), ("--source", source), ("--text", textFile)])
+        try UsageCheck.paths([("MODEL", model), ("--source", source), ("--text", textFile), ("--html", html)])
+        if force && html == nil { throw ValidationError("--force replaces the --html file, which is not given") }
         if textFile != nil, let given = tokenOptions.givenList.first(where: \.given) {
             throw ValidationError("give --text FILE or \(given.option), not both")
         }
@@ -60,8 +67,12 @@ struct VerifyCommand: ParsableCommand {
     }
 
     private func perform() throws {
+        let htmlOutputs = html.map { [OutputSet.Output($0, option: "--html")] } ?? []
+        // Checked before any model is read: a page the user has is not replaced without --force.
+        _ = try OutputSet(htmlOutputs, inputs: [model, source] + (textFile.map { [$0] } ?? []), replace: force)
         let text = try textFile.map(TextInput.readPrompt)
         let loaded = try XNORModelFile.open(model)
+        let matrices = ConvertedMatrices(loaded.packed, errors: CalibrationRecord.errors(in: loaded.file.model.metadata))
         let sourceModel = try SourceModel.open(source)
         if sourceModel.takesTokens {
             try UsageCheck.refuse(inputs.given, because: "\(source) is a language model; give token ids (--tokens, --prompt-ids, --random-tokens) or --text FILE")
@@ -109,8 +120,14 @@ struct VerifyCommand: ParsableCommand {
             report = try verifier.run(samples: samples, progress: Progress("verifying samples", quiet: quiet).update)
         }
         report.source = sourceCheck
+        if let html {
+            let outputs = try OutputSet(htmlOutputs, inputs: [model, source] + (textFile.map { [$0] } ?? []), replace: force)
+            try outputs.writer(for: html).append(Array(Self.page(report, matrices: matrices, model: model, source: source).html().utf8))
+            try outputs.commit()
+        }
         let cosineMissed = minCosine.map { threshold in report.againstSource.contains { $0.minCosine < threshold } } ?? false
-        TerminalText.print(json ? JSONWriter().string(VerifyReportText.json(report, minCosine: minCosine)) : VerifyReportText.text(report, minCosine: minCosine),
+        TerminalText.print(json ? JSONWriter().string(VerifyReportText.json(report, minCosine: minCosine, bitsPerWeight: matrices.bitsPerWeight))
+                                : VerifyReportText.text(report, minCosine: minCosine, bitsPerWeight: matrices.bitsPerWeight),
               terminator: json ? "\n" : "")
         if let failure = report.nonFiniteFailure {
             throw FormatError(path: model, "verify failed: \(failure)")
@@ -121,6 +138,19 @@ struct VerifyCommand: ParsableCommand {
         if cosineMissed, let minCosine {
             throw FormatError(path: model, "verify failed: minimum cosine similarity against the source is below --min-cosine \(minCosine)")
         }
+    }
+
+    static func page(_ report: Verifier.Report, matrices: ConvertedMatrices, model: String, source: String) -> FidelityPage {
+        var summary = [("model", model), ("source", source), ("mode", report.mode),
+                       ("bits per converted weight", PerplexityText.fixed(matrices.bitsPerWeight, 3)),
+                       ("popcount ops against the simulated reference", report.opsPassed ? "all pass" : "FAIL")]
+        let lm = report.languageModelAgainstSource
+        if let lm {
+            summary += [("mean KL divergence", PerplexityText.fixed(lm.klMean, 4)), ("same top-1", PerplexityText.fixed(lm.sameTop1Percent, 2) + "%"),
+                        ("perplexity ratio", PerplexityText.fixed(lm.perplexityRatio, 4))]
+        }
+        return FidelityPage(title: "xnor verify \(AtomicFileWriter.baseName(of: model))", summary: summary, matrices: matrices.pageMatrices,
+                            positions: (lm?.perPosition ?? []).map { FidelityPage.Position(kl: $0.kl, sameTop1: $0.sameTop1) })
     }
 
     /// `--text`'s one sequence: the source's tokenizer on the text, within what both models take.
@@ -138,7 +168,7 @@ struct VerifyCommand: ParsableCommand {
 
 /// The verify report as people and scripts read it.
 enum VerifyReportText {
-    static func json(_ report: Verifier.Report, minCosine: Double?) -> JSONValue {
+    static func json(_ report: Verifier.Report, minCosine: Double?, bitsPerWeight: Double) -> JSONValue {
         func comparisons(_ list: [OutputComparison]) -> JSONValue {
             .array(list.map {
                 .object([
@@ -151,6 +181,7 @@ enum VerifyReportText {
         }
         return .object([
             ("mode", .string(report.mode)),
+            ("bits_per_weight", .double(bitsPerWeight)),
             ("samples", .int(Int64(report.samples))),
             ("ops_passed", .bool(report.opsPassed)),
             ("non_finite_failure", report.nonFiniteFailure.map { .string($0) } ?? .null),
@@ -214,8 +245,8 @@ enum VerifyReportText {
         return out
     }
 
-    static func text(_ report: Verifier.Report, minCosine: Double?) -> String {
-        var out = "mode \(report.mode), \(report.samples) input sample(s)\n"
+    static func text(_ report: Verifier.Report, minCosine: Double?, bitsPerWeight: Double) -> String {
+        var out = "mode \(report.mode), \(PerplexityText.fixed(bitsPerWeight, 3)) bits per converted weight, \(report.samples) input sample(s)\n"
         if let source = report.source { out += sourceText(source) }
         out += "(a) popcount ops against the simulated reference (pass if max relative error <= \(OpCheck.tolerance)):\n"
         out += InspectReport.table(report.opChecks.map {
