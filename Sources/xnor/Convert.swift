@@ -119,9 +119,24 @@ struct Convert: ParsableCommand {
         }
         if !quiet {
             TerminalText.print(ConversionReportText.text(conversion), terminator: "")
-            TerminalText.print("wrote \(output): \(Units.bytes(summary.fileSize)), \(packed.weights.count) packed weights, \(packed.graph.initializers.count) other tensors")
+            TerminalText.print("wrote \(output): \(Units.bytes(summary.fileSize)), \(packed.weights.count) packed weights\(Self.formatSummary(packed)), \(packed.graph.initializers.count) other tensors")
             if compress == .zstd { print("wrote \(output).zst") }
         }
+    }
+}
+
+extension Convert {
+    /// " (b2g128, 2.2556 bits per weight with scales)": the formats of the packed weights and
+    /// their mean stored bits per weight, weighted by size.
+    static func formatSummary(_ packed: PackedGraph) -> String {
+        guard !packed.weights.isEmpty else { return "" }
+        let names = Set(packed.weights.values.map(\.format.name)).sorted()
+        var bits = 0.0, count = 0.0
+        for weights in packed.weights.values {
+            bits += weights.bitsPerWeight * Double(weights.n) * Double(weights.k)
+            count += Double(weights.n) * Double(weights.k)
+        }
+        return " (\(names.joined(separator: ", ")), \(PerplexityText.fixed(bits / count, 4)) bits per weight with scales)"
     }
 }
 
