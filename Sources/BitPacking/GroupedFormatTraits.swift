@@ -40,8 +40,7 @@ extension PackedWeights {
         let groups = q.format.groupCount(k: q.k)
         let ternary = q.format.kind == .ternary
         for (p, plane) in q.codes.enumerated() {
-            let allowed: ClosedRange<Int8> = ternary ? -1...1 : -1...1
-            if let bad = plane.firstIndex(where: { !allowed.contains($0) || (!ternary && $0 == 0) }) {
+            if let bad = plane.firstIndex(where: { $0 < -1 || $0 > 1 || (!ternary && $0 == 0) }) {
                 throw BitPackingError("\(q.format.name) code plane \(p) [\(bad / q.k), \(bad % q.k)] is \(plane[bad]), not \(ternary ? "-1, 0 or 1" : "-1 or 1")")
             }
         }

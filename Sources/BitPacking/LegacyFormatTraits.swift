@@ -39,6 +39,10 @@ extension PackedWeights {
             if let bad = codes.firstIndex(where: { $0 != 1 && $0 != -1 }) {
                 throw BitPackingError("w1 code [\(bad / q.k), \(bad % q.k)] is \(codes[bad]), not -1 or 1")
             }
+            // The loader refuses such a file (α is a mean of |W|), so it is never written.
+            if let row = q.scales.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+                throw BitPackingError("w1 scale of row \(row) is \(q.scales[row]), not a finite number ≥ 0")
+            }
             let plane = RawStorage(zeroedByteCount: q.n * stride * 8)
             let scales = RawStorage(zeroedByteCount: q.n * 4)
             scales.withMutableFloats { _ = $0.initialize(from: q.scales) }

@@ -37,11 +37,14 @@ extension WeightFormat {
         rest = rest.dropFirst()
         let planeDigits = rest.prefix(while: \.isASCIIDigit)
         rest = rest.dropFirst(planeDigits.count)
-        guard let planes = Int(planeDigits), rest.first == "g" else { throw bad("no plane count and 'g'") }
+        // One spelling per format: no leading zeros, so names compare as strings.
+        guard planeDigits.count == 1, let planes = Int(planeDigits), rest.first == "g" else { throw bad("no plane count and 'g'") }
         rest = rest.dropFirst()
         let groupDigits = rest.prefix(while: \.isASCIIDigit)
         rest = rest.dropFirst(groupDigits.count)
-        guard !groupDigits.isEmpty, groupDigits.count <= 9, let group = Int(groupDigits) else { throw bad("no group size") }
+        guard !groupDigits.isEmpty, groupDigits.count <= 9, groupDigits.first != "0", let group = Int(groupDigits) else {
+            throw bad("no group size")
+        }
         let affine = rest == "a"
         guard rest.isEmpty || affine else { throw bad("unexpected '\(rest)' after the group size") }
         let format = WeightFormat(kind: kind, planes: planes, scope: .group(group), affine: affine)

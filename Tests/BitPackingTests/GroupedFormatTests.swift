@@ -75,7 +75,7 @@ import Testing
         for name in ["b1g64", "b3g192", "b2g128a", "t1g256", "w1", "w1.58"] {
             #expect(try WeightFormat(name: name).name == name)
         }
-        for bad in ["b4g128", "b0g64", "b2g100", "b2g0", "t2g128", "t1g128a", "b2g128x", "q4", "b2", "bg128", "b2g", ""] {
+        for bad in ["b4g128", "b0g64", "b2g100", "b2g0", "t2g128", "t1g128a", "b2g128x", "q4", "b2", "bg128", "b2g", "", "b02g128", "b2g0128", "b12g64"] {
             #expect(throws: BitPackingError.self, "\(bad)") { try WeightFormat(name: bad) }
         }
         #expect(WeightFormat.binary(planes: 3, group: 192).bitsPerWeight(n: 10, k: 192 * 4) == 3.25)
