@@ -14,15 +14,21 @@ final class GramAccumulator {
     private var total: [Double]
     private var sumAbsolute: [Double]
     private var maximumAbsolute: [Double]
-    private var call: [Float]
 
-    init(k: Int) throws {
+    /// One call's float32 sum, K × K at most: shared by every accumulator of a collection (one
+    /// adds at a time), so the float32 side costs the largest K², not the sum over inputs.
+    final class Scratch {
+        var values: [Float] = []
+    }
+    private let scratch: Scratch
+
+    init(k: Int, scratch: Scratch = Scratch()) throws {
         guard k > 0, k <= Int(Int32.max), let square = Checked.multiply(k, k) else {
             throw CalibrationError("an input of \(k) columns is too wide for a Hessian")
         }
         self.k = k
+        self.scratch = scratch
         total = [Double](repeating: 0, count: square)
-        call = [Float](repeating: 0, count: square)
         sumAbsolute = [Double](repeating: 0, count: k)
         maximumAbsolute = [Double](repeating: 0, count: k)
     }
@@ -34,11 +40,12 @@ final class GramAccumulator {
             throw CalibrationError("an input of \(x.count) values is not \(count) rows of \(k)")
         }
         guard count > 0, let base = x.baseAddress else { return }
-        call.withUnsafeMutableBufferPointer { c in
+        if scratch.values.count < k &* k { scratch.values = [Float](repeating: 0, count: k &* k) }
+        scratch.values.withUnsafeMutableBufferPointer { c in
             cblas_ssyrk(CblasRowMajor, CblasUpper, transposed ? CblasNoTrans : CblasTrans, Int32(k), Int32(count),
                         1, base, Int32(transposed ? count : k), 0, c.baseAddress, Int32(k))
         }
-        call.withUnsafeBufferPointer { c in
+        scratch.values.withUnsafeBufferPointer { c in
             total.withUnsafeMutableBufferPointer { t in
                 for i in 0..<k {
                     for j in i..<k { t[i &* k &+ j] += Double(c[i &* k &+ j]) }
@@ -55,9 +62,10 @@ final class GramAccumulator {
         rows += count
     }
 
-    /// The statistics so far, H symmetric.
-    func statistics() -> InputStatistics {
+    /// The statistics, H symmetric. The accumulator hands its storage over: call it once, last.
+    func finish() -> InputStatistics {
         var hessian = total
+        total = []
         for i in 0..<k {
             for j in 0..<i { hessian[i * k + j] = hessian[j * k + i] }
         }
