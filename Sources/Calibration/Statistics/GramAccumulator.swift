@@ -40,6 +40,7 @@ final class GramAccumulator {
             throw CalibrationError("an input of \(x.count) values is not \(count) rows of \(k)")
         }
         guard count > 0, let base = x.baseAddress else { return }
+        let k = self.k
         if scratch.values.count < k &* k { scratch.values = [Float](repeating: 0, count: k &* k) }
         scratch.values.withUnsafeMutableBufferPointer { c in
             cblas_ssyrk(CblasRowMajor, CblasUpper, transposed ? CblasNoTrans : CblasTrans, Int32(k), Int32(count),
@@ -52,11 +53,16 @@ final class GramAccumulator {
                 }
             }
         }
-        for r in 0..<count {
-            for column in 0..<k {
-                let magnitude = Double(abs(transposed ? x[column &* count &+ r] : x[r &* k &+ column]))
-                sumAbsolute[column] += magnitude
-                if magnitude > maximumAbsolute[column] { maximumAbsolute[column] = magnitude }
+        // Through buffers: element-wise access to a class's arrays pays an exclusivity check each.
+        sumAbsolute.withUnsafeMutableBufferPointer { sum in
+            maximumAbsolute.withUnsafeMutableBufferPointer { maximum in
+                for r in 0..<count {
+                    for column in 0..<k {
+                        let magnitude = Double(abs(transposed ? x[column &* count &+ r] : x[r &* k &+ column]))
+                        sum[column] += magnitude
+                        if magnitude > maximum[column] { maximum[column] = magnitude }
+                    }
+                }
             }
         }
         rows += count
