@@ -10,10 +10,10 @@ struct CalibrationOptions: ParsableArguments {
     @Option(name: .customLong("calibrate"), help: ArgumentHelp("Calibration data: a UTF-8 text file, tokenized with the model's own tokenizer, or token-id lines in the --prompt-ids format (a file of only digits, commas and white space).", valueName: "DATA"))
     var data: String?
 
-    @Option(name: .customLong("calib-ctx"), help: "Tokens per calibration sequence, BOS included (default 512).")
+    @Option(name: .customLong("calib-ctx"), help: ArgumentHelp("Tokens per calibration sequence, BOS included (default 512).", valueName: "N"))
     var contextLength: Int?
 
-    @Option(name: .customLong("calib-samples"), help: "At most this many calibration sequences, the first ones (default 64).")
+    @Option(name: .customLong("calib-samples"), help: ArgumentHelp("At most S calibration sequences, the first ones (default 64).", valueName: "S"))
     var samples: Int?
 
     @Flag(name: .customLong("calib-verbose"), help: ArgumentHelp("Print each matrix's statistics: rows, K, the largest and median Hessian diagonal.", visibility: .hidden))

@@ -100,16 +100,18 @@ import Testing
     /// Rows added in several calls sum as one: the float64 total of float32 per-call sums.
     @Test func accumulationOverCallsAndTransposedRows() throws {
         let rows = (0..<9).map { r in (0..<4).map { Double(Self.values(4, seed: UInt64(100 + r))[$0]) } }
-        let plain = try GramAccumulator(k: 4), transposed = try GramAccumulator(k: 4)
+        let scratch = GramAccumulator.Scratch()
+        let plain = try GramAccumulator(k: 4, scratch: scratch), transposed = try GramAccumulator(k: 4, scratch: scratch)
         for part in [rows[0..<2], rows[2..<9]] {
             let x = part.flatMap { $0.map(Float.init) }
             try x.withUnsafeBufferPointer { try plain.add($0, rows: part.count, transposed: false) }
             let xT = (0..<4).flatMap { c in part.map { Float($0[c]) } }
             try xT.withUnsafeBufferPointer { try transposed.add($0, rows: part.count, transposed: true) }
         }
-        try Self.check(plain.statistics(), rows, width: 4, "plain")
-        try Self.check(transposed.statistics(), rows, width: 4, "transposed")
-        let both = GramAccumulator.combined([plain.statistics(), transposed.statistics()])
+        let (a, b) = (plain.finish(), transposed.finish())
+        try Self.check(a, rows, width: 4, "plain")
+        try Self.check(b, rows, width: 4, "transposed")
+        let both = GramAccumulator.combined([a, b])
         try Self.check(both, rows + rows, width: 4, "combined")
     }
 }

@@ -35,7 +35,8 @@ public struct InputStatisticsCollector {
         let session = Session(model: model, options: SessionOptions(contextLength: model.contextCapacity == nil ? nil : max(longest, 1),
                                                                      floatProducts: .fast))
         let takesTokenTypes = graph.inputs.contains { $0.name == LanguageModelNames.tokenTypesInput }
-        let accumulators = try products.activations.map { try GramAccumulator(k: $0.k) }
+        let scratch = GramAccumulator.Scratch()
+        let accumulators = try products.activations.map { try GramAccumulator(k: $0.k, scratch: scratch) }
         for (s, sequence) in sequences.enumerated() {
             session.resetState()
             var inputs: [String: Tensor] = [
@@ -62,7 +63,7 @@ public struct InputStatisticsCollector {
             })
             progress?(s + 1, sequences.count)
         }
-        let collected = accumulators.map { $0.statistics() }
+        let collected = accumulators.map { $0.finish() }
         var result: [String: InputStatistics] = [:]
         for (weight, activations) in products.activationsOfWeight {
             result[weight] = activations.count == 1 ? collected[activations[0]] : GramAccumulator.combined(activations.map { collected[$0] })
