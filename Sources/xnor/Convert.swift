@@ -52,6 +52,12 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("rotate-seed"), help: "The seed of --rotate's random signs.")
     var rotateSeed: UInt64 = 14
 
+    @Option(name: .customLong("rotate-online"), help: "With --rotate, the projections that get an online Hadamard before them: down, writers (o and down), all, or none.")
+    var rotateOnline: String = "down"
+
+    @Flag(name: .customLong("no-rotate-residual"), help: "With --rotate, leave the residual stream and the norms as they are (online Hadamards only).")
+    var noRotateResidual = false
+
     enum Compression: String, ExpressibleByArgument {
         case zstd
     }
@@ -77,6 +83,9 @@ struct Convert: ParsableCommand {
             } catch let error as BitPackingError {
                 throw ValidationError("--weight-format: \(error.message)")
             }
+        }
+        guard rotateOnline == "none" || OnlineHadamardPass.Targets(rawValue: rotateOnline) != nil else {
+            throw ValidationError("--rotate-online is '\(rotateOnline)': down, writers, all or none")
         }
     }
 
@@ -112,7 +121,8 @@ struct Convert: ParsableCommand {
         }
         var graph = model.graph
         if rotate {
-            let (rotated, rotation) = try RotationPasses.apply(to: graph, seed: rotateSeed)
+            let online = OnlineHadamardPass.Targets(rawValue: rotateOnline)
+            let (rotated, rotation) = try RotationPasses.apply(to: graph, seed: rotateSeed, residual: !noRotateResidual, online: online)
             graph = rotated
             if !quiet { TerminalText.print("rotation (seed \(rotateSeed)):\n" + rotation.text, terminator: "") }
         }

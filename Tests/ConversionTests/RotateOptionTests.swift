@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Tensors
 import XNORLoader
 
 /// `xnor convert --rotate` as a user runs it.
@@ -31,5 +32,20 @@ struct RotateOptionTests {
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1 && lines[0].contains("gemma2") && lines[0].contains("reads the residual"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder + "/g.xnor"))
+    }
+
+    /// Online Hadamards alone: before o and down of both layers; the embedding keeps its source type.
+    @Test func onlineHadamardsWithoutTheResidualRotation() throws {
+        let folder = try XNORTool.scratch("rotate-online")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let model = folder + "/writers.xnor"
+        let result = try XNORTool.xnor(["convert", fixturePath("llm/llama"), "-o", model, "--rotate", "--no-rotate-residual",
+                                        "--rotate-online", "writers", "--mode", "w1a8", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let graph = try XNORModelFile.open(model).packed.graph
+        #expect(graph.nodes.filter { $0.opType == "Hadamard" }.count == 4)
+        #expect(graph.initializers.first { $0.name == "token_embd.weight" }?.elementType == .bf16)
+        let bad = try XNORTool.xnor(["convert", fixturePath("llm/llama"), "-o", folder + "/x.xnor", "--rotate", "--rotate-online", "sideways"])
+        #expect(bad.status == 1 && bad.stderr.split(separator: "\n").count == 1 && bad.stderr.contains("--rotate-online"), "\(bad.stderr)")
     }
 }

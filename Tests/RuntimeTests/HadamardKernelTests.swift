@@ -42,4 +42,9 @@ struct HadamardKernelTests {
         let mismatch = errorText { _ = try Session(graph: graph(size: 4, width: 10)).run(inputs: ["x": x]) }
         #expect(mismatch.contains("multiple of 4"), "\(mismatch)")
     }
+
+    @Test func noRowsGiveNoRows() throws {
+        let y = try #require(try Session(graph: graph(size: 1 << 20, width: 1 << 20)).run(inputs: ["x": try Tensor(shape: [0, 1 << 20], floats: [])])["y"])
+        #expect(y.shape == [0, 1 << 20])
+    }
 }

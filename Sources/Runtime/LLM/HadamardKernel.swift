@@ -32,6 +32,8 @@ struct HadamardKernel: OpKernel {
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
         let x = try inputs.required(0)
         let n = transform.size
+        // An empty input needs no work buffer (whose size the attribute alone would set).
+        guard x.count > 0 else { return }
         var values = [Double](repeating: 0, count: n)
         var scratch = [Double](repeating: 0, count: transform.baseOrder)
         try x.withUnsafeBuffer(of: Float.self) { input in

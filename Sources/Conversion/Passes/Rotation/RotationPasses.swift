@@ -15,24 +15,30 @@ public enum RotationPasses {
         case float32
     }
 
-    public static func apply(to graph: Graph, seed: UInt64, storage: Storage = .q8_0,
-                             onlineHadamard: Bool = true) throws -> (graph: Graph, report: RotationReport) {
+    /// `residual`: fold the norms and rotate the residual stream; `online`: where Hadamard ops
+    /// go (nil: none).
+    public static func apply(to graph: Graph, seed: UInt64, storage: Storage = .q8_0, residual: Bool = true,
+                             online: OnlineHadamardPass.Targets? = .down) throws -> (graph: Graph, report: RotationReport) {
         if graph.name.hasPrefix("bitnet") || graph.nodes.contains(where: BitLinearNode.isBitLinear) {
             throw RotationError("BitNet's ternary weights are the model: a rotation would lose their exact codes (and its sub-norms are not folded)")
         }
         var report = RotationReport()
-        let (folded, foldReport) = try NormFoldingPass().run(graph)
-        report.entries += foldReport.entries
-        let (rotated, rotationReport, _) = try ResidualRotationPass(seed: seed).run(folded)
-        report.entries += rotationReport.entries
-        var result = rotated
-        if onlineHadamard {
-            let (transformed, hadamardReport) = try OnlineHadamardPass().run(result)
+        var result = graph
+        if residual {
+            let (folded, foldReport) = try NormFoldingPass().run(graph)
+            report.entries += foldReport.entries
+            let (rotated, rotationReport, _) = try ResidualRotationPass(seed: seed).run(folded)
+            report.entries += rotationReport.entries
+            result = rotated
+        }
+        if let online {
+            let (transformed, hadamardReport) = try OnlineHadamardPass(targets: online).run(result)
             report.entries += hadamardReport.entries
             result = transformed
         }
         result.opsets["xnorkit"] = result.opsets["xnorkit"] ?? 1
-        result = try store(result, storage: storage, report: &report)
+        // Without the residual rotation the embedding and head keep their source values and type.
+        if residual { result = try store(result, storage: storage, report: &report) }
         // An untied weight's original, now read by nothing, is not written into the model.
         var referenced = Set(result.inputs.map(\.name) + result.outputs.map(\.name))
         for node in result.nodes { referenced.formUnion(node.inputs) }
