@@ -22,6 +22,95 @@ public enum CalibratedQuantization {
         public var quantized: [String: QuantizedMatrix]
         /// In graph order.
         public var matrices: [Matrix]
+        /// The rewritten graph, with each node's `weight_format` set to its matrix's chosen
+        /// format (`--bits`); the graph given when every node keeps its own.
+        public var graph: Graph
+    }
+
+    /// `--bits B`: each matrix quantized in every one of `candidates` (GPTQ, on its statistics),
+    /// then `BitBudget` picks one per matrix so the bits per converted weight (scales included)
+    /// are at most B with the least summed loss. A matrix's loss is the absolute squared error
+    /// it adds to its outputs per calibration row, tr(ΔW·H·ΔWᵀ) / rows: what the model receives,
+    /// comparable across matrices of one model.
+    public static func run(_ graph: Graph, statistics: [String: InputStatistics], bitsPerWeight budget: Double,
+                           candidates: [WeightFormat], quantizer: GPTQQuantizer = GPTQQuantizer(),
+                           progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        guard !candidates.isEmpty else { throw CalibrationError("--bits needs at least one candidate format") }
+        let targets = try weights(of: graph, statistics: statistics)
+        var options: [[(QuantizedMatrix, CompensatedQuantization)]] = []
+        var budgetMatrices: [BitBudget.Matrix] = []
+        for (index, target) in targets.enumerated() {
+            defer { progress?(index + 1, targets.count) }
+            let values = try target.constant.floatValues()
+            var results: [(QuantizedMatrix, CompensatedQuantization)] = []
+            var budgetCandidates: [BitBudget.Candidate] = []
+            for format in candidates {
+                let result = try quantizer.quantizeReporting(values, n: target.n, k: target.k, format: format, statistics: target.statistics)
+                results.append((result.matrix, result))
+                let rows = Double(max(target.statistics.rows, 1))
+                let loss = (result.compensated.output ?? 0) * (result.compensated.outputEnergy ?? 0) / rows
+                let bits = Int((format.bitsPerWeight(n: target.n, k: target.k) * Double(target.n * target.k)).rounded(.up))
+                budgetCandidates.append(BitBudget.Candidate(label: format.name, bits: bits, loss: loss.isFinite ? loss : .greatestFiniteMagnitude))
+            }
+            options.append(results)
+            budgetMatrices.append(BitBudget.Matrix(name: target.name, weights: target.n * target.k, candidates: budgetCandidates))
+        }
+        let choice: BitBudget.Choice
+        do {
+            choice = try BitBudget(matrices: budgetMatrices).choose(bitsPerWeight: budget)
+        } catch let error as BitBudget.Infeasible {
+            throw CalibrationError("--bits: \(error)")
+        }
+        var quantized: [String: QuantizedMatrix] = [:]
+        var matrices: [Matrix] = []
+        var chosen: [String: WeightFormat] = [:]
+        for (m, target) in targets.enumerated() {
+            let (matrix, report) = options[m][choice.indices[m]]
+            quantized[target.name] = matrix
+            chosen[target.name] = matrix.format
+            matrices.append(Matrix(weight: target.name, format: matrix.format, n: target.n, k: target.k,
+                                   roundToNearest: report.roundToNearest, compensated: report.compensated))
+        }
+        var result = graph
+        for i in result.nodes.indices where XNORPopcountGemmNode.isXNOR(result.nodes[i]) {
+            guard let name = XNORPopcountGemmNode.weight(of: result.nodes[i]), let format = chosen[name] else { continue }
+            result.nodes[i].attributes.removeAll { $0.name == XNORPopcountGemmNode.Attribute.weightFormat }
+            result.nodes[i].attributes.append((XNORPopcountGemmNode.Attribute.weightFormat, .string(format.name)))
+        }
+        return Result(quantized: quantized, matrices: matrices, graph: result)
+    }
+
+    struct Target {
+        var name: String
+        var constant: ConstantTensor
+        var n: Int
+        var k: Int
+        var statistics: InputStatistics
+    }
+
+    /// The distinct weights of the graph's XNORPopcountGemm nodes, in graph order, checked.
+    static func weights(of graph: Graph, statistics: [String: InputStatistics]) throws -> [Target] {
+        var constants: [String: ConstantTensor] = [:]
+        for tensor in graph.initializers { constants[tensor.name] = tensor }
+        var seen = Set<String>()
+        var targets: [Target] = []
+        for node in graph.nodes where XNORPopcountGemmNode.isXNOR(node) {
+            guard let name = XNORPopcountGemmNode.weight(of: node), seen.insert(name).inserted else { continue }
+            guard let weight = constants[name], weight.shape.count == 2 else {
+                throw CalibrationError("node '\(node.displayName)': weight '\(name)' is not a 2-D constant")
+            }
+            guard case .string("nk") = node.attribute(XNORPopcountGemmNode.Attribute.weightLayout) else {
+                throw CalibrationError("node '\(node.displayName)': calibrated quantization reads [N, K] weights (weight_layout nk)")
+            }
+            guard let stats = statistics[name] else {
+                throw CalibrationError("no calibration statistics for weight '\(name)' (node '\(node.displayName)')")
+            }
+            guard stats.k == weight.shape[1] else {
+                throw CalibrationError("weight '\(name)' takes K = \(weight.shape[1]) inputs but its statistics have K = \(stats.k)")
+            }
+            targets.append(Target(name: name, constant: weight, n: weight.shape[0], k: weight.shape[1], statistics: stats))
+        }
+        return targets
     }
 
     /// `progress(done, total)` after each matrix.
@@ -57,6 +146,6 @@ public enum CalibratedQuantization {
             matrices.append(Matrix(weight: name, format: format, n: n, k: k,
                                    roundToNearest: result.roundToNearest, compensated: result.compensated))
         }
-        return Result(quantized: quantized, matrices: matrices)
+        return Result(quantized: quantized, matrices: matrices, graph: graph)
     }
 }

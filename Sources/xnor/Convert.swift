@@ -46,8 +46,8 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("no-tokenizer"), help: "Do not carry the source's tokenizer into the .xnor (by default its tokenizer.ggml.* keys are written, and a tokenizer that does not read is an error).")
     var noTokenizer = false
 
-    @Flag(help: "Rotate a decoder's float graph before converting it (norms folded, the residual stream rotated by a randomized Hadamard matrix, a Hadamard before each down projection): the same function, inputs without outlier channels (formats/llm-graph.md).")
-    var rotate = false
+    @Flag(inversion: .prefixedNo, help: "Rotate a decoder's float graph before converting it (norms folded, the residual stream rotated by a randomized Hadamard matrix, a Hadamard before each down projection): the same function, inputs without outlier channels (formats/llm-graph.md). Default: on with --calibrate, off otherwise.")
+    var rotate: Bool?
 
     @Option(name: .customLong("rotate-seed"), help: "The seed of --rotate's random signs.")
     var rotateSeed: UInt64 = 14
@@ -84,12 +84,26 @@ struct Convert: ParsableCommand {
                 throw ValidationError("--weight-format: \(error.message)")
             }
         }
+        if let bits {
+            guard bits.isFinite, bits > 0, bits <= 32 else { throw ValidationError("--bits must be a number of bits per weight above 0 (at most 32)") }
+            guard calibration.data != nil else { throw ValidationError("--bits chooses formats by their calibration error: give --calibrate DATA") }
+            guard weightFormat == nil else { throw ValidationError("give --bits or --weight-format, not both: --bits chooses each matrix's format") }
+        }
         guard rotateOnline == "none" || OnlineHadamardPass.Targets(rawValue: rotateOnline) != nil else {
             throw ValidationError("--rotate-online is '\(rotateOnline)': down, writers, all or none")
         }
     }
 
     @OptionGroup var calibration: CalibrationOptions
+
+    @Option(help: ArgumentHelp("With --calibrate: an average of at most B bits per converted weight, scales included; each matrix gets the format among b1g64, b2g128 and b3g192 that the budget affords with the least output error on the calibration data.", valueName: "B"))
+    var bits: Double?
+
+    /// `--calibrate` alone is the calibrated default: w1a8 products, the residual stream rotated,
+    /// 3 residual planes with a scale per 192 inputs (3.25 bits per weight), by error compensation.
+    /// A BitNet checkpoint keeps its own default (its ternary codes are taken as they are).
+    static let calibratedDefaultFormat = "b3g192"
+    static let budgetCandidates = ["b1g64", "b2g128", "b3g192"]
 
     @OptionGroup var limits: ReadLimits
 
@@ -107,9 +121,11 @@ struct Convert: ParsableCommand {
         let model = try SourceModel.open(source)
         // Before the packing, so that a tokenizer that does not read fails at once.
         let carried = try CarriedMetadata.of(source, model: model, withTokenizer: !noTokenizer)
-        let mode = self.mode ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1
+        let calibrating = calibration.data != nil && model.built?.defaultMode != ConversionMode.w1_58a8.rawValue
+        let mode = self.mode ?? (calibrating ? .w1a8 : nil) ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1
         var pass = XNORRewritePass(mode: mode, keep: keep.map(Glob.init))
-        if let weightFormat {
+        // Under --bits every node starts in the default format; the budget then sets each one's.
+        if let weightFormat = weightFormat ?? (calibrating && mode.weightMode == .w1 ? Self.calibratedDefaultFormat : nil) {
             // validate() checked the name; the default mode is only known now.
             let (format, _) = try WeightFormat.ofNode(mode: mode.rawValue, weightFormat: weightFormat)
             pass.weightFormat = format
@@ -120,7 +136,7 @@ struct Convert: ParsableCommand {
             }
         }
         var graph = model.graph
-        if rotate {
+        if rotate ?? calibrating {
             let online = OnlineHadamardPass.Targets(rawValue: rotateOnline)
             let (rotated, rotation) = try RotationPasses.apply(to: graph, seed: rotateSeed, residual: !noRotateResidual, online: online)
             graph = rotated
@@ -134,13 +150,19 @@ struct Convert: ParsableCommand {
         if let statistics = try calibration.collect(source: source, model: model, graph: graph, weights: converted, quiet: quiet) {
             let progress = Progress("quantizing (error compensation)", quiet: quiet)
             let start = MonotonicClock.now()
-            calibrated = try CalibratedQuantization.run(rewritten, statistics: statistics, progress: progress.update)
+            if let bits {
+                let candidates = try Self.budgetCandidates.map { try WeightFormat(name: $0) }
+                calibrated = try CalibratedQuantization.run(rewritten, statistics: statistics, bitsPerWeight: bits, candidates: candidates,
+                                                            progress: progress.update)
+            } else {
+                calibrated = try CalibratedQuantization.run(rewritten, statistics: statistics, progress: progress.update)
+            }
             if !quiet {
                 FileHandleStream.standardError.write("quantized \(calibrated?.matrices.count ?? 0) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
             }
         }
         let progress = Progress("packing weights", quiet: quiet)
-        let packed = try WeightPackingPass.run(rewritten, quantized: calibrated?.quantized ?? [:], progress: progress.update)
+        let packed = try WeightPackingPass.run(calibrated?.graph ?? rewritten, quantized: calibrated?.quantized ?? [:], progress: progress.update)
         let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")
         let sourceFiles = try SourceModel.files(of: source, model: model)
         let outputs = try OutputSet(outputFiles, inputs: [source] + sourceFiles.map(\.path) + calibrationFiles, replace: force)

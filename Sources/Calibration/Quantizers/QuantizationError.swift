@@ -7,10 +7,14 @@ public struct QuantizationError: Sendable, Equatable {
     public var weight: Double
     /// nil without statistics.
     public var output: Double?
+    /// tr(W·H·Wᵀ), the denominator of `output`: with it, `output` becomes the absolute squared
+    /// error the matrix adds to its outputs over the calibration rows (what `--bits` weighs).
+    public var outputEnergy: Double?
 
-    public init(weight: Double, output: Double?) {
+    public init(weight: Double, output: Double?, outputEnergy: Double? = nil) {
         self.weight = weight
         self.output = output
+        self.outputEnergy = outputEnergy
     }
 
     /// The errors of several quantizations of the same weights (one tr(W·H·Wᵀ) for all).
@@ -35,7 +39,7 @@ public struct QuantizationError: Sendable, Equatable {
             if let hessian, let outputNorm {
                 output = ratio(quadraticTrace(difference, hessian, n: n, k: k), outputNorm)
             }
-            return QuantizationError(weight: ratio(squared, weightNorm), output: output)
+            return QuantizationError(weight: ratio(squared, weightNorm), output: output, outputEnergy: outputNorm)
         }
     }
 
