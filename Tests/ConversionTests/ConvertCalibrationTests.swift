@@ -39,3 +39,80 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: dir + "/out.xnor"))
     }
 }
+
+/// What calibration buys, on the demo Llama (trained on Debian's licence texts): the
+/// perplexity ratio against the source on its four held-out prompts, measured by `verify`
+/// (whose float reference executor is held to transformers' logits by the LLM checks).
+@Suite struct CalibratedConversionTests {
+    static let demo = fixturePath("demo/tiny-llama")
+
+    /// GPL-3 as byte ids (the demo model reads bytes), 16 lines of 128.
+    static func calibrationIDs(in dir: String) throws -> String {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: "/usr/share/common-licenses/GPL-3")).prefix(2048))
+        let lines = stride(from: 0, to: bytes.count, by: 128).map { bytes[$0..<min($0 + 128, bytes.count)].map(String.init).joined(separator: ",") }
+        let path = dir + "/ids.txt"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func verify(_ model: String) throws -> (ratio: Double, bits: Double) {
+        let r = try XNORTool.xnor(["verify", model, "--source", demo, "--prompt-ids", demo + "/prompt-ids.txt", "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let lm = json?["language_model_against_source"] as? [String: Any]
+        return ((lm?["perplexity_ratio"] as? Double) ?? .nan, (json?["bits_per_weight"] as? Double) ?? .nan)
+    }
+
+    @Test func calibrationBeatsRoundingAtTheSameFormat() throws {
+        let dir = try XNORTool.scratch("calibrated")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = try Self.calibrationIDs(in: dir)
+        let plain = try XNORTool.xnor(["convert", Self.demo, "-o", dir + "/rtn.xnor", "--mode", "w1a8", "--weight-format", "b1g64", "--quiet"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let calibrated = try XNORTool.xnor(["convert", Self.demo, "-o", dir + "/gptq.xnor", "--weight-format", "b1g64",
+                                            "--calibrate", ids, "--calib-ctx", "128", "--report", dir + "/report.json", "--quiet"])
+        #expect(calibrated.status == 0, "\(calibrated.stderr)")
+        let (rtn, rtnBits) = try Self.verify(dir + "/rtn.xnor")
+        let (gptq, gptqBits) = try Self.verify(dir + "/gptq.xnor")
+        // Measured: 2.54 by rounding, 1.54 rotated and compensated, both at 1.256 bits.
+        #expect(gptq < rtn * 0.8, "calibrated PPL ratio \(gptq) against \(rtn) by rounding")
+        #expect(abs(rtnBits - gptqBits) < 1e-9 && rtnBits < 1.3)
+        // Every matrix has its calibration error by rounding alone and after compensation, the second lower.
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/report.json"))) as? [String: Any]
+        let matrices = report?["matrices"] as? [[String: Any]] ?? []
+        #expect(matrices.count == 28)
+        #expect(matrices.allSatisfy { ($0["calibration_error_after"] as? Double ?? .infinity) < ($0["calibration_error_before"] as? Double ?? 0) })
+    }
+
+    @Test func theBudgetIsMetAndSpentWhereItPays() throws {
+        let dir = try XNORTool.scratch("budget")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = try Self.calibrationIDs(in: dir)
+        let r = try XNORTool.xnor(["convert", Self.demo, "-o", dir + "/m.xnor", "--calibrate", ids, "--calib-ctx", "128",
+                                   "--bits", "1.8", "--report", dir + "/report.json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/report.json"))) as? [String: Any]
+        let bits = report?["bits_per_weight"] as? Double ?? .nan
+        let formats = Set((report?["matrices"] as? [[String: Any]] ?? []).compactMap { $0["format"] as? String })
+        #expect(bits <= 1.8 && bits > 1.5, "bits per weight \(bits)")
+        #expect(formats.count >= 2, "one format for every matrix: \(formats)")
+        #expect(try Self.verify(dir + "/m.xnor").bits == bits)
+    }
+
+    @Test(arguments: [
+        (["--bits", "2"], "--bits chooses formats by their calibration error"),
+        (["--bits", "2", "--calibrate", "IDS", "--weight-format", "b2g128"], "give --bits or --weight-format, not both"),
+        (["--bits", "0", "--calibrate", "IDS"], "--bits must be"),
+        (["--bits", "1.1", "--calibrate", "IDS"], "is below the smallest encoding of this model"),
+    ])
+    func badBudgetIsOneLine(_ options: [String], _ expected: String) throws {
+        let dir = try XNORTool.scratch("budget-bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = try Self.calibrationIDs(in: dir)
+        let context = options.contains("--calibrate") ? ["--calib-ctx", "128"] : []
+        let r = try XNORTool.xnor(["convert", Self.demo, "-o", dir + "/out.xnor"] + context + options.map { $0 == "IDS" ? ids : $0 })
+        #expect(r.status == 1)
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains(expected), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out.xnor"))
+    }
+}
