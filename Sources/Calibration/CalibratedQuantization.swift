@@ -82,6 +82,8 @@ public enum CalibratedQuantization {
 
     struct Target {
         var name: String
+        /// The node's format (`mode` and `weight_format`).
+        var format: WeightFormat
         var constant: ConstantTensor
         var n: Int
         var k: Int
@@ -96,6 +98,10 @@ public enum CalibratedQuantization {
         var targets: [Target] = []
         for node in graph.nodes where XNORPopcountGemmNode.isXNOR(node) {
             guard let name = XNORPopcountGemmNode.weight(of: node), seen.insert(name).inserted else { continue }
+            guard case .string(let mode) = node.attribute(XNORPopcountGemmNode.Attribute.mode) else {
+                throw CalibrationError("node '\(node.displayName)' has no mode")
+            }
+            let (format, _) = try WeightFormat.ofNode(mode: mode, weightFormat: XNORPopcountGemmNode.weightFormat(of: node))
             guard let weight = constants[name], weight.shape.count == 2 else {
                 throw CalibrationError("node '\(node.displayName)': weight '\(name)' is not a 2-D constant")
             }
@@ -108,42 +114,23 @@ public enum CalibratedQuantization {
             guard stats.k == weight.shape[1] else {
                 throw CalibrationError("weight '\(name)' takes K = \(weight.shape[1]) inputs but its statistics have K = \(stats.k)")
             }
-            targets.append(Target(name: name, constant: weight, n: weight.shape[0], k: weight.shape[1], statistics: stats))
+            targets.append(Target(name: name, format: format, constant: weight, n: weight.shape[0], k: weight.shape[1], statistics: stats))
         }
         return targets
     }
 
-    /// `progress(done, total)` after each matrix.
+    /// Each matrix in its node's format; `progress(done, total)` after each matrix.
     public static func run(_ graph: Graph, statistics: [String: InputStatistics], quantizer: GPTQQuantizer = GPTQQuantizer(),
                            progress: ((Int, Int) -> Void)? = nil) throws -> Result {
-        var constants: [String: ConstantTensor] = [:]
-        for tensor in graph.initializers { constants[tensor.name] = tensor }
-        let nodes = graph.nodes.filter(XNORPopcountGemmNode.isXNOR)
         var quantized: [String: QuantizedMatrix] = [:]
         var matrices: [Matrix] = []
-        for (index, node) in nodes.enumerated() {
-            defer { progress?(index + 1, nodes.count) }
-            guard let name = XNORPopcountGemmNode.weight(of: node), quantized[name] == nil else { continue }
-            guard case .string(let mode) = node.attribute(XNORPopcountGemmNode.Attribute.mode) else {
-                throw CalibrationError("node '\(node.displayName)' has no mode")
-            }
-            let (format, _) = try WeightFormat.ofNode(mode: mode, weightFormat: XNORPopcountGemmNode.weightFormat(of: node))
-            guard let weight = constants[name], weight.shape.count == 2 else {
-                throw CalibrationError("node '\(node.displayName)': weight '\(name)' is not a 2-D constant")
-            }
-            // Token-calibrated graphs are the LLM builders', whose projections hold [N, K].
-            guard case .string("nk") = node.attribute(XNORPopcountGemmNode.Attribute.weightLayout) else {
-                throw CalibrationError("node '\(node.displayName)': calibrated quantization reads [N, K] weights (weight_layout nk)")
-            }
-            guard let stats = statistics[name] else {
-                throw CalibrationError("no calibration statistics for weight '\(name)' (node '\(node.displayName)')")
-            }
-            let n = weight.shape[0], k = weight.shape[1]
-            guard stats.k == k else { throw CalibrationError("weight '\(name)' takes K = \(k) inputs but its statistics have K = \(stats.k)") }
-            let values = try weight.floatValues()
-            let result = try quantizer.quantizeReporting(values, n: n, k: k, format: format, statistics: stats)
-            quantized[name] = result.matrix
-            matrices.append(Matrix(weight: name, format: format, n: n, k: k,
+        let targets = try weights(of: graph, statistics: statistics)
+        for (index, target) in targets.enumerated() {
+            defer { progress?(index + 1, targets.count) }
+            let result = try quantizer.quantizeReporting(try target.constant.floatValues(), n: target.n, k: target.k,
+                                                         format: target.format, statistics: target.statistics)
+            quantized[target.name] = result.matrix
+            matrices.append(Matrix(weight: target.name, format: target.format, n: target.n, k: target.k,
                                    roundToNearest: result.roundToNearest, compensated: result.compensated))
         }
         return Result(quantized: quantized, matrices: matrices, graph: graph)
