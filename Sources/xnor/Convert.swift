@@ -103,6 +103,7 @@ struct Convert: ParsableCommand {
     /// 3 residual planes with a scale per 192 inputs (3.25 bits per weight), by error compensation.
     /// A BitNet checkpoint keeps its own default (its ternary codes are taken as they are).
     static let calibratedDefaultFormat = "b3g192"
+    static let calibratedTernaryFormat = "t1g128"
     static let budgetCandidates = ["b1g64", "b2g128", "b3g192"]
 
     @OptionGroup var limits: ReadLimits
@@ -125,7 +126,8 @@ struct Convert: ParsableCommand {
         let mode = self.mode ?? (calibrating ? .w1a8 : nil) ?? model.built.flatMap { ConversionMode(rawValue: $0.defaultMode) } ?? .w1a1
         var pass = XNORRewritePass(mode: mode, keep: keep.map(Glob.init))
         // Under --bits every node starts in the default format; the budget then sets each one's.
-        if let weightFormat = weightFormat ?? (calibrating && mode.weightMode == .w1 ? Self.calibratedDefaultFormat : nil) {
+        // Calibrated ternary takes scales per group (w1.58's one scale per tensor is not fitted).
+        if let weightFormat = weightFormat ?? (calibrating ? (mode.weightMode == .w1 ? Self.calibratedDefaultFormat : Self.calibratedTernaryFormat) : nil) {
             // validate() checked the name; the default mode is only known now.
             let (format, _) = try WeightFormat.ofNode(mode: mode.rawValue, weightFormat: weightFormat)
             pass.weightFormat = format
