@@ -80,6 +80,18 @@ public enum CalibratedQuantization {
         return Result(quantized: quantized, matrices: matrices, graph: result)
     }
 
+    /// The least bits per weight that matrices of these shapes can take among `candidates`
+    /// (each matrix in its smallest): a `--bits` below it cannot be met. 0 for no matrices.
+    public static func smallestBitsPerWeight(_ shapes: [(n: Int, k: Int)], candidates: [WeightFormat]) -> Double {
+        var bits = 0.0, weights = 0.0
+        for shape in shapes {
+            let count = Double(shape.n) * Double(shape.k)
+            bits += (candidates.map { $0.bitsPerWeight(n: shape.n, k: shape.k) }.min() ?? 0) * count
+            weights += count
+        }
+        return weights > 0 ? bits / weights : 0
+    }
+
     struct Target {
         var name: String
         /// The node's format (`mode` and `weight_format`).

@@ -145,39 +145,7 @@ struct Convert: ParsableCommand {
             if !quiet { TerminalText.print("rotation (seed \(rotateSeed)):\n" + rotation.text, terminator: "") }
         }
         let (rewritten, conversion) = pass.run(graph)
-        // Calibrated: the statistics of the matrices the pass converts, on the graph as rotated,
-        // then each matrix quantized by error compensation in its node's format.
-        let converted = Set(conversion.entries.filter { $0.decision == .converted }.compactMap(\.weight))
-        if let bits {
-            // Known from the shapes alone: refused before the calibration runs.
-            var weights: [String: (n: Int, k: Int)] = [:]
-            for entry in conversion.entries where entry.decision == .converted {
-                if let name = entry.weight, let n = entry.n, let k = entry.k { weights[name] = (n, k) }
-            }
-            let candidates = try Self.budgetCandidates.map { try WeightFormat(name: $0) }
-            let smallest = weights.values.reduce(0.0) { sum, shape in
-                sum + candidates.map { $0.bitsPerWeight(n: shape.n, k: shape.k) * Double(shape.n * shape.k) }.min()!
-            }
-            let count = weights.values.reduce(0.0) { $0 + Double($1.n * $1.k) }
-            if count > 0, smallest / count > bits {
-                throw ValidationError("--bits \(bits) is below the smallest encoding of this model's matrices: \(PerplexityText.fixed(smallest / count, 4)) bits per weight (b1g64, with its scales and short last groups)")
-            }
-        }
-        var calibrated: CalibratedQuantization.Result?
-        if let statistics = try calibration.collect(source: source, model: model, graph: graph, weights: converted, quiet: quiet) {
-            let progress = Progress("quantizing (error compensation)", quiet: quiet)
-            let start = MonotonicClock.now()
-            if let bits {
-                let candidates = try Self.budgetCandidates.map { try WeightFormat(name: $0) }
-                calibrated = try CalibratedQuantization.run(rewritten, statistics: statistics, bitsPerWeight: bits, candidates: candidates,
-                                                            progress: progress.update)
-            } else {
-                calibrated = try CalibratedQuantization.run(rewritten, statistics: statistics, progress: progress.update)
-            }
-            if !quiet {
-                FileHandleStream.standardError.write("quantized \(calibrated?.matrices.count ?? 0) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
-            }
-        }
+        let calibrated = try calibrate(rewritten, conversion: conversion, graph: graph, source: source, model: model)
         let progress = Progress("packing weights", quiet: quiet)
         let packed = try WeightPackingPass.run(calibrated?.graph ?? rewritten, quantized: calibrated?.quantized ?? [:], progress: progress.update)
         let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")
