@@ -211,12 +211,19 @@ def output_transform(weights: QuantizedWeights, activations: QuantizedActivation
     i = ints.astype(F64)
     with np.errstate(invalid="ignore"):
         p = (w_scale * a_scale) * i if activations.mode == "a1" else (w_scale / a_scale) * i
+    return finish_output(p, activations.finite, alpha, bias)
+
+
+def finish_output(p: np.ndarray, finite: np.ndarray, alpha: float | None, bias: np.ndarray | None) -> np.ndarray:
+    """The end every format shares: the float64 product times alpha, plus the bias, rounded once
+    to float32; rows with a non-finite activation are NaN."""
+    with np.errstate(invalid="ignore"):
         if alpha is not None:
             p = p * F64(F32(alpha))
         if bias is not None:
             p = p + np.asarray(bias, dtype=F32).astype(F64)[None, :]
     y = p.astype(F32)
-    y[~activations.finite] = F32(np.nan)
+    y[~finite] = F32(np.nan)
     return y
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xnortools.numerics import (F32, F64, PLANE_WEIGHTS, SCALE_FLOOR, NumericsError, QuantizedActivations,
+from xnortools.numerics import (F32, F64, finish_output, PLANE_WEIGHTS, SCALE_FLOOR, NumericsError, QuantizedActivations,
                                 pack_bits, popcount)
 
 F16 = np.float16
@@ -184,10 +184,4 @@ def output(q: QuantizedMatrix, act: QuantizedActivations, ints: np.ndarray,
     scale = act.scales.astype(F64)[:, None]
     with np.errstate(invalid="ignore"):
         t = acc * scale if act.mode == "a1" else acc / scale
-        if alpha is not None:
-            t = t * F64(F32(alpha))
-        if bias is not None:
-            t = t + np.asarray(bias, dtype=F32).astype(F64)[None, :]
-    y = t.astype(F32)
-    y[~act.finite] = F32(np.nan)
-    return y
+    return finish_output(t, act.finite, alpha, bias)
