@@ -1,5 +1,6 @@
 import BitPacking
 import Graph
+import Tensors
 
 /// The calibrated half of a conversion: every XNORPopcountGemm weight of a rewritten graph
 /// quantized in its node's format by error compensation on its input statistics, with the
@@ -15,7 +16,23 @@ public enum CalibratedQuantization {
         public var k: Int
         public var roundToNearest: QuantizationError
         public var compensated: QuantizationError
+        /// Under `--bits` with measured sensitivity: the mean KL divergence from the float model
+        /// with this matrix alone in the probe candidate.
+        public var sensitivity: Double? = nil
         public var bitsPerWeight: Double { format.bitsPerWeight(n: n, k: k) }
+    }
+
+    /// A matrix `--bits` keeps at high precision: ggml's Q8_0 (blocks of 32 int8 with a float16
+    /// scale, 8.5 bits per weight), read by the float product it was before the rewrite.
+    public struct Kept: Sendable {
+        public var weight: String
+        public var n: Int
+        public var k: Int
+        /// The Q8_0 rounding's calibration error (relative output error).
+        public var error: QuantizationError
+        public var sensitivity: Double?
+        public static let bitsPerWeight = Double(Q8_0Encoder.bytesPerBlock * 8) / Double(Q8_0Encoder.blockSize)
+        public static let label = "q8_0"
     }
 
     public struct Result: Sendable {
@@ -25,34 +42,73 @@ public enum CalibratedQuantization {
         /// The rewritten graph, with each node's `weight_format` set to its matrix's chosen
         /// format (`--bits`); the graph given when every node keeps its own.
         public var graph: Graph
+        /// `--bits`: the matrices it keeps at Q8_0, in graph order; their nodes in `graph` are
+        /// still rewritten: the caller rewrites the graph again with them kept.
+        public var kept: [Kept] = []
     }
 
     /// `--bits B`: each matrix quantized in every one of `candidates` (GPTQ, on its statistics),
-    /// then `BitBudget` picks one per matrix so the bits per converted weight (scales included)
-    /// are at most B with the least summed loss. A matrix's loss is the absolute squared error
-    /// it adds to its outputs per calibration row, tr(ΔW·H·ΔWᵀ) / rows: what the model receives,
-    /// comparable across matrices of one model.
+    /// and with `keepCandidate` also kept at Q8_0 where K is a multiple of 32; then `BitBudget`
+    /// picks one encoding per matrix so the bits per converted weight (scales included) are at
+    /// most B with the least summed loss.
+    ///
+    /// A candidate's loss is the absolute squared error it adds to the matrix's outputs per
+    /// calibration row, tr(ΔW·H·ΔWᵀ) / rows. With `sensitivity`, each matrix's errors are
+    /// weighed by what they cost the model: the KL divergence measured with that matrix alone
+    /// in its `probe` candidate (the middle one by bits), per unit of that candidate's output
+    /// error. KL grows with the square of a small change of the outputs, as the output error
+    /// does, so the weighed error estimates each candidate's KL (HAWQ's Fisher-weighted error).
     public static func run(_ graph: Graph, statistics: [String: InputStatistics], bitsPerWeight budget: Double,
-                           candidates: [WeightFormat], quantizer: GPTQQuantizer = GPTQQuantizer(),
+                           candidates: [WeightFormat], keepCandidate: Bool = false, quantizer: GPTQQuantizer = GPTQQuantizer(),
+                           sensitivity: MatrixSensitivity? = nil,
                            progress: ((Int, Int) -> Void)? = nil) throws -> Result {
         guard !candidates.isEmpty else { throw CalibrationError("--bits needs at least one candidate format") }
         let targets = try weights(of: graph, statistics: statistics)
         var options: [[(QuantizedMatrix, CompensatedQuantization)]] = []
+        var keptOptions: [Kept?] = []
+        var divergences: [Double?] = []
         var budgetMatrices: [BitBudget.Matrix] = []
         for (index, target) in targets.enumerated() {
             defer { progress?(index + 1, targets.count) }
             let values = try target.constant.floatValues()
+            let rows = Double(max(target.statistics.rows, 1))
+            func absolute(_ error: QuantizationError) -> Double { (error.output ?? 0) * (error.outputEnergy ?? 0) / rows }
             var results: [(QuantizedMatrix, CompensatedQuantization)] = []
-            var budgetCandidates: [BitBudget.Candidate] = []
+            var outputErrors: [Double] = []
             for format in candidates {
                 let result = try quantizer.quantizeReporting(values, n: target.n, k: target.k, format: format, statistics: target.statistics)
                 results.append((result.matrix, result))
-                let rows = Double(max(target.statistics.rows, 1))
-                let loss = (result.compensated.output ?? 0) * (result.compensated.outputEnergy ?? 0) / rows
-                let bits = Int((format.bitsPerWeight(n: target.n, k: target.k) * Double(target.n * target.k)).rounded(.up))
-                budgetCandidates.append(BitBudget.Candidate(label: format.name, bits: bits, loss: loss.isFinite ? loss : .greatestFiniteMagnitude))
+                outputErrors.append(absolute(result.compensated))
             }
+            var kept: Kept? = nil
+            if keepCandidate, target.k % Q8_0Encoder.blockSize == 0 {
+                let stored = ConstantTensor(name: target.name, blockType: .q8_0, shape: [target.n, target.k],
+                                            storage: .owned(try Q8_0Encoder.encode(values)))
+                let error = QuantizationError.measure(values, approximations: [try stored.floatValues().map(Double.init)],
+                                                      n: target.n, k: target.k, statistics: target.statistics)[0]
+                kept = Kept(weight: target.name, n: target.n, k: target.k, error: error)
+            }
+            var weight = 1.0
+            var divergence: Double? = nil
+            if let sensitivity {
+                let probe = probeIndex(candidates, n: target.n, k: target.k)
+                let measured = try sensitivity.divergence(replacing: target.name, with: results[probe].0.dequantized())
+                weight = outputErrors[probe] > 0 ? measured / outputErrors[probe] : 0
+                kept?.sensitivity = measured
+                divergence = measured
+            }
+            divergences.append(divergence)
+            func candidate(_ label: String, bitsPerWeight: Double, error: Double) -> BitBudget.Candidate {
+                let loss = weight * error
+                return BitBudget.Candidate(label: label, bits: Int((bitsPerWeight * Double(target.n * target.k)).rounded(.up)),
+                                           loss: loss.isFinite ? loss : .greatestFiniteMagnitude)
+            }
+            var budgetCandidates = zip(candidates, outputErrors).map { format, error in
+                candidate(format.name, bitsPerWeight: format.bitsPerWeight(n: target.n, k: target.k), error: error)
+            }
+            if let kept { budgetCandidates.append(candidate(Kept.label, bitsPerWeight: Kept.bitsPerWeight, error: absolute(kept.error))) }
             options.append(results)
+            keptOptions.append(kept)
             budgetMatrices.append(BitBudget.Matrix(name: target.name, weights: target.n * target.k, candidates: budgetCandidates))
         }
         let choice: BitBudget.Choice
@@ -63,21 +119,39 @@ public enum CalibratedQuantization {
         }
         var quantized: [String: QuantizedMatrix] = [:]
         var matrices: [Matrix] = []
+        var kept: [Kept] = []
         var chosen: [String: WeightFormat] = [:]
         for (m, target) in targets.enumerated() {
+            guard choice.indices[m] < candidates.count else {
+                if let keptMatrix = keptOptions[m] { kept.append(keptMatrix) }
+                continue
+            }
             let (matrix, report) = options[m][choice.indices[m]]
             quantized[target.name] = matrix
             chosen[target.name] = matrix.format
             matrices.append(Matrix(weight: target.name, format: matrix.format, n: target.n, k: target.k,
-                                   roundToNearest: report.roundToNearest, compensated: report.compensated))
+                                   roundToNearest: report.roundToNearest, compensated: report.compensated,
+                                   sensitivity: divergences[m]))
         }
+        return Result(quantized: quantized, matrices: matrices, graph: withFormats(graph, chosen), kept: kept)
+    }
+
+    /// `graph` with each XNORPopcountGemm node of a weight in `formats` set to that format.
+    public static func withFormats(_ graph: Graph, _ formats: [String: WeightFormat]) -> Graph {
         var result = graph
         for i in result.nodes.indices where XNORPopcountGemmNode.isXNOR(result.nodes[i]) {
-            guard let name = XNORPopcountGemmNode.weight(of: result.nodes[i]), let format = chosen[name] else { continue }
+            guard let name = XNORPopcountGemmNode.weight(of: result.nodes[i]), let format = formats[name] else { continue }
             result.nodes[i].attributes.removeAll { $0.name == XNORPopcountGemmNode.Attribute.weightFormat }
             result.nodes[i].attributes.append((XNORPopcountGemmNode.Attribute.weightFormat, .string(format.name)))
         }
-        return Result(quantized: quantized, matrices: matrices, graph: result)
+        return result
+    }
+
+    /// The candidate whose KL is measured: the middle one by bits per weight, where the
+    /// budget's choices lie; its error is small enough for KL to grow as its square.
+    static func probeIndex(_ candidates: [WeightFormat], n: Int, k: Int) -> Int {
+        let byBits = candidates.indices.sorted { candidates[$0].bitsPerWeight(n: n, k: k) < candidates[$1].bitsPerWeight(n: n, k: k) }
+        return byBits[byBits.count / 2]
     }
 
     /// The least bits per weight that matrices of these shapes can take among `candidates`

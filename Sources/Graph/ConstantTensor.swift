@@ -43,6 +43,11 @@ public struct ConstantTensor: Sendable {
         self.packedTernary = packedTernary
     }
 
+    /// A float32 constant owning `values` (row-major, `shape`).
+    public static func float32(_ name: String, shape: [Int], _ values: [Float]) -> ConstantTensor {
+        ConstantTensor(name: name, elementType: .f32, shape: shape, storage: .owned(values.withUnsafeBytes { Array($0) }))
+    }
+
     public var elementCount: Int { shape.reduce(1, *) }
 
     /// The storage type's name as the source format spells it (F32, BF16, Q8_0).

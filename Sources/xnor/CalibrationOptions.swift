@@ -31,10 +31,17 @@ struct CalibrationOptions: ParsableArguments {
         if let n = samples, n < 1 || n > Self.maximumSamples { throw ValidationError("--calib-samples must be 1 to \(Self.maximumSamples)") }
     }
 
+    /// What calibration collected: the statistics of each converted weight, and the sequences
+    /// they were collected on.
+    struct Collected {
+        var statistics: [String: InputStatistics]
+        var sequences: [[Int]]
+    }
+
     /// The statistics of `weights` (the rewrite pass's converted ones) over the data, run on
     /// `graph` (the source's, or as rotated), or nil
     /// when --calibrate is not given. The summary goes to stderr unless `quiet`.
-    func collect(source path: String, model: LoadedModel, graph: Graph, weights: Set<String>, quiet: Bool) throws -> [String: InputStatistics]? {
+    func collect(source path: String, model: LoadedModel, graph: Graph, weights: Set<String>, quiet: Bool) throws -> Collected? {
         guard let data else { return nil }
         guard let vocabulary = model.signature?.vocabulary else {
             throw ValidationError("--calibrate takes text or token ids, for a language model or encoder; \(path) is a graph")
@@ -62,6 +69,6 @@ struct CalibrationOptions: ParsableArguments {
                 TerminalText.print("  \(name): K \(s.k), \(s.rows) rows, Hessian diagonal largest \(String(format1: largest)), median \(String(format1: median)), ratio \(String(format1: median > 0 ? largest / median : .infinity))")
             }
         }
-        return statistics
+        return Collected(statistics: statistics, sequences: calibration.sequences)
     }
 }

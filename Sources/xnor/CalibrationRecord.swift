@@ -9,15 +9,26 @@ enum CalibrationRecord {
     static let weightsKey = "xnor.calibration.weights"
     static let beforeKey = "xnor.calibration.error_before"
     static let afterKey = "xnor.calibration.error_after"
+    /// The converted weights `--bits` kept at Q8_0: they count in the bits per converted weight.
+    static let keptKey = "xnor.budget.kept_q8_0"
 
     static func metadata(_ result: CalibratedQuantization.Result) -> [(String, GGUFMetadataValue)] {
+        let kept: [(String, GGUFMetadataValue)] = result.kept.isEmpty ? [] : [(keptKey, .array(GGUFArray(.string, result.kept.map { .string($0.weight) })))]
         let rows = result.matrices.filter { $0.roundToNearest.output != nil && $0.compensated.output != nil }
-        guard !rows.isEmpty else { return [] }
-        return [
+        guard !rows.isEmpty else { return kept }
+        return kept + [
             (weightsKey, .array(GGUFArray(.string, rows.map { .string($0.weight) }))),
             (beforeKey, .array(GGUFArray(.float64, rows.map { .float64($0.roundToNearest.output ?? 0) }))),
             (afterKey, .array(GGUFArray(.float64, rows.map { .float64($0.compensated.output ?? 0) }))),
         ]
+    }
+
+    /// The weights `--bits` kept at Q8_0, from a model's metadata (empty when absent or not a
+    /// list of names).
+    static func kept(in metadata: [ModelFile.MetadataEntry]) -> [String] {
+        let names = metadata.first { $0.key == keptKey }?.value.arrayValue ?? []
+        let strings = names.compactMap(\.stringValue)
+        return strings.count == names.count ? strings : []
     }
 
     /// weight → (before, after), from a model's metadata; empty when absent or not well formed

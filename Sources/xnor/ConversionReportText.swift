@@ -17,6 +17,8 @@ struct ConvertedMatrices {
         var bitsPerWeight: Double
         var errorBefore: Double?
         var errorAfter: Double?
+        /// `--bits`: the KL divergence with this matrix alone quantized in the probe format.
+        var sensitivity: Double? = nil
     }
 
     var rows: [Row] = []
@@ -25,23 +27,44 @@ struct ConvertedMatrices {
 
     init(_ packed: PackedGraph, calibrated: CalibratedQuantization.Result?) {
         var errors: [String: (before: Double, after: Double)] = [:]
+        var sensitivities: [String: Double] = [:]
         for m in calibrated?.matrices ?? [] {
             if let before = m.roundToNearest.output, let after = m.compensated.output { errors[m.weight] = (before, after) }
+            sensitivities[m.weight] = m.sensitivity
         }
-        self.init(packed, errors: errors)
+        for m in calibrated?.kept ?? [] {
+            // Q8_0 has no compensation: its rounding error is both figures.
+            if let error = m.error.output { errors[m.weight] = (error, error) }
+            sensitivities[m.weight] = m.sensitivity
+        }
+        self.init(packed, errors: errors, sensitivities: sensitivities, kept: calibrated?.kept.map(\.weight) ?? [])
     }
 
     /// `errors`: weight → calibration error by rounding alone and after compensation.
-    init(_ packed: PackedGraph, errors: [String: (before: Double, after: Double)]) {
+    /// `kept`: converted weights that `--bits` kept at Q8_0, counted at their stored bits.
+    init(_ packed: PackedGraph, errors: [String: (before: Double, after: Double)], sensitivities: [String: Double] = [:], kept: [String] = []) {
         var seen = Set<String>()
         var bits = 0.0, weights = 0.0
-        for node in packed.graph.nodes where XNORPopcountGemmNode.isXNOR(node) {
-            guard let name = XNORPopcountGemmNode.weight(of: node), seen.insert(name).inserted, let w = packed.weights[name] else { continue }
-            let perWeight = w.format.bitsPerWeight(n: w.n, k: w.k)
-            rows.append(Row(weight: name, format: w.format.name, n: w.n, k: w.k, bitsPerWeight: perWeight,
-                            errorBefore: errors[name]?.before, errorAfter: errors[name]?.after))
-            bits += perWeight * Double(w.n) * Double(w.k)
-            weights += Double(w.n) * Double(w.k)
+        let keptSet = Set(kept)
+        var initializers: [String: ConstantTensor] = [:]
+        for tensor in packed.graph.initializers where keptSet.contains(tensor.name) { initializers[tensor.name] = tensor }
+        for node in packed.graph.nodes {
+            let row: Row
+            if XNORPopcountGemmNode.isXNOR(node) {
+                guard let name = XNORPopcountGemmNode.weight(of: node), seen.insert(name).inserted, let w = packed.weights[name] else { continue }
+                row = Row(weight: name, format: w.format.name, n: w.n, k: w.k, bitsPerWeight: w.format.bitsPerWeight(n: w.n, k: w.k),
+                          errorBefore: errors[name]?.before, errorAfter: errors[name]?.after, sensitivity: sensitivities[name])
+            } else {
+                guard node.inputs.count >= 2, let tensor = initializers[node.inputs[1]], tensor.shape.count == 2,
+                      let bytes = tensor.expectedByteCount, seen.insert(tensor.name).inserted else { continue }
+                let count = tensor.shape[0] * tensor.shape[1]
+                row = Row(weight: tensor.name, format: tensor.storageTypeName.lowercased(), n: tensor.shape[0], k: tensor.shape[1],
+                          bitsPerWeight: Double(bytes * 8) / Double(max(count, 1)),
+                          errorBefore: errors[tensor.name]?.before, errorAfter: errors[tensor.name]?.after, sensitivity: sensitivities[tensor.name])
+            }
+            rows.append(row)
+            bits += row.bitsPerWeight * Double(row.n) * Double(row.k)
+            weights += Double(row.n) * Double(row.k)
         }
         bitsPerWeight = weights > 0 ? bits / weights : 0
     }
@@ -72,6 +95,7 @@ enum ConversionReportText {
                     ("n", .int(Int64(row.n))), ("k", .int(Int64(row.k))), ("bits_per_weight", .double(row.bitsPerWeight)),
                     ("calibration_error_before", row.errorBefore.map(JSONValue.double) ?? .null),
                     ("calibration_error_after", row.errorAfter.map(JSONValue.double) ?? .null),
+                    ("sensitivity_kl", row.sensitivity.map(JSONValue.double) ?? .null),
                 ])
             })),
         ])
@@ -84,10 +108,12 @@ enum ConversionReportText {
         })
         guard !matrices.rows.isEmpty else { return out }
         let calibrated = matrices.rows.contains { $0.errorAfter != nil }
-        out += "converted matrices: format, bits per weight (planes and scales)\(calibrated ? ", calibration error (relative output error) by rounding alone and after compensation" : "")\n"
+        let measured = matrices.rows.contains { $0.sensitivity != nil }
+        out += "converted matrices: format, bits per weight (planes and scales)\(calibrated ? ", calibration error (relative output error) by rounding alone and after compensation" : "")\(measured ? ", KL divergence with the matrix alone in the --bits probe format" : "")\n"
         out += InspectReport.table(matrices.rows.map { row in
             ["  " + row.weight, row.format, PerplexityText.fixed(row.bitsPerWeight, 3)]
                 + (calibrated ? [row.errorBefore.map { PerplexityText.fixed($0, 4) } ?? "-", row.errorAfter.map { PerplexityText.fixed($0, 4) } ?? "-"] : [])
+                + (measured ? [row.sensitivity.map { PerplexityText.fixed($0, 6) } ?? "-"] : [])
         })
         out += "bits per converted weight: \(PerplexityText.fixed(matrices.bitsPerWeight, 3)) (\(matrices.rows.count) matrices)\n"
         return out

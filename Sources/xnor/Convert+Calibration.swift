@@ -3,6 +3,7 @@ import BitPacking
 import Calibration
 import Conversion
 import Graph
+import Tensors
 
 extension Convert {
     /// The calibrated half of the conversion, or nil without `--calibrate`: the statistics of the
@@ -24,15 +25,61 @@ extension Convert {
                 throw ValidationError("--bits \(bits) is below the smallest encoding of this model's matrices: \(PerplexityText.fixed(smallest, 4)) bits per weight (b1g64, with its scales and short last groups)")
             }
         }
-        guard let statistics = try calibration.collect(source: source, model: model, graph: graph,
-                                                       weights: Set(converted.compactMap(\.weight)), quiet: quiet) else { return nil }
-        let progress = Progress("quantizing (error compensation)", quiet: quiet)
+        guard let collected = try calibration.collect(source: source, model: model, graph: graph,
+                                                      weights: Set(converted.compactMap(\.weight)), quiet: quiet) else { return nil }
+        let statistics = collected.statistics
+        // A language model's budget weighs each matrix by the KL it causes alone; an encoder
+        // has no next-token distribution, and its budget weighs output errors as they are.
+        let sensitivity = try bits.flatMap { _ -> MatrixSensitivity? in
+            guard graph.outputs.contains(where: { $0.name == LanguageModelNames.logitsOutput }) else { return nil }
+            return try MatrixSensitivity(graph: graph, sequences: Self.sensitivitySequences(collected.sequences), registry: model.registry)
+        }
+        let progress = Progress(bits == nil ? "quantizing (error compensation)" : "quantizing in every candidate, measuring sensitivity", quiet: quiet)
         let start = MonotonicClock.now()
         let result = try bits.map {
-            try CalibratedQuantization.run(rewritten, statistics: statistics, bitsPerWeight: $0, candidates: candidates, progress: progress.update)
+            // Only a built LLM's products are Gemms of [N, K] weights, which Q8_0 blocks along K.
+            try CalibratedQuantization.run(rewritten, statistics: statistics, bitsPerWeight: $0, candidates: candidates,
+                                           keepCandidate: model.built != nil, sensitivity: sensitivity, progress: progress.update)
         } ?? CalibratedQuantization.run(rewritten, statistics: statistics, progress: progress.update)
         if !quiet {
             FileHandleStream.standardError.write("quantized \(result.matrices.count) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
+        }
+        return result
+    }
+
+    /// The conversion again with the matrices `--bits` kept at Q8_0 left as the float products
+    /// they were, their weights stored as Q8_0; the other nodes keep their chosen formats.
+    func keeping(_ result: CalibratedQuantization.Result, pass: XNORRewritePass, graph: Graph) throws
+        -> (Graph, ConversionReport, CalibratedQuantization.Result) {
+        var pass = pass
+        var graph = graph
+        for kept in result.kept {
+            guard let index = graph.initializers.firstIndex(where: { $0.name == kept.weight }),
+                  graph.initializers[index].shape == [kept.n, kept.k] else {
+                throw ValidationError("--bits kept '\(kept.weight)' at Q8_0, but the graph holds no [\(kept.n), \(kept.k)] weight of that name")
+            }
+            let values = try graph.initializers[index].floatValues()
+            graph.initializers[index] = ConstantTensor(name: kept.weight, blockType: .q8_0, shape: [kept.n, kept.k],
+                                                       storage: .owned(try Q8_0Encoder.encode(values)))
+            pass.keptByDefault[kept.weight] = "--bits keeps it at Q8_0 (8.5 bits per weight)"
+                + (kept.sensitivity.map { ": KL \(PerplexityText.fixed($0, 6)) alone in the probe format" } ?? "")
+        }
+        let (rewritten, conversion) = pass.run(graph)
+        var updated = result
+        updated.graph = CalibratedQuantization.withFormats(rewritten, Dictionary(uniqueKeysWithValues: result.matrices.map { ($0.weight, $0.format) }))
+        return (updated.graph, conversion, updated)
+    }
+
+    /// Tokens of the calibration sequences on which `--bits` measures each matrix's KL: the
+    /// first ones, cut to this many in all.
+    static let sensitivityTokens = 128
+
+    static func sensitivitySequences(_ sequences: [[Int]]) -> [[Int]] {
+        var left = sensitivityTokens
+        var result: [[Int]] = []
+        for sequence in sequences where left > 0 {
+            result.append(Array(sequence.prefix(left)))
+            left -= result.last!.count
         }
         return result
     }

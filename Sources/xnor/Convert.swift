@@ -144,8 +144,11 @@ struct Convert: ParsableCommand {
             graph = rotated
             if !quiet { TerminalText.print("rotation (seed \(rotateSeed)):\n" + rotation.text, terminator: "") }
         }
-        let (rewritten, conversion) = pass.run(graph)
-        let calibrated = try calibrate(rewritten, conversion: conversion, graph: graph, source: source, model: model)
+        var (rewritten, conversion) = pass.run(graph)
+        var calibrated = try calibrate(rewritten, conversion: conversion, graph: graph, source: source, model: model)
+        if let result = calibrated, !result.kept.isEmpty {
+            (rewritten, conversion, calibrated) = try keeping(result, pass: pass, graph: graph)
+        }
         let progress = Progress("packing weights", quiet: quiet)
         let packed = try WeightPackingPass.run(calibrated?.graph ?? rewritten, quantized: calibrated?.quantized ?? [:], progress: progress.update)
         let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")

@@ -116,7 +116,7 @@ struct PerplexityCommand: ParsableCommand {
             }
         }
         // A converted model's size beside its fidelity: bits per converted weight, planes and scales.
-        let bits = model.xnor.map { ConvertedMatrices($0.packed, errors: [:]).bitsPerWeight }
+        let bits = model.xnor.map { ConvertedMatrices($0.packed, errors: [:], kept: CalibrationRecord.kept(in: $0.file.model.metadata)).bitsPerWeight }
         if json {
             print(JSONWriter().string(PerplexityText.json(result, input: input + [("bits_per_weight", bits.map(JSONValue.double) ?? .null)], running: running)))
             return

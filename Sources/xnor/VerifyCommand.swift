@@ -72,7 +72,8 @@ struct VerifyCommand: ParsableCommand {
         _ = try OutputSet(htmlOutputs, inputs: [model, source] + (textFile.map { [$0] } ?? []), replace: force)
         let text = try textFile.map(TextInput.readPrompt)
         let loaded = try XNORModelFile.open(model)
-        let matrices = ConvertedMatrices(loaded.packed, errors: CalibrationRecord.errors(in: loaded.file.model.metadata))
+        let matrices = ConvertedMatrices(loaded.packed, errors: CalibrationRecord.errors(in: loaded.file.model.metadata),
+                                         kept: CalibrationRecord.kept(in: loaded.file.model.metadata))
         let sourceModel = try SourceModel.open(source)
         if sourceModel.takesTokens {
             try UsageCheck.refuse(inputs.given, because: "\(source) is a language model; give token ids (--tokens, --prompt-ids, --random-tokens) or --text FILE")

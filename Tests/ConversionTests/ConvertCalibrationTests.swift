@@ -99,6 +99,35 @@ import TestSupport
         #expect(try Self.verify(dir + "/m.xnor").bits == bits)
     }
 
+    /// The budget weighs each matrix by the KL it causes alone: 0.25 bits more than b1g64 must
+    /// buy a clearly lower ratio (measured 1.18 against 1.54 on 64 × 256 bytes of GPL-3; summed
+    /// output errors gave 1.50), and a budget above b3g192's keeps the most sensitive matrices
+    /// at Q8_0, counted at 8.5 bits by convert and verify alike.
+    @Test func theBudgetFollowsMeasuredSensitivity() throws {
+        let dir = try XNORTool.scratch("budget-sensitivity")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = try Self.calibrationIDs(in: dir)
+        var ratios: [String: Double] = [:]
+        for (name, options) in [("b1g64", ["--weight-format", "b1g64"]), ("1.5", ["--bits", "1.5"]), ("3.5", ["--bits", "3.5"])] {
+            let r = try XNORTool.xnor(["convert", Self.demo, "-o", dir + "/\(name).xnor", "--calibrate", ids, "--calib-ctx", "128",
+                                       "--report", dir + "/\(name).json", "--quiet"] + options)
+            #expect(r.status == 0, "\(r.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/\(name).json"))) as? [String: Any]
+            let (ratio, bits) = try Self.verify(dir + "/\(name).xnor")
+            #expect(abs(bits - (report?["bits_per_weight"] as? Double ?? .nan)) < 1e-12, "\(name): verify counts \(bits) bits")
+            ratios[name] = ratio
+            if name == "3.5" {
+                let matrices = report?["matrices"] as? [[String: Any]] ?? []
+                #expect(matrices.count == 28 && bits <= 3.5)
+                #expect(matrices.contains { $0["format"] as? String == "q8_0" }, "no matrix kept at Q8_0")
+                #expect(matrices.allSatisfy { ($0["sensitivity_kl"] as? Double ?? -1) >= 0 })
+            }
+        }
+        let b1 = ratios["b1g64"] ?? .nan, budget = ratios["1.5"] ?? .nan
+        #expect(budget < 0.9 * b1, "--bits 1.5: PPL ratio \(budget), b1g64 \(b1)")
+        #expect((ratios["3.5"] ?? .nan) < 1.02)
+    }
+
     @Test(arguments: [
         (["--bits", "2"], "--bits chooses formats by their calibration error"),
         (["--bits", "2", "--calibrate", "IDS", "--weight-format", "b2g128"], "give --bits or --weight-format, not both"),

@@ -23,11 +23,16 @@ public struct QuantizationError: Sendable, Equatable {
         guard let first = quantized.first else { return [] }
         let n = first.n, k = first.k
         precondition(weights.count == n * k && quantized.allSatisfy { $0.n == n && $0.k == k })
+        return measure(weights, approximations: quantized.map(dequantize), n: n, k: k, statistics: statistics)
+    }
+
+    /// The errors of approximations [N, K] of the weights, in any form (float64 values).
+    public static func measure(_ weights: [Float], approximations: [[Double]], n: Int, k: Int, statistics: InputStatistics?) -> [QuantizationError] {
+        precondition(weights.count == n * k && approximations.allSatisfy { $0.count == n * k })
         let hessian = statistics.map { s in s.hessian.map { Float($0) } }
         let weightNorm = weights.reduce(0.0) { $0 + Double($1) * Double($1) }
         let outputNorm = hessian.map { quadraticTrace(weights, $0, n: n, k: k) }
-        return quantized.map { q in
-            let approximation = dequantize(q)
+        return approximations.map { approximation in
             var difference = [Float](repeating: 0, count: n * k)
             var squared = 0.0
             for i in 0..<(n * k) {

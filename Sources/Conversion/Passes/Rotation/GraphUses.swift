@@ -68,13 +68,6 @@ struct Projection {
     var bias: String?
 }
 
-extension ConstantTensor {
-    /// A float32 constant owning `values`.
-    static func float32(_ name: String, shape: [Int], _ values: [Float]) -> ConstantTensor {
-        ConstantTensor(name: name, elementType: .f32, shape: shape, storage: .owned(values.withUnsafeBytes { Array($0) }))
-    }
-}
-
 /// Writes new values of a node's constant input: in place when no other input names the
 /// constant, else as a new constant for this node alone (untying it), so a tied weight's
 /// other user keeps the old values.
