@@ -4,7 +4,7 @@ import Foundation
 /// KL divergence and verify's comparisons all read from a row.
 public enum LogitsRow {
     /// ln softmax(row): row − max − ln Σ exp(row − max).
-    public static func logSoftmax<C: Collection>(_ row: C) -> [Double] where C.Element == Float {
+    @inlinable public static func logSoftmax<C: Collection>(_ row: C) -> [Double] where C.Element == Float {
         let maximum = Double(row.max() ?? 0)
         let total = row.reduce(0.0) { $0 + exp(Double($1) - maximum) }
         let logTotal = log(total) + maximum
@@ -12,7 +12,7 @@ public enum LogitsRow {
     }
 
     /// The index of the largest value, the lowest on ties (as llama.cpp's loops take it).
-    public static func argmax<C: Collection>(_ row: C) -> Int where C.Element == Float {
+    @inlinable public static func argmax<C: Collection>(_ row: C) -> Int where C.Element == Float {
         var best = row.startIndex, index = 0, bestIndex = 0
         for i in row.indices {
             if row[i] > row[best] {
