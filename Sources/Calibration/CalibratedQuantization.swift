@@ -45,6 +45,8 @@ public enum CalibratedQuantization {
         /// `--bits`: the matrices it keeps at Q8_0, in graph order; their nodes in `graph` are
         /// still rewritten: the caller rewrites the graph again with them kept.
         public var kept: [Kept] = []
+        /// With measured sensitivity: the sum of the chosen encodings' estimated KL.
+        public var estimatedKL: Double? = nil
     }
 
     /// `--bits B`: each matrix quantized in every one of `candidates` (GPTQ, on its statistics),
@@ -58,10 +60,29 @@ public enum CalibratedQuantization {
     /// in its `probe` candidate (the middle one by bits), per unit of that candidate's output
     /// error. KL grows with the square of a small change of the outputs, as the output error
     /// does, so the weighed error estimates each candidate's KL (HAWQ's Fisher-weighted error).
+    ///
+    /// `Goal.maximumKL(K)` (`--max-kl`) takes the fewest bits whose estimated KL, the sum of the
+    /// chosen candidates' weighed errors, is at most K; it needs `sensitivity`.
+    public enum Goal: Sendable {
+        case bitsPerWeight(Double)
+        case maximumKL(Double)
+    }
+
     public static func run(_ graph: Graph, statistics: [String: InputStatistics], bitsPerWeight budget: Double,
                            candidates: [WeightFormat], keepCandidate: Bool = false, quantizer: GPTQQuantizer = GPTQQuantizer(),
                            sensitivity: MatrixSensitivity? = nil,
                            progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        try run(graph, statistics: statistics, goal: .bitsPerWeight(budget), candidates: candidates, keepCandidate: keepCandidate,
+                quantizer: quantizer, sensitivity: sensitivity, progress: progress)
+    }
+
+    public static func run(_ graph: Graph, statistics: [String: InputStatistics], goal: Goal,
+                           candidates: [WeightFormat], keepCandidate: Bool = false, quantizer: GPTQQuantizer = GPTQQuantizer(),
+                           sensitivity: MatrixSensitivity? = nil,
+                           progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        if case .maximumKL = goal, sensitivity == nil {
+            throw CalibrationError("--max-kl needs a language model's next-token distributions to measure KL")
+        }
         guard !candidates.isEmpty else { throw CalibrationError("--bits needs at least one candidate format") }
         let targets = try weights(of: graph, statistics: statistics)
         var options: [[(QuantizedMatrix, CompensatedQuantization)]] = []
@@ -112,10 +133,15 @@ public enum CalibratedQuantization {
             budgetMatrices.append(BitBudget.Matrix(name: target.name, weights: target.n * target.k, candidates: budgetCandidates))
         }
         let choice: BitBudget.Choice
-        do {
-            choice = try BitBudget(matrices: budgetMatrices).choose(bitsPerWeight: budget)
-        } catch let error as BitBudget.Infeasible {
-            throw CalibrationError("--bits: \(error)")
+        switch goal {
+        case .bitsPerWeight(let budget):
+            do {
+                choice = try BitBudget(matrices: budgetMatrices).choose(bitsPerWeight: budget)
+            } catch let error as BitBudget.Infeasible {
+                throw CalibrationError("--bits: \(error)")
+            }
+        case .maximumKL(let limit):
+            choice = try BitBudget(matrices: budgetMatrices).fewestBits(maximumLoss: limit, what: "KL")
         }
         var quantized: [String: QuantizedMatrix] = [:]
         var matrices: [Matrix] = []
@@ -133,7 +159,8 @@ public enum CalibratedQuantization {
                                    roundToNearest: report.roundToNearest, compensated: report.compensated,
                                    sensitivity: divergences[m]))
         }
-        return Result(quantized: quantized, matrices: matrices, graph: withFormats(graph, chosen), kept: kept)
+        return Result(quantized: quantized, matrices: matrices, graph: withFormats(graph, chosen), kept: kept,
+                      estimatedKL: sensitivity == nil ? nil : choice.loss)
     }
 
     /// `graph` with each XNORPopcountGemm node of a weight in `formats` set to that format.

@@ -30,19 +30,26 @@ extension Convert {
         let statistics = collected.statistics
         // A language model's budget weighs each matrix by the KL it causes alone; an encoder
         // has no next-token distribution, and its budget weighs output errors as they are.
-        let sensitivity = try bits.flatMap { _ -> MatrixSensitivity? in
-            guard graph.outputs.contains(where: { $0.name == LanguageModelNames.logitsOutput }) else { return nil }
+        let goal: CalibratedQuantization.Goal? = bits.map { .bitsPerWeight($0) } ?? maxKL.map { .maximumKL($0) }
+        let sensitivity = try goal.flatMap { _ -> MatrixSensitivity? in
+            guard graph.outputs.contains(where: { $0.name == LanguageModelNames.logitsOutput }) else {
+                if maxKL != nil { throw ValidationError("--max-kl measures the KL of next-token distributions: \(source) is not a language model with logits") }
+                return nil
+            }
             return try MatrixSensitivity(graph: graph, sequences: Self.sensitivitySequences(collected.sequences), registry: model.registry)
         }
-        let progress = Progress(bits == nil ? "quantizing (error compensation)" : "quantizing in every candidate, measuring sensitivity", quiet: quiet)
+        let progress = Progress(goal == nil ? "quantizing (error compensation)" : "quantizing in every candidate, measuring sensitivity", quiet: quiet)
         let start = MonotonicClock.now()
-        let result = try bits.map {
+        let result = try goal.map {
             // Only a built LLM's products are Gemms of [N, K] weights, which Q8_0 blocks along K.
-            try CalibratedQuantization.run(rewritten, statistics: statistics, bitsPerWeight: $0, candidates: candidates,
+            try CalibratedQuantization.run(rewritten, statistics: statistics, goal: $0, candidates: candidates,
                                            keepCandidate: model.built != nil, sensitivity: sensitivity, progress: progress.update)
         } ?? CalibratedQuantization.run(rewritten, statistics: statistics, progress: progress.update)
         if !quiet {
-            FileHandleStream.standardError.write("quantized \(result.matrices.count) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
+            FileHandleStream.standardError.write("quantized \(result.matrices.count + result.kept.count) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
+            if let estimate = result.estimatedKL {
+                FileHandleStream.standardError.write("estimated KL divergence of the chosen encodings (the sum of each matrix's alone): \(PerplexityText.fixed(estimate, 4))\n")
+            }
         }
         return result
     }

@@ -89,6 +89,11 @@ struct Convert: ParsableCommand {
             guard calibration.data != nil else { throw ValidationError("--bits chooses formats by their calibration error: give --calibrate DATA") }
             guard weightFormat == nil else { throw ValidationError("give --bits or --weight-format, not both: --bits chooses each matrix's format") }
         }
+        if let maxKL {
+            guard maxKL.isFinite, maxKL > 0 else { throw ValidationError("--max-kl must be a KL divergence above 0") }
+            guard calibration.data != nil else { throw ValidationError("--max-kl measures each matrix's KL on the calibration data: give --calibrate DATA") }
+            guard bits == nil, weightFormat == nil else { throw ValidationError("give one of --max-kl, --bits and --weight-format: --max-kl chooses each matrix's format") }
+        }
         guard rotateOnline == "none" || OnlineHadamardPass.Targets(rawValue: rotateOnline) != nil else {
             throw ValidationError("--rotate-online is '\(rotateOnline)': down, writers, all or none")
         }
@@ -96,8 +101,11 @@ struct Convert: ParsableCommand {
 
     @OptionGroup var calibration: CalibrationOptions
 
-    @Option(help: ArgumentHelp("With --calibrate: an average of at most B bits per converted weight, scales included; each matrix gets the format among b1g64, b2g128 and b3g192 that the budget affords with the least output error on the calibration data.", valueName: "B"))
+    @Option(help: ArgumentHelp("With --calibrate: an average of at most B bits per converted weight, scales included; each matrix gets b1g64, b2g128 or b3g192, or stays a float product at Q8_0 (LLMs), as the budget affords with the least estimated KL divergence (its output error on the calibration data weighed by the KL it causes alone).", valueName: "B"))
     var bits: Double?
+
+    @Option(name: .customLong("max-kl"), help: ArgumentHelp("With --calibrate, instead of --bits: the fewest bits per weight whose estimated KL divergence from the float model (the sum of each chosen encoding's, measured matrix by matrix on the calibration data) is at most K.", valueName: "K"))
+    var maxKL: Double?
 
     /// `--calibrate` alone is the calibrated default: w1a8 products, the residual stream rotated,
     /// 3 residual planes with a scale per 192 inputs (3.25 bits per weight), by error compensation.

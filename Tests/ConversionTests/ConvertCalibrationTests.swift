@@ -128,7 +128,34 @@ import TestSupport
         #expect((ratios["3.5"] ?? .nan) < 1.02)
     }
 
+    /// `--max-kl K`: the fewest bits whose estimated KL (the sum of each matrix's alone) is at
+    /// most K. The KL verify measures on the held-out prompts is of that order (measured 0.028
+    /// for K = 0.02 and 0.16 for K = 0.1 on 64 × 256 calibration bytes), and a looser K costs fewer bits.
+    @Test func aKLTargetTakesTheFewestBitsThatMeetIt() throws {
+        let dir = try XNORTool.scratch("max-kl")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = try Self.calibrationIDs(in: dir)
+        var bits: [Double] = []
+        for k in ["0.02", "0.1"] {
+            let r = try XNORTool.xnor(["convert", Self.demo, "-o", dir + "/\(k).xnor", "--calibrate", ids, "--calib-ctx", "128", "--max-kl", k])
+            #expect(r.status == 0, "\(r.stderr)")
+            let estimate = r.stderr.split(separator: "\n").first { $0.hasPrefix("estimated KL divergence") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+            #expect((estimate ?? .infinity) <= Double(k)!, "estimated KL \(String(describing: estimate))")
+            let v = try XNORTool.xnor(["verify", dir + "/\(k).xnor", "--source", Self.demo, "--prompt-ids", Self.demo + "/prompt-ids.txt", "--json", "--quiet"])
+            let json = try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any]
+            let lm = json?["language_model_against_source"] as? [String: Any]
+            let measured = (lm?["kl_divergence"] as? [String: Any])?["mean"] as? Double ?? .nan
+            #expect(measured < 2.5 * Double(k)!, "--max-kl \(k): verify measures a mean KL of \(measured)")
+            bits.append(json?["bits_per_weight"] as? Double ?? .nan)
+        }
+        #expect(bits[1] < bits[0] - 0.25, "bits per weight for --max-kl 0.02 and 0.1: \(bits)")
+    }
+
     @Test(arguments: [
+        (["--max-kl", "0.1"], "--max-kl measures each matrix's KL on the calibration data"),
+        (["--max-kl", "0.1", "--bits", "2", "--calibrate", "IDS"], "give one of --max-kl, --bits and --weight-format"),
+        (["--max-kl", "-1", "--calibrate", "IDS"], "--max-kl must be a KL divergence above 0"),
         (["--bits", "2"], "--bits chooses formats by their calibration error"),
         (["--bits", "2", "--calibrate", "IDS", "--weight-format", "b2g128"], "give --bits or --weight-format, not both"),
         (["--bits", "0", "--calibrate", "IDS"], "--bits must be"),

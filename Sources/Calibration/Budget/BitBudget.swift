@@ -118,6 +118,33 @@ public struct BitBudget: Sendable {
         return choice(matrices.map { m in m.candidates.indices.min { m.candidates[$0].bits < m.candidates[$1].bits }! })
     }
 
+    /// The choice of fewest bits whose summed loss is at most `limit` (`--max-kl`): the least
+    /// budget whose least-loss choice meets it, found by bisection (the least loss never grows
+    /// with the budget), to 1/1000 of a bit per weight.
+    public func fewestBits(maximumLoss limit: Double, what: String = "loss") throws -> Choice {
+        let weights = Double(max(totalWeights, 1))
+        let smallest = Double(matrices.reduce(0) { $0 + $1.candidates.map(\.bits).min()! }) / weights
+        let largest = Double(matrices.reduce(0) { $0 + $1.candidates.map(\.bits).max()! }) / weights
+        var best = try choose(bitsPerWeight: largest)
+        guard best.loss <= limit else {
+            throw CalibrationError("the estimated \(what) cannot be brought to \(limit): it is \(best.loss) with every matrix in its largest encoding (\(best.bitsPerWeight) bits per weight)")
+        }
+        var (low, high) = (smallest, largest)
+        let first = try choose(bitsPerWeight: smallest)
+        if first.loss <= limit { return first }
+        while high - low > 1e-3 {
+            let middle = (low + high) / 2
+            let candidate = try choose(bitsPerWeight: middle)
+            if candidate.loss <= limit {
+                best = candidate
+                high = middle
+            } else {
+                low = middle
+            }
+        }
+        return best
+    }
+
     func choice(_ indices: [Int]) -> Choice {
         var bits = 0, loss = 0.0
         for (m, index) in indices.enumerated() {
