@@ -155,7 +155,7 @@ import TestSupport
     @Test(arguments: [
         (["--max-kl", "0.1"], "--max-kl measures each matrix's KL on the calibration data"),
         (["--max-kl", "0.1", "--bits", "2", "--calibrate", "IDS"], "give one of --max-kl, --bits and --weight-format"),
-        (["--max-kl", "-1", "--calibrate", "IDS"], "--max-kl must be a KL divergence above 0"),
+        (["--max-kl", "0", "--calibrate", "IDS"], "--max-kl must be a KL divergence above 0"),
         (["--bits", "2"], "--bits chooses formats by their calibration error"),
         (["--bits", "2", "--calibrate", "IDS", "--weight-format", "b2g128"], "give --bits or --weight-format, not both"),
         (["--bits", "0", "--calibrate", "IDS"], "--bits must be"),
