@@ -45,6 +45,9 @@ CONFIGS: dict[str, list[str]] = {
     "b3g192 rotated gptq": ["--mode", "w1a8", "--weight-format", "b3g192", "--rotate", "--calibrate", "CALIB"],
     "b2g128 rotated gptq": ["--mode", "w1a8", "--weight-format", "b2g128", "--rotate", "--calibrate", "CALIB"],
     "b1g64 rotated gptq": ["--mode", "w1a8", "--weight-format", "b1g64", "--rotate", "--calibrate", "CALIB"],
+    "bits 3.25": ["--mode", "w1a8", "--rotate", "--calibrate", "CALIB", "--bits", "3.25"],
+    "bits 2.25": ["--mode", "w1a8", "--rotate", "--calibrate", "CALIB", "--bits", "2.25"],
+    "bits 1.25": ["--mode", "w1a8", "--rotate", "--calibrate", "CALIB", "--bits", "1.25"],
 }
 ANCHORS = ["Q4_0", "Q2_K", "TQ2_0", "TQ1_0", "Q1_0"]
 
