@@ -50,8 +50,9 @@ ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 
 CALIBRATE = ["--calibrate", "CALIB", "--calib-ctx", "128", "--calib-samples", "64"]
 # name → convert options (after SOURCE -o OUT); CALIB becomes the calibration text, cut by
-# convert into sequences of --calib-ctx tokens after [CLS]; CALIBSENT the same text as token-id
-# lines, one sentence each, [CLS] ... [SEP] (as the encoder sees text at use).
+# convert into sequences of --calib-ctx tokens after [CLS]; CALIBLINES the same text one sentence
+# a line (for --calib-lines); CALIBWIN the same text as token-id lines of 126 tokens, each
+# [CLS] ... [SEP].
 CONFIGS: dict[str, list[str]] = {
     "w1a8": ["--mode", "w1a8"],
     "w1.58a8": ["--mode", "w1.58a8"],
@@ -192,17 +193,28 @@ def main() -> int:
         calibration = work / "calibration.txt"
         calibration.write_text("\n\n".join((LICENCES / f).read_text() for f in CALIBRATION_FILES))
         ids = token_ids(xnor, model, sentences, work)
-        # The calibration text as sentences, each [CLS] ... [SEP] as the encoder sees one at use.
-        calibration_ids = work / "calibration-ids.txt"
-        lines = token_ids(xnor, model, sentences_of([LICENCES / f for f in CALIBRATION_FILES]), work)
-        # Sentences longer than --calib-ctx (128) tokens are left out.
-        calibration_ids.write_text("\n".join(",".join(map(str, line)) for line in lines if len(line) <= 128) + "\n")
+        # The calibration text as sentences, one a line (convert --calib-lines frames each as
+        # [CLS] ... [SEP], as the encoder sees a text at use); those over 128 tokens left out.
+        calibration_sentences = sentences_of([LICENCES / f for f in CALIBRATION_FILES])
+        lines = token_ids(xnor, model, calibration_sentences, work)
+        calibration_lines = work / "calibration-lines.txt"
+        calibration_lines.write_text("\n".join(s for s, line in zip(calibration_sentences, lines) if len(line) <= 128) + "\n")
+        # The same text cut into windows of 126 tokens, each [CLS] ... [SEP]: --calib-ctx 128 as
+        # convert cuts text, with the [SEP] that convert does not add.
+        calibration_windows = work / "calibration-windows.txt"
+        r = xnor.run(["tokenize", model, "--file", calibration, "--no-bos", "--ids-only"], timeout=600)
+        if r.returncode != 0:
+            raise RuntimeError(f"xnor tokenize failed: {r.describe_failure()}")
+        plain, (cls, sep) = json.loads(r.stdout), (lines[0][0], lines[0][-1])
+        windows = [[cls] + plain[i:i + 126] + [sep] for i in range(0, len(plain) - 125, 126)]
+        calibration_windows.write_text("\n".join(",".join(map(str, w)) for w in windows) + "\n")
         print(f"{len(sentences)} held-out sentences, {sum(map(len, ids))} tokens; source embeddings ...", flush=True)
         source = source_embeddings(xnor, model, ids, work, args.keep)
         for item in [c for c in args.configs.split(",") if c]:
             name, _, given = item.partition("=")
             options = given.split() if given else CONFIGS[name]
-            options = [{"CALIB": str(calibration), "CALIBSENT": str(calibration_ids)}.get(o, o) for o in options]
+            options = [{"CALIB": str(calibration), "CALIBLINES": str(calibration_lines),
+                        "CALIBWIN": str(calibration_windows)}.get(o, o) for o in options]
             out = (args.keep / (re.sub(r"[^A-Za-z0-9.]+", "-", name) + ".xnor")) if args.keep else work / "model.xnor"
             report_path = work / "report.json"
             started = time.monotonic()

@@ -29,8 +29,9 @@ extension Convert {
         let progress = Progress("quantizing (error compensation)", quiet: quiet)
         let start = MonotonicClock.now()
         let result = try bits.map {
-            try CalibratedQuantization.run(rewritten, statistics: statistics, bitsPerWeight: $0, candidates: candidates, progress: progress.update)
-        } ?? CalibratedQuantization.run(rewritten, statistics: statistics, progress: progress.update)
+            try CalibratedQuantization.run(rewritten, statistics: statistics, bitsPerWeight: $0, candidates: candidates,
+                                             quantizer: calibration.quantizer, progress: progress.update)
+        } ?? CalibratedQuantization.run(rewritten, statistics: statistics, quantizer: calibration.quantizer, progress: progress.update)
         if !quiet {
             FileHandleStream.standardError.write("quantized \(result.matrices.count) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
         }

@@ -48,6 +48,8 @@ import TestSupport
 
     @Test(arguments: [
         (["--calib-ctx", "16"], "--calib-ctx applies to --calibrate"),
+        (["--calib-lines"], "--calib-lines applies to --calibrate"),
+        (["--calibrate", "DATA", "--calib-damp", "0"], "--calib-damp must be above 0"),
         (["--calibrate", "DATA", "--calib-ctx", "1"], "--calib-ctx must be 2"),
         (["--calibrate", "DATA", "--calib-samples", "0"], "--calib-samples must be 1"),
         (["--calibrate", "NOTUTF8"], "not valid UTF-8"),
