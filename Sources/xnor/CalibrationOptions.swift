@@ -16,6 +16,12 @@ struct CalibrationOptions: ParsableArguments {
     @Option(name: .customLong("calib-samples"), help: ArgumentHelp("At most S calibration sequences, the first ones (default 64).", valueName: "S"))
     var samples: Int?
 
+    @Flag(name: .customLong("calib-lines"), help: ArgumentHelp("Text DATA holds one calibration sequence a line, each tokenized alone with the tokenizer's special tokens (as a sentence encoder reads a sentence), instead of windows of --calib-ctx tokens."))
+    var byLine = false
+
+    @Option(name: .customLong("calib-damp"), help: ArgumentHelp("GPTQ's damping: D × the mean Hessian diagonal is added to the diagonal (default 0.01).", valueName: "D", visibility: .hidden))
+    var damp: Double?
+
     @Flag(name: .customLong("calib-verbose"), help: ArgumentHelp("Print each matrix's statistics: rows, K, the largest and median Hessian diagonal.", visibility: .hidden))
     var verbose = false
 
@@ -23,12 +29,13 @@ struct CalibrationOptions: ParsableArguments {
     static let maximumSamples = 1 << 16
 
     func validate() throws {
-        if data == nil, let given = [("--calib-ctx", contextLength != nil), ("--calib-samples", samples != nil), ("--calib-verbose", verbose)].first(where: \.1) {
+        if data == nil, let given = [("--calib-ctx", contextLength != nil), ("--calib-samples", samples != nil), ("--calib-damp", damp != nil), ("--calib-lines", byLine), ("--calib-verbose", verbose)].first(where: \.1) {
             throw ValidationError("\(given.0) applies to --calibrate, which is not given")
         }
         try UsageCheck.paths([("--calibrate", data)])
         if let n = contextLength, n < 2 || n > Self.maximumContext { throw ValidationError("--calib-ctx must be 2 to \(Self.maximumContext)") }
         if let n = samples, n < 1 || n > Self.maximumSamples { throw ValidationError("--calib-samples must be 1 to \(Self.maximumSamples)") }
+        if let d = damp, !(d > 0 && d <= 100) { throw ValidationError("--calib-damp must be above 0 and at most 100") }
     }
 
     /// What calibration collected: the statistics of each converted weight, and the sequences
@@ -37,6 +44,9 @@ struct CalibrationOptions: ParsableArguments {
         var statistics: [String: InputStatistics]
         var sequences: [[Int]]
     }
+
+    /// The error-compensating quantizer, with --calib-damp's damping when given.
+    var quantizer: GPTQQuantizer { damp.map { GPTQQuantizer(damp: $0) } ?? GPTQQuantizer() }
 
     /// The statistics of `weights` (the rewrite pass's converted ones) over the data, run on
     /// `graph` (the source's, or as rotated), or nil
@@ -47,7 +57,7 @@ struct CalibrationOptions: ParsableArguments {
             throw ValidationError("--calibrate takes text or token ids, for a language model or encoder; \(path) is a graph")
         }
         let context = contextLength ?? 512
-        let calibration = try CalibrationData.read(data, contextLength: context, samples: samples ?? 64, vocabulary: vocabulary) {
+        let calibration = try CalibrationData.read(data, contextLength: context, samples: samples ?? 64, vocabulary: vocabulary, byLine: byLine) {
             try TextInput.tokenizer(model: path, model, fallback: nil)
         }
         let collector = try InputStatisticsCollector(graph: graph, registry: model.registry, weights: weights)

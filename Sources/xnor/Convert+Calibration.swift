@@ -42,9 +42,9 @@ extension Convert {
         let start = MonotonicClock.now()
         let result = try goal.map {
             // Only a built LLM's products are Gemms of [N, K] weights, which Q8_0 blocks along K.
-            try CalibratedQuantization.run(rewritten, statistics: statistics, goal: $0, candidates: candidates,
-                                           keepCandidate: model.built != nil, sensitivity: sensitivity, progress: progress.update)
-        } ?? CalibratedQuantization.run(rewritten, statistics: statistics, progress: progress.update)
+            try CalibratedQuantization.run(rewritten, statistics: statistics, goal: $0, candidates: candidates, keepCandidate: model.built != nil,
+                                           quantizer: calibration.quantizer, sensitivity: sensitivity, progress: progress.update)
+        } ?? CalibratedQuantization.run(rewritten, statistics: statistics, quantizer: calibration.quantizer, progress: progress.update)
         if !quiet {
             FileHandleStream.standardError.write("quantized \(result.matrices.count + result.kept.count) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
             if let estimate = result.estimatedKL {

@@ -148,9 +148,16 @@ struct Convert: ParsableCommand {
         var graph = model.graph
         if rotate ?? calibrating {
             let online = OnlineHadamardPass.Targets(rawValue: rotateOnline)
-            let (rotated, rotation) = try RotationPasses.apply(to: graph, seed: rotateSeed, residual: !noRotateResidual, online: online)
-            graph = rotated
-            if !quiet { TerminalText.print("rotation (seed \(rotateSeed)):\n" + rotation.text, terminator: "") }
+            do {
+                let (rotated, rotation) = try RotationPasses.apply(to: graph, seed: rotateSeed, residual: !noRotateResidual, online: online)
+                graph = rotated
+                if !quiet { TerminalText.print("rotation (seed \(rotateSeed)):\n" + rotation.text, terminator: "") }
+            } catch let refusal as RotationError where rotate == nil {
+                // The calibrated default rotates where the graph allows it; a post-norm encoder
+                // (BERT) or Gemma's norms do not, and are calibrated unrotated. Asked for with
+                // --rotate, the refusal stays an error.
+                if !quiet { TerminalText.print("rotation: not applied: \(refusal.description)") }
+            }
         }
         var (rewritten, conversion) = pass.run(graph)
         var calibrated = try calibrate(rewritten, conversion: conversion, graph: graph, source: source, model: model)

@@ -53,6 +53,28 @@ import Tokenizers
         #expect(data.unusedTokens == 4)
     }
 
+    /// `--calib-lines`: each line with text is one sequence, [CLS] line [SEP] for BERT's
+    /// WordPiece tokenizer; blank lines are skipped, lines past the sample limit are counted
+    /// unused, and a line longer than the context is refused by its number.
+    @Test func textLinesAreSequencesFramedByTheTokenizer() throws {
+        let bert = try Tokenizer.load(path: fixturePath("llm/bert"))
+        // The ids of [CLS] and [SEP] are their line numbers in the fixture's vocab.txt.
+        let vocabulary = try String(contentsOfFile: fixturePath("llm/bert/vocab.txt"), encoding: .utf8).split(separator: "\n")
+        let (cls, sep) = (try #require(vocabulary.firstIndex(of: "[CLS]")), try #require(vocabulary.firstIndex(of: "[SEP]")))
+        let lines = ["the quick brown fox", "  ", "jumps over the lazy dog.", "", "a third line"]
+        let path = try Self.file(Array((lines.joined(separator: "\n") + "\n").utf8))
+        let data = try CalibrationData.read(path, contextLength: 64, samples: 2, vocabulary: bert.vocabularySize, byLine: true) { bert }
+        #expect(data.kind == .textLines)
+        let expected = try [lines[0], lines[2]].map { [cls] + (try bert.encode($0, addSpecial: false, parseSpecial: false)) + [sep] }
+        #expect(data.sequences == expected && expected.allSatisfy { $0.count > 3 })
+        #expect(data.unusedTokens == (try bert.encode(lines[4], addSpecial: false, parseSpecial: false)).count + 2)
+        let long = try Self.file(Array("short line\n\(String(repeating: "word ", count: 40))\n".utf8))
+        let error = try #require(throws: FormatError.self) {
+            try CalibrationData.read(long, contextLength: 16, samples: 8, vocabulary: bert.vocabularySize, byLine: true) { bert }
+        }
+        #expect(error.description.contains("line 2 at byte offset 11") && error.description.contains("more than --calib-ctx 16"), "\(error)")
+    }
+
     /// Each bad file fails with one line that names it and says what is wrong.
     @Test(arguments: [
         ("invalid UTF-8", Array("Some text\u{1}".utf8) + [0xC3, 0x28], ["byte offset 10", "not valid UTF-8"]),

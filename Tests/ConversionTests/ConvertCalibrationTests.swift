@@ -20,8 +20,36 @@ import TestSupport
         }
     }
 
+    /// BERT's post-norms leave nothing to rotate: the calibrated default (which rotates where it
+    /// can) calibrates it unrotated, with its WordPiece tokenizer, and says so; `--rotate` asked
+    /// for is still refused in one line.
+    @Test func anEncoderIsCalibratedUnrotatedByDefault() throws {
+        let dir = try XNORTool.scratch("calibrate-bert")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bert = fixturePath("llm/bert")
+        let options = ["--calibrate", fixturePath("tokenizers/corpus.txt"), "--calib-ctx", "16", "--calib-samples", "3",
+                       "--weight-format", "b2g64", "--report", dir + "/report.json", "--force"]
+        let r = try XNORTool.xnor(["convert", bert, "-o", dir + "/bert.xnor"] + options)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("rotation: not applied: the graph has 3 token embeddings"), "\(r.stdout)")
+        // 2 layers × (q, k, v, o, up, down); q, k and v read one input.
+        #expect(r.stderr.contains("(text): 3 sequences × 16 tokens") && r.stderr.contains("statistics of 12 matrices over 8 inputs"), "\(r.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/report.json"))) as? [String: Any]
+        let matrices = report?["matrices"] as? [[String: Any]] ?? []
+        #expect(matrices.count == 12)
+        for m in matrices {
+            let before = m["calibration_error_before"] as? Double ?? .nan, after = m["calibration_error_after"] as? Double ?? .nan
+            #expect(m["format"] as? String == "b2g64" && after <= before, "\(m)")
+        }
+        let asked = try XNORTool.xnor(["convert", bert, "-o", dir + "/rotated.xnor", "--rotate"] + options)
+        #expect(asked.status == 1 && asked.stderr.split(separator: "\n").count == 1 && asked.stderr.contains("token embeddings"), "\(asked.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/rotated.xnor"))
+    }
+
     @Test(arguments: [
         (["--calib-ctx", "16"], "--calib-ctx applies to --calibrate"),
+        (["--calib-lines"], "--calib-lines applies to --calibrate"),
+        (["--calibrate", "DATA", "--calib-damp", "0"], "--calib-damp must be above 0"),
         (["--calibrate", "DATA", "--calib-ctx", "1"], "--calib-ctx must be 2"),
         (["--calibrate", "DATA", "--calib-samples", "0"], "--calib-samples must be 1"),
         (["--calibrate", "NOTUTF8"], "not valid UTF-8"),
