@@ -41,7 +41,7 @@ extension CalibratedQuantization {
                            candidates: [WeightFormat], keepCandidate: Bool = false, quantizer: GPTQQuantizer = GPTQQuantizer(),
                            sensitivity: MatrixSensitivity? = nil,
                            progress: ((Int, Int) -> Void)? = nil) throws -> Result {
-        if case .maximumKL = goal, sensitivity == nil {
+        if case .maximumKL = goal, sensitivity?.measure != .nextTokenKL {
             throw CalibrationError("--max-kl needs a language model's next-token distributions to measure KL")
         }
         guard !candidates.isEmpty else { throw CalibrationError("--bits needs at least one candidate format") }
@@ -121,7 +121,7 @@ extension CalibratedQuantization {
                                    sensitivity: divergences[m]))
         }
         return Result(quantized: quantized, matrices: matrices, graph: withFormats(graph, chosen), kept: kept,
-                      estimatedKL: sensitivity == nil ? nil : choice.loss)
+                      estimatedKL: sensitivity?.measure == .nextTokenKL ? choice.loss : nil)
     }
 
     /// The candidate whose KL is measured: the middle one by bits per weight, where the

@@ -95,7 +95,7 @@ enum ConversionReportText {
                     ("n", .int(Int64(row.n))), ("k", .int(Int64(row.k))), ("bits_per_weight", .double(row.bitsPerWeight)),
                     ("calibration_error_before", row.errorBefore.map(JSONValue.double) ?? .null),
                     ("calibration_error_after", row.errorAfter.map(JSONValue.double) ?? .null),
-                    ("sensitivity_kl", row.sensitivity.map(JSONValue.double) ?? .null),
+                    ("sensitivity", row.sensitivity.map(JSONValue.double) ?? .null),
                 ])
             })),
         ])
@@ -109,7 +109,7 @@ enum ConversionReportText {
         guard !matrices.rows.isEmpty else { return out }
         let calibrated = matrices.rows.contains { $0.errorAfter != nil }
         let measured = matrices.rows.contains { $0.sensitivity != nil }
-        out += "converted matrices: format, bits per weight (planes and scales)\(calibrated ? ", calibration error (relative output error) by rounding alone and after compensation" : "")\(measured ? ", KL divergence with the matrix alone in the --bits probe format" : "")\n"
+        out += "converted matrices: format, bits per weight (planes and scales)\(calibrated ? ", calibration error (relative output error) by rounding alone and after compensation" : "")\(measured ? ", sensitivity with the matrix alone in the --bits probe format (next-token KL, or an encoder's relative output error)" : "")\n"
         out += InspectReport.table(matrices.rows.map { row in
             ["  " + row.weight, row.format, PerplexityText.fixed(row.bitsPerWeight, 3)]
                 + (calibrated ? [row.errorBefore.map { PerplexityText.fixed($0, 4) } ?? "-", row.errorAfter.map { PerplexityText.fixed($0, 4) } ?? "-"] : [])

@@ -28,15 +28,14 @@ extension Convert {
         guard let collected = try calibration.collect(source: source, model: model, graph: graph,
                                                       weights: Set(converted.compactMap(\.weight)), quiet: quiet) else { return nil }
         let statistics = collected.statistics
-        // A language model's budget weighs each matrix by the KL it causes alone; an encoder
-        // has no next-token distribution, and its budget weighs output errors as they are.
+        // The budget weighs each matrix by what it does alone to the model's outputs: a language
+        // model's next-token KL, an encoder's output vectors.
         let goal: CalibratedQuantization.Goal? = bits.map { .bitsPerWeight($0) } ?? maxKL.map { .maximumKL($0) }
-        let sensitivity = try goal.flatMap { _ -> MatrixSensitivity? in
-            guard graph.outputs.contains(where: { $0.name == LanguageModelNames.logitsOutput }) else {
-                if maxKL != nil { throw ValidationError("--max-kl measures the KL of next-token distributions: \(source) is not a language model with logits") }
-                return nil
-            }
-            return try MatrixSensitivity(graph: graph, sequences: Self.sensitivitySequences(collected.sequences), registry: model.registry)
+        let sensitivity = try goal.map { _ in
+            try MatrixSensitivity(graph: graph, sequences: Self.sensitivitySequences(collected.sequences), registry: model.registry)
+        }
+        if maxKL != nil, sensitivity?.measure != .nextTokenKL {
+            throw ValidationError("--max-kl measures the KL of next-token distributions: \(source) is not a language model with logits")
         }
         let progress = Progress(goal == nil ? "quantizing (error compensation)" : "quantizing in every candidate, measuring sensitivity", quiet: quiet)
         let start = MonotonicClock.now()
@@ -69,7 +68,7 @@ extension Convert {
             graph.initializers[index] = ConstantTensor(name: kept.weight, blockType: .q8_0, shape: [kept.n, kept.k],
                                                        storage: .owned(try Q8_0Encoder.encode(values)))
             pass.keptByDefault[kept.weight] = "--bits keeps it at Q8_0 (8.5 bits per weight)"
-                + (kept.sensitivity.map { ": KL \(PerplexityText.fixed($0, 6)) alone in the probe format" } ?? "")
+                + (kept.sensitivity.map { ": sensitivity \(PerplexityText.fixed($0, 6)) alone in the probe format" } ?? "")
         }
         let (rewritten, conversion) = pass.run(graph)
         var updated = result

@@ -148,7 +148,7 @@ import TestSupport
                 let matrices = report?["matrices"] as? [[String: Any]] ?? []
                 #expect(matrices.count == 28 && bits <= 3.5)
                 #expect(matrices.contains { $0["format"] as? String == "q8_0" }, "no matrix kept at Q8_0")
-                #expect(matrices.allSatisfy { ($0["sensitivity_kl"] as? Double ?? -1) >= 0 })
+                #expect(matrices.allSatisfy { ($0["sensitivity"] as? Double ?? -1) >= 0 })
             }
         }
         let b1 = ratios["b1g64"] ?? .nan, budget = ratios["1.5"] ?? .nan
