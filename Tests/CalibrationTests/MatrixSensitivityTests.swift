@@ -53,6 +53,32 @@ import Testing
         #expect(try sensitivity.divergence(replacing: "w1", with: Chain.w1) < 1e-6)
     }
 
+    /// The chain without its head, as an encoder: its output vectors are c = (E[ids]·W1ᵀ)·W3.
+    @Test func anEncodersSensitivityIsTheRelativeErrorOfItsOutputs() throws {
+        var encoder = Chain.graph
+        encoder.nodes.removeLast()
+        encoder.outputs = [ValueInfo(name: "c")]
+        encoder.initializers.removeAll { $0.name == "output.weight" }
+        let sensitivity = try MatrixSensitivity(graph: encoder, sequences: Chain.sequences)
+        #expect(sensitivity.measure == .hiddenStateError)
+        let changed = Chain.w1.enumerated().map { $0.offset < Chain.k ? -$0.element : $0.element * 0.5 }
+        func hidden(_ id: Int, _ w1: [Float]) -> [Double] {
+            let x = (0..<Chain.k).map { Double(Chain.table[id * Chain.k + $0]) }
+            let a = (0..<Chain.n1).map { r in (0..<Chain.k).reduce(0.0) { $0 + Double(w1[r * Chain.k + $1]) * x[$1] } }
+            return (0..<Chain.n3).map { j in (0..<Chain.n1).reduce(0.0) { $0 + a[$1] * Double(Chain.w3[$1 * Chain.n3 + j]) } }
+        }
+        var sum = 0.0, count = 0
+        for id in Chain.sequences.joined() {
+            let h = hidden(id, Chain.w1), ours = hidden(id, changed)
+            sum += zip(h, ours).reduce(0.0) { $0 + ($1.1 - $1.0) * ($1.1 - $1.0) } / h.reduce(0.0) { $0 + $1 * $1 }
+            count += 1
+        }
+        let expected = sum / Double(count)
+        let measured = try sensitivity.divergence(replacing: "w1", with: changed)
+        #expect(expected > 1e-2)
+        #expect(abs(measured - expected) <= 1e-4 * expected, "measured \(measured), float64 \(expected)")
+    }
+
     @Test func aWeightItCannotReplaceIsAnError() throws {
         let sensitivity = try MatrixSensitivity(graph: Chain.graph, sequences: Chain.sequences)
         #expect(throws: CalibrationError.self) { try sensitivity.divergence(replacing: "nope", with: []) }
