@@ -19,6 +19,9 @@ extension QuantizedMatrix {
     /// float32 operation.
     public static func roundToNearest(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int, format: WeightFormat) throws -> QuantizedMatrix {
         try format.validate()
+        guard !format.hasSalientColumns else {
+            throw BitPackingError("\(format.name): salient columns are chosen from calibration statistics (convert with --calibrate)")
+        }
         _ = try PackedWeights.checkShape(n: n, k: k)
         guard weights.count / k == n, weights.count % k == 0 else {
             throw BitPackingError("weights have \(weights.count) values, expected N × K = \(n) × \(k)")
