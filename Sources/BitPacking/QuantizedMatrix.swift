@@ -62,7 +62,7 @@ public struct SalientCodes: Sendable, Equatable {
     }
 
     /// The other columns of 0..<K, in increasing order (`columns` sorted).
-    static func baseColumns(k: Int, salient columns: [Int]) -> [Int] {
+    public static func baseColumns(k: Int, salient columns: [Int]) -> [Int] {
         var result: [Int] = []
         result.reserveCapacity(k - columns.count)
         var next = 0
