@@ -23,7 +23,7 @@ struct SalientChoiceBench {
         let dir = ProcessInfo.processInfo.environment["XNOR_SALIENT_BENCH"] ?? ""
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))) as? [String: Any]
         let entries = manifest?["matrices"] as? [[String: Any]] ?? []
-        let formats = ["b1g64", "b1g64s8", "b1g64s32", "b1g64s32p2", "b2g64", "b2g128", "b2g128s8", "b2g128s32", "b3g192"]
+        let formats = ["b1g64", "b1g64s32", "b1g64s32p1", "b2g128", "b2g128s32p2"]
         var totals: [String: (error: Double, bits: Double, count: Double)] = [:]
         for (file, key) in Self.matrices {
             guard let entry = entries.first(where: { ($0["file"] as? String) == file + ".f32" }),
