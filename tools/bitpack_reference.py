@@ -33,6 +33,12 @@ grouped_cases.json with the activation mode ("mode": w1a1 or w1a8 gives a1 or a8
     weight_scales.npy  float32 [P, N, G]   float16-exact scales
     weight_offsets.npy float32 [N, G]      (affine only) float16-exact offsets
     int.npy            int64 [M, N, P, G]  the integer parts per plane and group
+and, for the formats with salient columns (xnortools/salient_formats.py; weight_* are then
+the base part over the K - S other columns, int.npy [M, N, P * G + Q]):
+    salient_columns.npy int32 [S]          the salient columns, increasing
+    salient_planes.npy  uint64 [Q, N, S']  the salient set's sign planes
+    salient_codes.npy   int8 [Q, N, S]     its round-to-nearest codes
+    salient_scales.npy  float32 [Q, N]     its float16-exact scales
 """
 
 import argparse
@@ -44,7 +50,7 @@ import tempfile
 
 import numpy as np
 
-from xnortools import numerics, paths, weight_formats
+from xnortools import numerics, paths, salient_formats, weight_formats
 from xnortools.arrays import save_npy
 from xnortools.numerics import F32, SCALE_FLOOR, row_stride_words
 
@@ -157,9 +163,35 @@ def build_cases():
     return cases
 
 
-def run_grouped_case(mode, fmt_name, w, x, out_scale=None, bias=None):
+def run_salient_case(mode, fmt, w, x, columns, out_scale=None, bias=None):
     _, amode = numerics.split_mode(mode)
-    q = weight_formats.round_to_nearest(w, weight_formats.parse_format(fmt_name))
+    sm = salient_formats.round_to_nearest(w, fmt, columns)
+    activations = numerics.quantize_activations(x, amode)
+    ints = salient_formats.integer_parts(sm, activations, popcount=True)
+    assert np.array_equal(ints, salient_formats.integer_parts(sm, activations)), (fmt.name, mode)
+    arrays = {
+        "W": w, "x": x, "salient_columns": sm.columns.astype(np.int32),
+        "weight_planes": sm.base.planes(), "weight_codes": sm.base.codes, "weight_scales": sm.base.scales,
+        "salient_planes": sm.salient.planes(), "salient_codes": sm.salient.codes, "salient_scales": sm.salient.scales[:, :, 0],
+        "act_planes": activations.planes(), "act_codes": activations.codes, "act_scales": activations.scales,
+        "int": ints, "y": salient_formats.output(sm, activations, ints, out_scale, bias),
+    }
+    if fmt.affine:
+        arrays["weight_offsets"] = sm.base.offsets
+    return arrays
+
+
+def run_grouped_case(mode, fmt_name, w, x, out_scale=None, bias=None, columns=None):
+    _, amode = numerics.split_mode(mode)
+    fmt = weight_formats.parse_format(fmt_name)
+    if fmt.salient:
+        arrays = run_salient_case(mode, fmt, w, x, columns, out_scale, bias)
+        if out_scale is not None:
+            arrays["out_scale"] = np.array([out_scale], dtype=F32)
+        if bias is not None:
+            arrays["bias"] = bias
+        return arrays
+    q = weight_formats.round_to_nearest(w, fmt)
     activations = numerics.quantize_activations(x, amode)
     ints = weight_formats.popcount_integer_parts(q, activations)
     direct = weight_formats.integer_parts(q, activations)
@@ -203,13 +235,28 @@ def build_grouped_cases():
         for mode in modes:
             for m in (1, 64) if mode == "w1a8" else (1,):
                 cases.append((f"{fmt}_{mode[-2:]}_n3_k130_m{m}", mode, fmt, normal(3, 130, scale=0.05), normal(m, 130), None, None))
+    # Salient columns (xnortools/salient_formats.py): the columns given, sorted; the salient
+    # weights made larger, as the calibrated choice finds them.
+    for fmt, modes, n, k, s in [("b1g64s16", ["w1a8", "w1a1"], 5, 200, 16), ("b2g128s5p2", ["w1a8", "w1a1"], 6, 300, 5),
+                                ("b1g64as70p1", ["w1a8"], 4, 333, 70)]:
+        for mode in modes:
+            columns = np.sort(rng.choice(k, size=s, replace=False))
+            w = normal(n, k, scale=0.05) + normal(n, 1, scale=0.02)
+            w[:, columns] *= 8
+            x = normal(3, k, scale=2.0)
+            x[1, 3] = np.nan
+            cases.append((f"{fmt}_{mode[-2:]}_n{n}_k{k}_m3", mode, fmt, w, x, None, None, columns))
+        columns = np.sort(rng.choice(130, size=s, replace=False))
+        cases.append((f"{fmt}_a8_scale_bias", "w1a8", fmt, normal(3, 130, scale=0.1), normal(2, 130), F32(-0.5), normal(3), columns))
+        for m in (1, 64):
+            cases.append((f"{fmt}_a8_n3_k130_m{m}", "w1a8", fmt, normal(3, 130, scale=0.05), normal(m, 130), None, None, columns))
     return cases
 
 
 def generate_grouped(out_dir):
     manifest = []
-    for name, mode, fmt, w, x, out_scale, bias in build_grouped_cases():
-        arrays = run_grouped_case(mode, fmt, w, x, out_scale, bias)
+    for name, mode, fmt, w, x, out_scale, bias, *columns in build_grouped_cases():
+        arrays = run_grouped_case(mode, fmt, w, x, out_scale, bias, *columns)
         folder = os.path.join(out_dir, name)
         os.makedirs(folder, exist_ok=True)
         for key, value in arrays.items():

@@ -16,11 +16,16 @@
 enum GroupedPopcountGemm {
     static func product(_ weights: PackedWeights, _ activations: PackedActivations, _ transform: OutputTransform,
                         _ output: UnsafeMutableBufferPointer<Float>) {
+        finish(accumulations(weights, activations), n: weights.n, activations, transform, output)
+    }
+
+    /// acc [M, N] of the order above, before the activation scale; 0 for non-finite rows.
+    static func accumulations(_ weights: PackedWeights, _ activations: PackedActivations) -> [Double] {
         let format = weights.format, n = weights.n
         let groups = format.groupCount(k: weights.k), planes = format.kind == .ternary ? 1 : format.planes
-        let a1 = activations.mode == .a1
         var integers = [Int64](repeating: 0, count: planes * groups)
         var sums = [Int64](repeating: 0, count: groups)
+        var accumulations = [Double](repeating: 0, count: activations.rows * n)
         weights.groupScales.withUnsafeBufferPointer { alpha in
             weights.groupOffsets.withUnsafeBufferPointer { mu in
                 forEachRow(weights, activations, integers: &integers, sums: &sums) { m, column, integers, sums in
@@ -31,9 +36,23 @@ enum GroupedPopcountGemm {
                         }
                         if format.affine { acc += Double(mu[column * groups + g]) * Double(sums[g]) }
                     }
-                    let scale = Double(activations.scales[m])
-                    output[m * n + column] = transform.apply(a1 ? acc * scale : acc / scale, column: column)
+                    accumulations[m * n + column] = acc
                 }
+            }
+        }
+        return accumulations
+    }
+
+    /// y = transform(acc / s) (a8) or transform(acc · β) (a1) for every finite row; the
+    /// caller has set the outputs of the other rows to NaN.
+    static func finish(_ accumulations: [Double], n: Int, _ activations: PackedActivations, _ transform: OutputTransform,
+                       _ output: UnsafeMutableBufferPointer<Float>) {
+        let a1 = activations.mode == .a1
+        for m in 0..<activations.rows where activations.finite[m] {
+            let scale = Double(activations.scales[m])
+            for column in 0..<n {
+                let acc = accumulations[m * n + column]
+                output[m * n + column] = transform.apply(a1 ? acc * scale : acc / scale, column: column)
             }
         }
     }
@@ -55,7 +74,7 @@ enum GroupedPopcountGemm {
     /// Calls `body(m, n, I, S)` for every finite activation row m and weight row n, with
     /// I [planes, groups] of that pair and S [groups] of row m.
     @inline(__always)
-    private static func forEachRow(_ weights: PackedWeights, _ activations: PackedActivations,
+    static func forEachRow(_ weights: PackedWeights, _ activations: PackedActivations,
                                    integers: inout [Int64], sums: inout [Int64],
                                    _ body: (Int, Int, UnsafeMutableBufferPointer<Int64>, UnsafeMutableBufferPointer<Int64>) -> Void) {
         let format = weights.format, k = weights.k, stride = weights.rowStrideWords

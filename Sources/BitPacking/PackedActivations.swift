@@ -132,6 +132,44 @@ public struct PackedActivations: Sendable {
         return finite[row]
     }
 
+    /// The codes of `columns` (increasing, each < k) as activation rows of their own, with
+    /// the same scales and finiteness: what each part of a salient format multiplies. The
+    /// codes are copied bit by bit, so the integer parts over them are exact.
+    func gathered(columns: [Int]) -> PackedActivations {
+        let count = columns.count, planeCount = mode.planeCount
+        let stride = BitLayout.rowStrideWords(k: count) ?? 0
+        let rowWords = stride * planeCount, sourceRowWords = rowStrideWords * planeCount
+        var out = [UInt64](repeating: 0, count: rows * rowWords)
+        var sums = [Int64](repeating: 0, count: rows)
+        for r in 0..<rows where finite[r] {
+            let source = r * sourceRowWords, target = r * rowWords
+            var sum: Int64 = 0
+            for (t, c) in columns.enumerated() {
+                let bit = UInt64(1) << UInt64(c & 63), set = UInt64(1) << UInt64(t & 63)
+                if mode == .a1 {
+                    if words[source + (c >> 6)] & bit != 0 { out[target + (t >> 6)] |= set }
+                    continue
+                }
+                var code = 0
+                for b in 0..<8 where words[source + (c >> 6) * 8 + b] & bit != 0 {
+                    out[target + (t >> 6) * 8 + b] |= set
+                    code += b == 7 ? -128 : 1 << b
+                }
+                sum += Int64(code)
+            }
+            sums[r] = mode == .a8 ? sum : 0
+        }
+        var result = PackedActivations(mode: mode)
+        result.rows = rows
+        result.k = count
+        result.rowStrideWords = stride
+        result.words = out
+        result.scales = Array(scales[0..<rows])
+        result.codeSums = sums
+        result.finite = Array(finite[0..<rows])
+        return result
+    }
+
     /// Plane `plane` of row `row` in the weights' layout (rowStrideWords words): the sign
     /// plane for a1, p_plane (bit `plane` of the 8-bit code) for a8. For tests and tools.
     public func planeWords(row: Int, plane: Int) -> [UInt64] {

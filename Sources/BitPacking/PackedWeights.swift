@@ -29,10 +29,14 @@ public struct PackedWeights: Sendable {
     /// the kernels do not convert float16 in their inner loops; empty for the legacy formats.
     let groupScales: [Float]
     let groupOffsets: [Float]
+    /// A format with salient columns: the salient set. The planes, scales and offsets above
+    /// are then the base planes over the K − S other columns, whose row stride
+    /// `rowStrideWords` is that of K − S inputs.
+    let salient: SalientPlanes?
 
     init(format: WeightFormat, n: Int, k: Int, rowStrideWords: Int, tookTernaryCodesAsGiven: Bool,
          planes: [RawStorage], scales: RawStorage, offsets: RawStorage = RawStorage(zeroedByteCount: 0),
-         groupScales: [Float] = [], groupOffsets: [Float] = []) {
+         groupScales: [Float] = [], groupOffsets: [Float] = [], salient: SalientPlanes? = nil) {
         self.format = format
         self.n = n
         self.k = k
@@ -43,6 +47,7 @@ public struct PackedWeights: Sendable {
         offsetStorage = offsets
         self.groupScales = groupScales
         self.groupOffsets = groupOffsets
+        self.salient = salient
     }
 
     /// Float16 values (little-endian) as float32; a NaN or an infinity is refused, since it
@@ -64,9 +69,36 @@ public struct PackedWeights: Sendable {
     ///
     /// Reads no plane bytes: the kernels ignore padding bits whatever they hold. Legacy scales
     /// are used as stored; float16 scales are widened once (and must be finite).
+    ///
+    /// A format with salient columns takes its base planes, scales and offsets over the K − S
+    /// other columns here, and its salient set in `salient`: Q planes of N × rowStrideWords(S)
+    /// words, float16 scales [Q, N] and the S column indices as little-endian int32 (read and
+    /// checked: strictly increasing, below K).
     public init(format: WeightFormat, n: Int, k: Int, planes: [UnsafeRawBufferPointer],
                 scales: UnsafeRawBufferPointer, offsets: UnsafeRawBufferPointer? = nil,
-                owner: any AnyObject & Sendable) throws {
+                salient: SalientBytes? = nil, owner: any AnyObject & Sendable) throws {
+        if format.hasSalientColumns {
+            try format.validate(k: k)
+            guard let salient else { throw BitPackingError("\(format.name) weights need their salient set (planes, scales, columns)") }
+            let base = try PackedWeights(format: format.base, n: n, k: format.baseInputs(k: k), planes: planes,
+                                         scales: scales, offsets: offsets, owner: owner)
+            let set: PackedWeights
+            do {
+                set = try PackedWeights(format: format.salientSet, n: n, k: format.salientColumns, planes: salient.planes,
+                                        scales: salient.scales, owner: owner)
+            } catch let error as BitPackingError {
+                throw BitPackingError("salient set: \(error.message)")
+            }
+            let s = format.salientColumns
+            guard salient.columns.count == s * 4 else {
+                throw BitPackingError("salient columns have \(salient.columns.count) bytes, expected \(s * 4) (\(s) int32)")
+            }
+            let columns = (0..<s).map { Int(Int32(littleEndian: salient.columns.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+            try SalientCodes.checkColumns(columns, count: s, k: k, what: "salient columns")
+            self = base.withSalient(format: format, k: k, SalientPlanes(columns: columns, k: k, weights: set))
+            return
+        }
+        guard salient == nil else { throw BitPackingError("\(format.name) has no salient columns, but a salient set was given") }
         try format.validate()
         let traits = format.traits
         let stride = try Self.checkShape(n: n, k: k)

@@ -19,6 +19,9 @@ extension QuantizedMatrix {
     /// float32 operation.
     public static func roundToNearest(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int, format: WeightFormat) throws -> QuantizedMatrix {
         try format.validate()
+        guard !format.hasSalientColumns else {
+            throw BitPackingError("\(format.name): salient columns are chosen from calibration statistics (convert with --calibrate)")
+        }
         _ = try PackedWeights.checkShape(n: n, k: k)
         guard weights.count / k == n, weights.count % k == 0 else {
             throw BitPackingError("weights have \(weights.count) values, expected N × K = \(n) × \(k)")
@@ -39,6 +42,29 @@ extension QuantizedMatrix {
         case (.binary, _):
             return try roundBinary(weights, n: n, k: k, format: format)
         }
+    }
+
+    /// A format with salient columns, the columns given (sorted, distinct, < K): each part by
+    /// the grouped rule above on its own columns, the base over the K − S other columns in
+    /// order as `format.base`, the salient set over the S columns as `format.salientSet` (one
+    /// group). The calibrated quantizers choose the columns and the codes otherwise.
+    public static func roundToNearest(_ weights: [Float], n: Int, k: Int, format: WeightFormat, salientColumns: [Int]) throws -> QuantizedMatrix {
+        try format.validate(k: k)
+        guard format.hasSalientColumns else { throw BitPackingError("\(format.name) has no salient columns") }
+        try SalientCodes.checkColumns(salientColumns, count: format.salientColumns, k: k, what: "salient columns")
+        guard weights.count / k == n, weights.count % k == 0 else {
+            throw BitPackingError("weights have \(weights.count) values, expected N × K = \(n) × \(k)")
+        }
+        func gathered(_ columns: [Int]) -> [Float] {
+            var out = [Float](); out.reserveCapacity(n * columns.count)
+            for row in 0..<n { for c in columns { out.append(weights[row * k + c]) } }
+            return out
+        }
+        let baseColumns = SalientCodes.baseColumns(k: k, salient: salientColumns)
+        let base = try roundToNearest(gathered(baseColumns), n: n, k: baseColumns.count, format: format.base)
+        let set = try roundToNearest(gathered(salientColumns), n: n, k: salientColumns.count, format: format.salientSet)
+        return QuantizedMatrix(format: format, n: n, k: k, codes: base.codes, scales: base.scales, offsets: base.offsets,
+                               salient: SalientCodes(columns: salientColumns, codes: set.codes, scales: set.scales))
     }
 
     private static func roundBinary(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int, format: WeightFormat) throws -> QuantizedMatrix {

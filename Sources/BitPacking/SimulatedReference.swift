@@ -93,7 +93,7 @@ public enum SimulatedReference {
     }
 
     /// S[m, g] = Σ_{k ∈ g} code_x: what the offset μ multiplies.
-    private static func groupSums(_ activations: QuantizedActivations, row m: Int, _ format: WeightFormat) -> [Int64] {
+    static func groupSums(_ activations: QuantizedActivations, row m: Int, _ format: WeightFormat) -> [Int64] {
         let k = activations.k, size = format.groupSize ?? k
         return (0..<format.groupCount(k: k)).map { g in
             ((g * size)..<min(g * size + size, k)).reduce(Int64(0)) { $0 + Int64(activations.codes[m * k + $1]) }

@@ -40,6 +40,7 @@ extension WeightFormat {
     /// This format's entry in the table. Valid only for a format that `validate()` accepts.
     public var traits: WeightFormatTraits {
         switch (kind, scope) {
+        case (.binary, .group) where hasSalientColumns: WeightFormatTraits.salientBinary
         case (.binary, .group): WeightFormatTraits.groupedBinary
         case (.ternary, .group): WeightFormatTraits.groupedTernary
         case (.ternary, _): WeightFormatTraits.legacyTernary
@@ -48,15 +49,18 @@ extension WeightFormat {
     }
 
     /// Integer parts per output element: 1 for the legacy formats, planes × groups for the
-    /// grouped ones (in [plane, group] order).
-    public func integersPerOutput(k: Int) -> Int { isLegacy ? 1 : planes * groupCount(k: k) }
+    /// grouped ones (in [plane, group] order), then one per salient plane.
+    public func integersPerOutput(k: Int) -> Int { isLegacy ? 1 : planes * groupCount(k: k) + salientPlanes }
 
-    /// Stored bits per weight of an [N, K] matrix: the K bits of every plane of a row (not the
-    /// padding) plus its scales and offsets at their stored width, over N · K weights.
+    /// Stored bits per weight of an [N, K] matrix: the K − S bits of every base plane of a row
+    /// and the S bits of every salient plane (not the padding), the scales and offsets at their
+    /// stored width, and the S int32 column indices, over N · K weights.
     public func bitsPerWeight(n: Int, k: Int) -> Double {
         let traits = self.traits
-        let planeBits = Double(traits.planeNames(self).count) * Double(n) * Double(k)
+        let planeBits = Double(traits.planeNames(self).count) * Double(n) * Double(baseInputs(k: k))
         let scaleBits = Double(traits.scaleCount(self, n, k) + traits.offsetCount(self, n, k)) * Double(traits.scaleType.byteSize * 8)
-        return (planeBits + scaleBits) / (Double(n) * Double(k))
+        let salientBits = Double(salientPlanes) * Double(n) * Double(salientColumns)
+            + Double(salientPlanes * n) * 16 + Double(salientColumns) * 32
+        return (planeBits + scaleBits + salientBits) / (Double(n) * Double(k))
     }
 }

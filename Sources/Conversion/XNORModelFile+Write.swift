@@ -49,6 +49,17 @@ extension XNORModelFile {
                 writer.addTensor(name: offsetTensorName(weightName), type: scaleType, shape: [weights.n, format.groupCount(k: weights.k)],
                                  payload: .stream { sink in try weights.withOffsetBytes { try sink.write($0) } })
             }
+            if format.hasSalientColumns {
+                for index in 0..<format.salientPlanes {
+                    writer.addTensor(name: salientPlaneTensorName(weightName, plane: index), type: .i64,
+                                     shape: [weights.n, weights.salientRowStrideWords],
+                                     payload: .stream { sink in try weights.withSalientPlaneBytes(index) { try sink.write($0) } })
+                }
+                writer.addTensor(name: salientScaleTensorName(weightName), type: .f16, shape: [format.salientPlanes, weights.n],
+                                 payload: .stream { sink in try weights.withSalientScaleBytes { try sink.write($0) } })
+                writer.addTensor(name: salientColumnTensorName(weightName), type: .i32, shape: [format.salientColumns],
+                                 payload: .stream { sink in try weights.withSalientColumnBytes { try sink.write($0) } })
+            }
         }
         return try writer.write(into: output)
     }

@@ -10,7 +10,9 @@ import Tensors
 ///
 /// Packed weights are stored as `<weight>.<plane>` (I64 words, [N, row stride]),
 /// `<weight>.scale` (F32: N values α for w1, one γ for w1.58; F16 [planes, N, groups] for the
-/// grouped formats) and `<weight>.offset` (F16 [N, groups], affine formats only), the format
+/// grouped formats), `<weight>.offset` (F16 [N, groups], affine formats only) and, with
+/// salient columns, `<weight>.salient_sign{q}` (I64), `.salient_scale` (F16 [Q, N]) and
+/// `.salient_columns` (I32 [S]), the format
 /// named by the node's `weight_format` attribute (absent: the legacy one of `mode`); every
 /// other constant under
 /// its own name, in a ggml type of the same element size (the graph JSON keeps its real
@@ -19,6 +21,10 @@ public enum XNORModelFile {
     public static func planeTensorName(_ weight: String, plane: String) -> String { "\(weight).\(plane)" }
     public static func scaleTensorName(_ weight: String) -> String { "\(weight).scale" }
     public static func offsetTensorName(_ weight: String) -> String { "\(weight).offset" }
+    /// The salient set of a format with salient columns: Q sign planes, their scales, the columns.
+    public static func salientPlaneTensorName(_ weight: String, plane: Int) -> String { "\(weight).salient_sign\(plane)" }
+    public static func salientScaleTensorName(_ weight: String) -> String { "\(weight).salient_scale" }
+    public static func salientColumnTensorName(_ weight: String) -> String { "\(weight).salient_columns" }
 
     /// The ggml type that stores elements of `type`: its own where ggml has one, else the
     /// integer type of the same size.
@@ -148,6 +154,11 @@ public enum XNORModelFile {
         }
         let traits = format.traits
         let n = Int(n64), k = Int(k64)
+        do {
+            try format.validate(k: k)
+        } catch let error as BitPackingError {
+            throw FormatError(path: path, location: field, error.message)
+        }
         var planes: [UnsafeRawBufferPointer] = []
         for plane in traits.planeNames(format) {
             planes.append(try file.requireTensor(planeTensorName(name, plane: plane)).bytes())
@@ -165,11 +176,12 @@ public enum XNORModelFile {
                 }
             }
         }
+        let salient = format.hasSalientColumns ? try salientBytes(name, format: format, n: n, k: k, file: file) : nil
         let weights: PackedWeights
         do {
             // Every tensor views the same mapping; the packed weights keep it alive.
             weights = try PackedWeights(format: format, n: n, k: k, planes: planes, scales: try scaleEntry.bytes(),
-                                        offsets: try offsetEntry?.bytes(), owner: scaleEntry.file)
+                                        offsets: try offsetEntry?.bytes(), salient: salient, owner: scaleEntry.file)
         } catch let error as BitPackingError {
             throw FormatError(path: path, location: .field("weight '\(name)' (\(format.name))"), error.message)
         }
@@ -181,5 +193,23 @@ public enum XNORModelFile {
                               "scale \(index) is \(scale); a weight scale must be finite and not negative")
         }
         return weights
+    }
+
+    /// The salient set's tensors, their types and shapes checked (the columns' values are
+    /// checked when the weights are wrapped).
+    static func salientBytes(_ name: String, format: WeightFormat, n: Int, k: Int, file: XNORFile) throws -> SalientBytes {
+        let q = format.salientPlanes, s = format.salientColumns
+        let stride = BitLayout.rowStrideWords(k: s) ?? 0
+        func entry(_ tensor: String, _ type: GGMLType, _ shape: [Int]) throws -> UnsafeRawBufferPointer {
+            let entry = try file.requireTensor(tensor)
+            guard case .ggml(let stored) = entry.type, stored == type, entry.shape == shape else {
+                throw FormatError(path: file.path, location: .field("tensor '\(tensor)'"),
+                                  "\(format.name) needs \(type.name) \(shape), found \(entry.type) \(entry.shape)")
+            }
+            return try entry.bytes()
+        }
+        let planes = try (0..<q).map { try entry(salientPlaneTensorName(name, plane: $0), .i64, [n, stride]) }
+        return SalientBytes(planes: planes, scales: try entry(salientScaleTensorName(name), .f16, [q, n]),
+                            columns: try entry(salientColumnTensorName(name), .i32, [s]))
     }
 }

@@ -22,7 +22,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Weight and activation modes: w1a1, w1a8 or w1.58a8 (default: w1.58a8 for BitNet checkpoints, else w1a1).")
     var mode: ConversionMode?
 
-    @Option(name: .customLong("weight-format"), help: ArgumentHelp("Weight format of every converted product: b{P}g{G} (P = 1 to 3 residual sign planes, scales per group of G inputs, G a multiple of 64), b{P}g{G}a (with an offset per group), t1g{G} (ternary, a8 only), or w1 / w1.58. Quantized by round to nearest; --mode still gives the activations. Default: the weight part of --mode.", valueName: "FORMAT"))
+    @Option(name: .customLong("weight-format"), help: ArgumentHelp("Weight format of every converted product: b{P}g{G} (P = 1 to 3 residual sign planes, scales per group of G inputs, G a multiple of 64), b{P}g{G}a (with an offset per group), t1g{G} (ternary, a8 only), or w1 / w1.58; with --calibrate, a suffix s{S}[p{Q}] on a binary one holds the S most salient inputs in Q (default 3) planes of their own. Quantized by round to nearest; --mode still gives the activations. Default: the weight part of --mode.", valueName: "FORMAT"))
     var weightFormat: String?
 
     @Option(name: .customLong("keep"), help: ArgumentHelp("Keep weights whose name matches GLOB at source precision; repeat for several.", valueName: "GLOB"))

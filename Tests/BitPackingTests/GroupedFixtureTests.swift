@@ -17,6 +17,12 @@ import Testing
         var folder: String
 
         func npy(_ file: String) throws -> NpyArray { try NpyReader.read(folder + "/" + file + ".npy") }
+        /// Round to nearest as the fixture's numpy did: with its salient columns when the format has some.
+        func roundToNearest() throws -> QuantizedMatrix {
+            guard format.hasSalientColumns else { return try QuantizedMatrix.roundToNearest(try floats("W"), n: n, k: k, format: format) }
+            let columns = npyValues(try npy("salient_columns"), as: Int32.self).map { Int($0) }
+            return try QuantizedMatrix.roundToNearest(try floats("W"), n: n, k: k, format: format, salientColumns: columns)
+        }
         func floats(_ file: String) throws -> [Float] { try npy(file).floatValues() }
         var transform: OutputTransform {
             get throws {
@@ -42,16 +48,24 @@ import Testing
 
     @Test func manifestCoversEveryFormatShortGroupsAndBatches() throws {
         let cases = try Self.loadCases()
-        #expect(Set(cases.map(\.format.name)) == ["b1g64", "b2g128", "b3g192", "b2g128a", "t1g128"])
-        #expect(cases.allSatisfy { $0.k % 64 != 0 && $0.k % ($0.format.groupSize ?? 1) != 0 })
+        #expect(Set(cases.map(\.format.name)) == ["b1g64", "b2g128", "b3g192", "b2g128a", "t1g128", "b1g64s16", "b2g128s5p2", "b1g64as70p1"])
+        #expect(cases.allSatisfy { $0.k % 64 != 0 && $0.format.baseInputs(k: $0.k) % ($0.format.groupSize ?? 1) != 0 })
         #expect(Set(cases.map(\.m)).isSuperset(of: [1, 3, 64]))
         #expect(cases.contains { $0.activation == .a1 } && cases.contains { $0.hasOutScale && $0.hasBias })
     }
 
     @Test func roundToNearestAndPackingMatchNumpy() throws {
         for c in try Self.loadCases() {
-            let q = try QuantizedMatrix.roundToNearest(try c.floats("W"), n: c.n, k: c.k, format: c.format)
+            let q = try c.roundToNearest()
             #expect(q.codes.flatMap { $0 } == npyValues(try c.npy("weight_codes"), as: Int8.self), "\(c.name)")
+            if let salient = q.salient {
+                #expect(salient.codes.flatMap { $0 } == npyValues(try c.npy("salient_codes"), as: Int8.self), "\(c.name)")
+                #expect(sameBits(salient.scales, try c.floats("salient_scales")), "\(c.name)")
+                let planes = npyValues(try c.npy("salient_planes"), as: UInt64.self)
+                let packed = try PackedWeights.pack(q)
+                let words = (0..<c.format.salientPlanes).flatMap { i in packed.withSalientPlaneBytes(i) { Array($0.bindMemory(to: UInt64.self)) } }
+                #expect(words == planes, "\(c.name)")
+            }
             #expect(sameBits(q.scales, try c.floats("weight_scales")), "\(c.name)")
             #expect(sameBits(q.offsets, c.format.affine ? try c.floats("weight_offsets") : []), "\(c.name)")
             let packed = try PackedWeights.pack(q)
@@ -65,7 +79,7 @@ import Testing
     @Test func kernelAndSimulatedReferenceMatchNumpy() throws {
         var activations = PackedActivations()
         for c in try Self.loadCases() {
-            let q = try QuantizedMatrix.roundToNearest(try c.floats("W"), n: c.n, k: c.k, format: c.format)
+            let q = try c.roundToNearest()
             let packed = try PackedWeights.pack(q)
             let x = try c.floats("x")
             try activations.pack(x, rows: c.m, k: c.k, mode: c.activation)
@@ -87,7 +101,7 @@ import Testing
     /// The loader's path: planes, float16 scales and offsets wrapped from bytes, not copied.
     @Test func zeroCopyGroupedWeights() throws {
         var activations = PackedActivations()
-        for c in try Self.loadCases() {
+        for c in try Self.loadCases() where !c.format.hasSalientColumns {
             let packed = try PackedWeights.pack(try QuantizedMatrix.roundToNearest(try c.floats("W"), n: c.n, k: c.k, format: c.format))
             let owner = Owner(planes: (0..<c.format.traits.planeNames(c.format).count).map { packed.planeWords($0) },
                               scales: packed.withScaleBytes { Array($0) }, offsets: packed.withOffsetBytes { Array($0) })

@@ -33,16 +33,33 @@ from xnortools.numerics import (F32, F64, finish_output, PLANE_WEIGHTS, SCALE_FL
 F16 = np.float16
 
 
+DEFAULT_SALIENT_PLANES = 3
+
+
 @dataclass(frozen=True)
 class WeightFormat:
     kind: str        # "binary" or "ternary"
     planes: int      # code planes (ternary: 1)
     group: int
     affine: bool
+    salient: int = 0          # S salient columns (xnortools/salient_formats.py), 0: none
+    salient_planes: int = 0   # Q
 
     @property
     def name(self) -> str:
-        return f"{'b' if self.kind == 'binary' else 't'}{self.planes}g{self.group}{'a' if self.affine else ''}"
+        tail = ""
+        if self.salient:
+            tail = f"s{self.salient}" + ("" if self.salient_planes == DEFAULT_SALIENT_PLANES else f"p{self.salient_planes}")
+        return f"{'b' if self.kind == 'binary' else 't'}{self.planes}g{self.group}{'a' if self.affine else ''}{tail}"
+
+    @property
+    def base(self) -> "WeightFormat":
+        return WeightFormat(self.kind, self.planes, self.group, self.affine)
+
+    @property
+    def salient_set(self) -> "WeightFormat":
+        """The salient planes as a grouped format over the S gathered columns: one group."""
+        return WeightFormat("binary", self.salient_planes, (self.salient + 63) // 64 * 64, False)
 
     def groups(self, k: int) -> int:
         return (k + self.group - 1) // self.group
@@ -52,16 +69,20 @@ class WeightFormat:
 
 
 def parse_format(name: str) -> WeightFormat:
-    match = re.fullmatch(r"([bt])(\d+)g(\d+)(a?)", name)
+    match = re.fullmatch(r"([bt])([1-9])g([1-9]\d*)(a?)(?:s([1-9]\d*)(?:p([1-9]))?)?", name)
     if not match:
         raise NumericsError(f"unknown weight format {name!r}")
     kind = "binary" if match[1] == "b" else "ternary"
     planes, group, affine = int(match[2]), int(match[3]), match[4] == "a"
+    salient = int(match[5]) if match[5] else 0
+    salient_planes = int(match[6]) if match[6] else (DEFAULT_SALIENT_PLANES if salient else 0)
     if group < 64 or group % 64:
         raise NumericsError(f"{name}: group {group} is not a positive multiple of 64")
-    if kind == "binary" and not 1 <= planes <= 3 or kind == "ternary" and (planes != 1 or affine):
+    if kind == "binary" and not 1 <= planes <= 3 or kind == "ternary" and (planes != 1 or affine or salient):
         raise NumericsError(f"{name}: not a defined format")
-    return WeightFormat(kind, planes, group, affine)
+    if salient and (match[6] == str(DEFAULT_SALIENT_PLANES) or not 1 <= salient_planes <= 3 or salient > 65536):
+        raise NumericsError(f"{name}: not a defined salient set")
+    return WeightFormat(kind, planes, group, affine, salient, salient_planes)
 
 
 @dataclass
@@ -93,6 +114,9 @@ def _fp16(x: np.ndarray, what: str) -> np.ndarray:
 
 
 def round_to_nearest(w_nk: np.ndarray, fmt: WeightFormat) -> QuantizedMatrix:
+    if fmt.salient:
+        raise NumericsError(f"{fmt.name}: salient columns are chosen from calibration statistics "
+                            "(xnortools/salient_formats.py rounds with given columns)")
     w = np.ascontiguousarray(w_nk, dtype=F32)
     if w.ndim != 2 or w.size == 0 or not np.all(np.isfinite(w)):
         raise NumericsError("weights must be a non-empty finite [N, K] matrix")
@@ -173,6 +197,19 @@ def popcount_integer_parts(q: QuantizedMatrix, act: QuantizedActivations) -> np.
 def output(q: QuantizedMatrix, act: QuantizedActivations, ints: np.ndarray,
            alpha: float | None = None, bias: np.ndarray | None = None) -> np.ndarray:
     """Y [M, N] float32 in the evaluation order of the module docstring."""
+    return finish(accumulate(q, act, ints), act, alpha, bias)
+
+
+def finish(acc: np.ndarray, act: QuantizedActivations, alpha: float | None, bias: np.ndarray | None) -> np.ndarray:
+    """t = acc / s (a8) or acc * beta (a1), then the output transform."""
+    scale = act.scales.astype(F64)[:, None]
+    with np.errstate(invalid="ignore"):
+        t = acc * scale if act.mode == "a1" else acc / scale
+    return finish_output(t, act.finite, alpha, bias)
+
+
+def accumulate(q: QuantizedMatrix, act: QuantizedActivations, ints: np.ndarray) -> np.ndarray:
+    """acc [M, N] float64 before the activation scale, in the evaluation order."""
     m, n = ints.shape[:2]
     sums = group_sums(q, act).astype(F64)
     acc = np.zeros((m, n), dtype=F64)
@@ -181,7 +218,4 @@ def output(q: QuantizedMatrix, act: QuantizedActivations, ints: np.ndarray,
             acc = acc + q.scales[p, :, g].astype(F64)[None, :] * ints[:, :, p, g].astype(F64)
         if q.fmt.affine:
             acc = acc + q.offsets[:, g].astype(F64)[None, :] * sums[:, g][:, None]
-    scale = act.scales.astype(F64)[:, None]
-    with np.errstate(invalid="ignore"):
-        t = acc * scale if act.mode == "a1" else acc / scale
-    return finish_output(t, act.finite, alpha, bias)
+    return acc

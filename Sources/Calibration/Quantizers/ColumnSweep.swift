@@ -24,12 +24,13 @@ struct ColumnSweep {
     /// weights when its first column comes; otherwise `q` already holds every group's scales.
     mutating func run(_ q: inout GroupedLevels, u: [Double], block: Int, fitGroupsOnStart: Bool) {
         let groups = q.groups
-        let levelCount = q.codes.count
+        // Every group's table has room for the largest level set; group g uses its own count.
+        let levelCount = (0..<groups.count).map { q.levelCodes($0).count }.max() ?? 1
         var tables = [Double](repeating: 0, count: groups.count * n * levelCount)
         func storeTables(_ g: Int) {
             for row in 0..<n {
                 let table = q.levelTable(row: row, group: g)
-                for c in 0..<levelCount { tables[(g * n + row) * levelCount + c] = table[c] }
+                for c in 0..<table.count { tables[(g * n + row) * levelCount + c] = table[c] }
             }
         }
         if !fitGroupsOnStart {
@@ -37,7 +38,7 @@ struct ColumnSweep {
         }
         var errors = [Float](repeating: 0, count: block * n)
         var coefficients = [Float](repeating: 0, count: Swift.max(block, k) * block)
-        var buffer = [Double](repeating: 0, count: groups.width)
+        var buffer = [Double](repeating: 0, count: groups.maxWidth)
         var start = 0
         while start < k {
             let end = Swift.min(start + block, k)
@@ -49,21 +50,20 @@ struct ColumnSweep {
                     let range = groups.range(g)
                     for row in 0..<n {
                         for l in 0..<range.count { buffer[l] = Double(wt[(range.lowerBound + l) * n + row]) }
-                        let fit = buffer.withUnsafeBufferPointer {
-                            GroupFit(UnsafeBufferPointer(rebasing: $0[0..<range.count]), codes: q.codes, affine: q.format.affine, rounding: q.rounding)
-                        }
+                        let fit = buffer.withUnsafeBufferPointer { q.fit(UnsafeBufferPointer(rebasing: $0[0..<range.count]), group: g) }
                         q.setScales(row: row, group: g, fit)
                     }
                     storeTables(g)
                 }
                 let pivot = u[i * k + i]
                 let errorRow = (i - start) * n
+                let groupLevels = q.levelCodes(g).count
                 for row in 0..<n {
                     let value = Double(wt[i * n + row])
                     let tableBase = (g * n + row) * levelCount
                     var best = 0
                     var bestDistance = abs(value - tables[tableBase])
-                    for c in 1..<levelCount {
+                    for c in 1..<groupLevels {
                         let d = abs(value - tables[tableBase + c])
                         if d < bestDistance {
                             best = c

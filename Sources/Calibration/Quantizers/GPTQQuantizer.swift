@@ -23,16 +23,20 @@ public struct GPTQQuantizer: MatrixQuantizer {
     /// Sweeps: each one after the first starts again from the weights with the scales the
     /// previous one refined held fixed (static groups), and refines them again.
     public var passes: Int
+    /// How formats with salient columns choose them.
+    public var salientChoice: SalientColumnChoice
 
     /// The defaults are the best measured on SmolLM2-135M's layer 0 with its real inputs:
     /// act-order lowered the output error 1.1–3× against natural order at b2g128/b3g192 (never
     /// much worse), and a second pass 10–35% more, for +40% time (b3g192 over all 210 matrices:
     /// 72 CPU s for one act-order pass, 122 s for two).
-    public init(damp: Double = 0.01, order: ColumnOrder = .descendingActivation, blockSize: Int = 128, passes: Int = 2) {
+    public init(damp: Double = 0.01, order: ColumnOrder = .descendingActivation, blockSize: Int = 128, passes: Int = 2,
+                salientChoice: SalientColumnChoice = .defaultChoice) {
         self.damp = damp
         self.order = order
         self.blockSize = blockSize
         self.passes = passes
+        self.salientChoice = salientChoice
     }
 
     public func quantize(_ weights: [Float], n: Int, k: Int, format: WeightFormat, statistics: InputStatistics?) throws -> QuantizedMatrix {
@@ -40,19 +44,25 @@ public struct GPTQQuantizer: MatrixQuantizer {
         guard let statistics else {
             return try RoundToNearestQuantizer().quantize(weights, n: n, k: k, format: format, statistics: nil)
         }
-        return try compensate(weights, n: n, k: k, format: format, groups: groups, statistics: statistics).quantizedMatrix()
+        // Salient columns are a group of their own at the end of the quantizers' layout.
+        let layout = try groups.choosingSalient(weights, n: n, statistics: statistics, choice: salientChoice, damp: damp)
+        return try compensate(layout.arranged(weights, n: n), n: n, k: k, format: format, groups: layout,
+                              statistics: layout.arranged(statistics)).quantizedMatrix()
     }
 
     /// The compensated result with the calibration error before (RTN + ARB on the weights)
     /// and after compensation.
     public func quantizeReporting(_ weights: [Float], n: Int, k: Int, format: WeightFormat, statistics: InputStatistics) throws -> CompensatedQuantization {
         let groups = try QuantizerInput.check(weights, n: n, k: k, format: format, statistics: statistics)
-        let rtn = GroupedLevels.roundToNearest(weights, n: n, k: k, format: format, groups: groups).quantizedMatrix()
-        let compensated = try compensate(weights, n: n, k: k, format: format, groups: groups, statistics: statistics).quantizedMatrix()
+            .choosingSalient(weights, n: n, statistics: statistics, choice: salientChoice, damp: damp)
+        let arranged = groups.arranged(weights, n: n)
+        let rtn = GroupedLevels.roundToNearest(arranged, n: n, k: k, format: format, groups: groups).quantizedMatrix()
+        let compensated = try compensate(arranged, n: n, k: k, format: format, groups: groups, statistics: groups.arranged(statistics)).quantizedMatrix()
         let errors = QuantizationError.measure(weights, [rtn, compensated], statistics: statistics)
         return CompensatedQuantization(matrix: compensated, roundToNearest: errors[0], compensated: errors[1])
     }
 
+    /// `weights` and `statistics` in the layout of `groups`.
     func compensate(_ weights: [Float], n: Int, k: Int, format: WeightFormat, groups: QuantizerGroups, statistics: InputStatistics) throws(QuantizerFailure) -> GroupedLevels {
         var permutation = Array(0..<k)
         if order == .descendingActivation {

@@ -67,6 +67,7 @@ public struct QuantizationError: Sendable, Equatable {
 
     /// Ŵ = Σ_p scales[p, n, g]·codes[p] + offsets[n, g] in float64, for any scope.
     static func dequantize(_ q: QuantizedMatrix) -> [Double] {
+        if let salient = q.salient { return dequantizeSalient(q, salient) }
         let n = q.n, k = q.k
         let planes = q.codes.count
         let width: Int
@@ -86,6 +87,30 @@ public struct QuantizationError: Sendable, Equatable {
                     value += Double(scale) * Double(q.codes[p][row * k + column])
                 }
                 if !q.offsets.isEmpty { value += Double(q.offsets[row * perRow + g]) }
+                out[row * k + column] = value
+            }
+        }
+        return out
+    }
+
+    /// The same for a format with salient columns: the base planes over the base columns, the
+    /// salient planes over theirs.
+    private static func dequantizeSalient(_ q: QuantizedMatrix, _ salient: SalientCodes) -> [Double] {
+        let n = q.n, k = q.k, baseK = q.format.baseInputs(k: k), s = salient.columns.count
+        let width = q.format.groupSize ?? baseK, perRow = q.format.groupCount(k: k)
+        let baseColumns = SalientCodes.baseColumns(k: k, salient: salient.columns)
+        var out = [Double](repeating: 0, count: n * k)
+        for row in 0..<n {
+            for (i, column) in baseColumns.enumerated() {
+                let g = i / width
+                var value = 0.0
+                for p in 0..<q.codes.count { value += Double(q.scales[(p * n + row) * perRow + g]) * Double(q.codes[p][row * baseK + i]) }
+                if !q.offsets.isEmpty { value += Double(q.offsets[row * perRow + g]) }
+                out[row * k + column] = value
+            }
+            for (j, column) in salient.columns.enumerated() {
+                var value = 0.0
+                for p in 0..<salient.codes.count { value += Double(salient.scales[p * n + row]) * Double(salient.codes[p][row * s + j]) }
                 out[row * k + column] = value
             }
         }

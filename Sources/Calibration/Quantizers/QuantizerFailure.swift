@@ -8,7 +8,7 @@ public enum QuantizerFailure: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .unsupportedFormat(let format, let why): "format \(format.kind) planes \(format.planes) \(format.scope): \(why)"
+        case .unsupportedFormat(let format, let why): "format \(format.name): \(why)"
         case .shape(let why): "weights: \(why)"
         case .statistics(let why): "statistics: \(why)"
         }

@@ -10,18 +10,24 @@ public struct RoundToNearestQuantizer: MatrixQuantizer {
     public var refineOnOutputs: Bool
     /// λ = damp · mean(diag H) for the output-metric refinement.
     public var damp: Double
+    /// How formats with salient columns choose them (they need statistics).
+    public var salientChoice: SalientColumnChoice
 
-    public init(alternating: Bool = true, refineOnOutputs: Bool = true, damp: Double = 0.01) {
+    public init(alternating: Bool = true, refineOnOutputs: Bool = true, damp: Double = 0.01,
+                salientChoice: SalientColumnChoice = .defaultChoice) {
         self.alternating = alternating
         self.refineOnOutputs = refineOnOutputs
         self.damp = damp
+        self.salientChoice = salientChoice
     }
 
     public func quantize(_ weights: [Float], n: Int, k: Int, format: WeightFormat, statistics: InputStatistics?) throws -> QuantizedMatrix {
         let groups = try QuantizerInput.check(weights, n: n, k: k, format: format, statistics: statistics)
-        var q = GroupedLevels.roundToNearest(weights, n: n, k: k, format: format, groups: groups, refine: alternating)
+            .choosingSalient(weights, n: n, statistics: statistics, choice: salientChoice, damp: damp)
+        let arranged = groups.arranged(weights, n: n)
+        var q = GroupedLevels.roundToNearest(arranged, n: n, k: k, format: format, groups: groups, refine: alternating)
         if let statistics, refineOnOutputs {
-            OutputMetricRefinement.refine(&q, weights: weights, hessian: DampedHessian(statistics.hessian, k: k, damp: damp))
+            OutputMetricRefinement.refine(&q, weights: arranged, hessian: DampedHessian(groups.arranged(statistics).hessian, k: k, damp: damp))
         }
         return q.quantizedMatrix()
     }
