@@ -39,7 +39,9 @@ from pathlib import Path
 import numpy as np
 
 from fidelity_bench import CALIBRATION_FILES
+from xnortools import markdown
 from xnortools.cli import Xnor, parse_json
+from xnortools.markdown import number
 from xnortools.paths import FIXTURES, ROOT, VENV, MissingTool
 
 LICENCES = Path("/usr/share/common-licenses")
@@ -164,17 +166,9 @@ def agreement(source: np.ndarray, converted: np.ndarray) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    def f(v, digits=3):
-        return "-" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
-    lines = ["| conversion | bits/weight | cosine mean | cosine min | Spearman | same nearest % | convert s |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        if "refused" in r:
-            lines.append(f"| {r['name']} | refused: {r['refused']} | | | | | |")
-        else:
-            lines.append(f"| {r['name']} | {f(r.get('bits'), 3)} | {f(r['cosine_mean'])} | {f(r['cosine_min'])} | "
-                         f"{f(r['spearman'])} | {f(r['same_nearest'] * 100, 1)} | {f(r.get('convert_seconds'), 0)} |")
-    return "\n".join(lines)
+    return markdown.table(["conversion", "bits/weight", "cosine mean", "cosine min", "Spearman", "same nearest %", "convert s"], rows,
+                          lambda r: [number(r.get("bits"), 3), number(r["cosine_mean"]), number(r["cosine_min"]), number(r["spearman"]),
+                                     number(r["same_nearest"] * 100, 1), number(r.get("convert_seconds"), 0)])
 
 
 def main() -> int:

@@ -27,7 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from xnortools import markdown
 from xnortools.cli import Xnor, parse_json
+from xnortools.markdown import number
 from xnortools.paths import FIXTURES, ROOT, VENV, SMOLLM2_PACKAGE, SMOLLM2_FILE, llama_binary, LLAMA_BUILD
 
 GGUF = VENV / "lib" / "python3.11" / "site-packages" / SMOLLM2_PACKAGE / SMOLLM2_FILE
@@ -125,20 +127,9 @@ def ours(name: str, options: list[str], xnor: Xnor, work: Path, text: Path, ctx:
 
 
 def table(rows: list[dict]) -> str:
-    def f(v, digits=3):
-        if v is None:
-            return "-"
-        if isinstance(v, float) and (abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3)):
-            return f"{v:.3g}"
-        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
-    lines = ["| conversion | bits/weight | PPL ratio | mean KLD | same top % | convert s |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        if "refused" in r:
-            lines.append(f"| {r['name']} | refused: {r['refused']} | | | | |")
-        else:
-            lines.append(f"| {r['name']} | {f(r.get('bits'), 2)} | {f(r.get('ppl_ratio'))} | {f(r.get('kld'))} | "
-                         f"{f(r.get('same_top'), 2)} | {f(r.get('convert_seconds'), 0)} |")
-    return "\n".join(lines)
+    return markdown.table(["conversion", "bits/weight", "PPL ratio", "mean KLD", "same top %", "convert s"], rows, lambda r: [
+        number(r.get("bits"), 2), number(r.get("ppl_ratio")), number(r.get("kld")), number(r.get("same_top"), 2),
+        number(r.get("convert_seconds"), 0)])
 
 
 def main() -> int:

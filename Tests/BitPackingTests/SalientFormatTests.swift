@@ -39,24 +39,8 @@ import Testing
             var x = (0..<(m * k)).map { _ in Float.random(in: -3...3, using: &g) }
             if m > 1 { x[k + 1] = .infinity }
             let q = Self.randomMatrix(format, n: n, k: k, using: &g)
-            let packed = try PackedWeights.pack(q)
-            #expect(QuantizedMatrix(unpacking: packed) == q, "\(format.name) n \(n) k \(k)")
+            let packed = try expectKernelMatchesReference(q, x: x, m: m)
             #expect(packed.salientColumns == q.salient?.columns)
-            let transform = OutputTransform(scale: 0.5, bias: (0..<n).map { Float($0) / 7 })
-            for mode in format.activationModes {
-                var activations = PackedActivations()
-                try activations.pack(x, rows: m, k: k, mode: mode)
-                let quantizedX = try QuantizedActivations.quantize(x, rows: m, k: k, mode: mode)
-                let parts = try PopcountGemm.integerParts(weights: packed, activations: activations)
-                #expect(parts.count == m * n * format.integersPerOutput(k: k))
-                #expect(parts == (try SimulatedReference.integerParts(weights: q, activations: quantizedX)), "\(format.name) \(mode) n \(n) k \(k)")
-                var y = [Float](repeating: 0, count: m * n)
-                try PopcountGemm.run(weights: packed, activations: activations, transform: transform, into: &y)
-                let reference = try SimulatedReference.gemm(weights: q, activations: quantizedX, transform: transform)
-                #expect(sameBits(y, reference), "\(format.name) \(mode) n \(n) k \(k)")
-                #expect(y.contains { !$0.isNaN && $0 != 0 })
-                if m > 1 { #expect(y[n..<(2 * n)].allSatisfy { $0.isNaN }) }
-            }
         }
     }
 

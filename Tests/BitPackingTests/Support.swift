@@ -1,6 +1,7 @@
 import BitPacking
 import Formats
 import TestSupport
+import Testing
 
 let fixtureFolder = fixturePath("bitpacking")
 
@@ -25,4 +26,30 @@ func withinTolerance(_ actual: [Float], _ expected: [Float], relative: Double = 
         if a.isNaN || e.isNaN { return a.isNaN && e.isNaN }
         return abs(Double(a) - Double(e)) <= relative * magnitude
     }
+}
+
+/// Packs `q`, reads it back, and holds the kernels to the simulated reference on `x` (m rows
+/// of k) in every activation mode of its format: integer parts exactly, outputs bit for bit;
+/// a row holding infinity (row 1 when m > 1) gives NaN outputs. Returns the packed weights.
+@discardableResult
+func expectKernelMatchesReference(_ q: QuantizedMatrix, x: [Float], m: Int) throws -> PackedWeights {
+    let (format, n, k) = (q.format, q.n, q.k)
+    let packed = try PackedWeights.pack(q)
+    #expect(QuantizedMatrix(unpacking: packed) == q, "\(format.name) n \(n) k \(k)")
+    let transform = OutputTransform(scale: 0.5, bias: (0..<n).map { Float($0) / 7 })
+    for mode in format.activationModes {
+        var activations = PackedActivations()
+        try activations.pack(x, rows: m, k: k, mode: mode)
+        let quantizedX = try QuantizedActivations.quantize(x, rows: m, k: k, mode: mode)
+        let parts = try PopcountGemm.integerParts(weights: packed, activations: activations)
+        #expect(parts.count == m * n * format.integersPerOutput(k: k))
+        #expect(parts == (try SimulatedReference.integerParts(weights: q, activations: quantizedX)), "\(format.name) \(mode) n \(n) k \(k)")
+        var y = [Float](repeating: 0, count: m * n)
+        try PopcountGemm.run(weights: packed, activations: activations, transform: transform, into: &y)
+        let reference = try SimulatedReference.gemm(weights: q, activations: quantizedX, transform: transform)
+        #expect(sameBits(y, reference), "\(format.name) \(mode) n \(n) k \(k)")
+        #expect(y.contains { !$0.isNaN && $0 != 0 })
+        if m > 1 { #expect(y[n..<(2 * n)].allSatisfy { $0.isNaN }) }
+    }
+    return packed
 }
