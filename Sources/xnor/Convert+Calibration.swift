@@ -25,6 +25,10 @@ extension Convert {
                 throw ValidationError("--bits \(bits) is below the smallest encoding of this model's matrices: \(PerplexityText.fixed(smallest, 4)) bits per weight (b1g64, with its scales and short last groups)")
             }
         }
+        // Known from the graph: refused before the calibration runs.
+        if maxKL != nil, !graph.outputs.contains(where: { $0.name == LanguageModelNames.logitsOutput }) {
+            throw ValidationError("--max-kl measures the KL of next-token distributions: \(source) is not a language model with logits")
+        }
         guard let collected = try calibration.collect(source: source, model: model, graph: graph,
                                                       weights: Set(converted.compactMap(\.weight)), quiet: quiet) else { return nil }
         let statistics = collected.statistics
@@ -33,9 +37,6 @@ extension Convert {
         let goal: CalibratedQuantization.Goal? = bits.map { .bitsPerWeight($0) } ?? maxKL.map { .maximumKL($0) }
         let sensitivity = try goal.map { _ in
             try MatrixSensitivity(graph: graph, sequences: Self.sensitivitySequences(collected.sequences), registry: model.registry)
-        }
-        if maxKL != nil, sensitivity?.measure != .nextTokenKL {
-            throw ValidationError("--max-kl measures the KL of next-token distributions: \(source) is not a language model with logits")
         }
         let progress = Progress(goal == nil ? "quantizing (error compensation)" : "quantizing in every candidate, measuring sensitivity", quiet: quiet)
         let start = MonotonicClock.now()
@@ -62,12 +63,12 @@ extension Convert {
         for kept in result.kept {
             guard let index = graph.initializers.firstIndex(where: { $0.name == kept.weight }),
                   graph.initializers[index].shape == [kept.n, kept.k] else {
-                throw ValidationError("--bits kept '\(kept.weight)' at Q8_0, but the graph holds no [\(kept.n), \(kept.k)] weight of that name")
+                throw ValidationError("the budget kept '\(kept.weight)' at Q8_0, but the graph holds no [\(kept.n), \(kept.k)] weight of that name")
             }
             let values = try graph.initializers[index].floatValues()
             graph.initializers[index] = ConstantTensor(name: kept.weight, blockType: .q8_0, shape: [kept.n, kept.k],
                                                        storage: .owned(try Q8_0Encoder.encode(values)))
-            pass.keptByDefault[kept.weight] = "--bits keeps it at Q8_0 (8.5 bits per weight)"
+            pass.keptByDefault[kept.weight] = "the budget keeps it at Q8_0 (8.5 bits per weight)"
                 + (kept.sensitivity.map { ": sensitivity \(PerplexityText.fixed($0, 6)) alone in the probe format" } ?? "")
         }
         let (rewritten, conversion) = pass.run(graph)
