@@ -10,19 +10,11 @@ extension SimulatedReference {
         let n = weights.n, q = salient.codes.count
         let baseParts = groupedIntegerParts(base, baseActivations)
         let setParts = groupedIntegerParts(set, setActivations)
-        let groups = base.format.groupCount(k: base.k), planes = base.codes.count
         var y = [Float](repeating: .nan, count: activations.rows * n)
         for m in 0..<activations.rows where activations.finite[m] {
             let sums = groupSums(baseActivations, row: m, base.format)
             for column in 0..<n {
-                let first = (m * n + column) * planes * groups
-                var acc = 0.0
-                for g in 0..<groups {
-                    for p in 0..<planes {
-                        acc += Double(base.scales[(p * n + column) * groups + g]) * Double(baseParts[first + p * groups + g])
-                    }
-                    if base.format.affine { acc += Double(base.offsets[column * groups + g]) * Double(sums[g]) }
-                }
+                var acc = groupedAccumulation(base, baseParts, sums: sums, row: m, column: column)
                 var salientAcc = 0.0
                 for p in 0..<q { salientAcc += Double(salient.scales[p * n + column]) * Double(setParts[(m * n + column) * q + p]) }
                 acc = acc + salientAcc

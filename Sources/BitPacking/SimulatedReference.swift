@@ -48,6 +48,21 @@ public enum SimulatedReference {
         dotProducts(weights, activations).map { Int64($0) }
     }
 
+    /// One output's float64 sum over groups and planes, Σ_g (Σ_p α[p, n, g]·I[p, n, g] + μ[n, g]·S[m, g]),
+    /// in the kernels' order.
+    static func groupedAccumulation(_ weights: QuantizedMatrix, _ parts: [Int64], sums: [Int64], row m: Int, column: Int) -> Double {
+        let n = weights.n, groups = weights.format.groupCount(k: weights.k), planes = weights.codes.count
+        let first = (m * n + column) * planes * groups
+        var acc = 0.0
+        for g in 0..<groups {
+            for p in 0..<planes {
+                acc += Double(weights.scales[(p * n + column) * groups + g]) * Double(parts[first + p * groups + g])
+            }
+            if weights.format.affine { acc += Double(weights.offsets[column * groups + g]) * Double(sums[g]) }
+        }
+        return acc
+    }
+
     /// The grouped formats' product in the order of `GroupedPopcountGemm`, from codes: every
     /// I[p, n, g] and S[m, g] a plain sum of code products (exact in Int64).
     static func groupedGemm(_ weights: QuantizedMatrix, _ activations: QuantizedActivations, _ transform: OutputTransform) -> [Float] {
@@ -57,14 +72,7 @@ public enum SimulatedReference {
         for m in 0..<activations.rows where activations.finite[m] {
             let sums = groupSums(activations, row: m, weights.format)
             for column in 0..<n {
-                let base = (m * n + column) * planes * groups
-                var acc = 0.0
-                for g in 0..<groups {
-                    for p in 0..<planes {
-                        acc += Double(weights.scales[(p * n + column) * groups + g]) * Double(parts[base + p * groups + g])
-                    }
-                    if weights.format.affine { acc += Double(weights.offsets[column * groups + g]) * Double(sums[g]) }
-                }
+                let acc = groupedAccumulation(weights, parts, sums: sums, row: m, column: column)
                 let scale = Double(activations.scales[m])
                 y[m * n + column] = transform.apply(activations.mode == .a1 ? acc * scale : acc / scale, column: column)
             }
