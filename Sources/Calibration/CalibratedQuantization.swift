@@ -56,14 +56,15 @@ public enum CalibratedQuantization {
         var statistics: InputStatistics
     }
 
-    /// The distinct weights of the graph's XNORPopcountGemm nodes, in graph order, checked.
-    static func weights(of graph: Graph, statistics: [String: InputStatistics]) throws -> [Target] {
+    /// The distinct weights of the graph's XNORPopcountGemm nodes (those in `only` when given),
+    /// in graph order, checked.
+    static func weights(of graph: Graph, statistics: [String: InputStatistics], only: Set<String>? = nil) throws -> [Target] {
         var constants: [String: ConstantTensor] = [:]
         for tensor in graph.initializers { constants[tensor.name] = tensor }
         var seen = Set<String>()
         var targets: [Target] = []
         for node in graph.nodes where XNORPopcountGemmNode.isXNOR(node) {
-            guard let name = XNORPopcountGemmNode.weight(of: node), seen.insert(name).inserted else { continue }
+            guard let name = XNORPopcountGemmNode.weight(of: node), only?.contains(name) ?? true, seen.insert(name).inserted else { continue }
             guard case .string(let mode) = node.attribute(XNORPopcountGemmNode.Attribute.mode) else {
                 throw CalibrationError("node '\(node.displayName)' has no mode")
             }

@@ -19,6 +19,9 @@ struct CalibrationOptions: ParsableArguments {
     @Flag(name: .customLong("calib-lines"), help: ArgumentHelp("Text DATA holds one calibration sequence a line, each tokenized alone with the tokenizer's special tokens (as a sentence encoder reads a sentence), instead of windows of --calib-ctx tokens."))
     var byLine = false
 
+    @Flag(name: .customLong("calib-sequential"), help: ArgumentHelp("Quantize in GPTQ's sequential order: each stage of matrices (q, k and v; o; gate and up; down) is compensated on inputs collected with every earlier stage already quantized, instead of all on the float model's inputs."))
+    var sequential = false
+
     @Option(name: .customLong("calib-damp"), help: ArgumentHelp("GPTQ's damping: D × the mean Hessian diagonal is added to the diagonal (default 0.01).", valueName: "D", visibility: .hidden))
     var damp: Double?
 
@@ -29,7 +32,7 @@ struct CalibrationOptions: ParsableArguments {
     static let maximumSamples = 1 << 16
 
     func validate() throws {
-        if data == nil, let given = [("--calib-ctx", contextLength != nil), ("--calib-samples", samples != nil), ("--calib-damp", damp != nil), ("--calib-lines", byLine), ("--calib-verbose", verbose)].first(where: \.1) {
+        if data == nil, let given = [("--calib-ctx", contextLength != nil), ("--calib-samples", samples != nil), ("--calib-damp", damp != nil), ("--calib-lines", byLine), ("--calib-sequential", sequential), ("--calib-verbose", verbose)].first(where: \.1) {
             throw ValidationError("\(given.0) applies to --calibrate, which is not given")
         }
         try UsageCheck.paths([("--calibrate", data)])
@@ -50,8 +53,10 @@ struct CalibrationOptions: ParsableArguments {
 
     /// The statistics of `weights` (the rewrite pass's converted ones) over the data, run on
     /// `graph` (the source's, or as rotated), or nil
-    /// when --calibrate is not given. The summary goes to stderr unless `quiet`.
-    func collect(source path: String, model: LoadedModel, graph: Graph, weights: Set<String>, quiet: Bool) throws -> Collected? {
+    /// when --calibrate is not given. The summary goes to stderr unless `quiet`. Without
+    /// `statistics`, only the sequences are read (sequential calibration collects its own).
+    func collect(source path: String, model: LoadedModel, graph: Graph, weights: Set<String>, statistics wanted: Bool = true,
+                 quiet: Bool) throws -> Collected? {
         guard let data else { return nil }
         guard let vocabulary = model.signature?.vocabulary else {
             throw ValidationError("--calibrate takes text or token ids, for a language model or encoder; \(path) is a graph")
@@ -60,6 +65,7 @@ struct CalibrationOptions: ParsableArguments {
         let calibration = try CalibrationData.read(data, contextLength: context, samples: samples ?? 64, vocabulary: vocabulary, byLine: byLine) {
             try TextInput.tokenizer(model: path, model, fallback: nil)
         }
+        guard wanted else { return Collected(statistics: [:], sequences: calibration.sequences) }
         let collector = try InputStatisticsCollector(graph: graph, registry: model.registry, weights: weights)
         let progress = Progress("calibration statistics", quiet: quiet)
         let start = MonotonicClock.now()
@@ -71,7 +77,7 @@ struct CalibrationOptions: ParsableArguments {
             FileHandleStream.standardError.write(TerminalText.escaped(
                 "calibration: \(data) (\(calibration.kind.rawValue)): \(shape), statistics of \(statistics.count) matrices over \(collector.sharedInputCount) inputs in \(String(format1: seconds)) s") + "\n")
         }
-        if verbose {
+        if verbose && !quiet {
             for (name, s) in statistics.sorted(by: { $0.key < $1.key }) {
                 let diagonal = (0..<s.k).map { s.hessian[$0 * s.k + $0] }.sorted()
                 let median = diagonal.isEmpty ? 0 : diagonal[diagonal.count / 2]

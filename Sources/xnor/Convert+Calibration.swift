@@ -29,22 +29,73 @@ extension Convert {
         if maxKL != nil, !graph.outputs.contains(where: { $0.name == LanguageModelNames.logitsOutput }) {
             throw ValidationError("--max-kl measures the KL of next-token distributions: \(source) is not a language model with logits")
         }
-        guard let collected = try calibration.collect(source: source, model: model, graph: graph,
-                                                      weights: Set(converted.compactMap(\.weight)), quiet: quiet) else { return nil }
-        let statistics = collected.statistics
+        let goal: CalibratedQuantization.Goal? = bits.map { .bitsPerWeight($0) } ?? maxKL.map { .maximumKL($0) }
+        let weights = Set(converted.compactMap(\.weight))
+        // Sequential calibration collects its own statistics; a budget still chooses on the float model's.
+        guard let collected = try calibration.collect(source: source, model: model, graph: graph, weights: weights,
+                                                      statistics: goal != nil || !calibration.sequential, quiet: quiet) else { return nil }
+        if calibration.sequential {
+            return try sequential(rewritten, goal: goal, graph: graph, weights: weights, collected: collected, model: model)
+        }
+        if let goal { return try budgeted(rewritten, goal: goal, graph: graph, collected: collected, model: model) }
+        let progress = Progress("quantizing (error compensation)", quiet: quiet)
+        let start = MonotonicClock.now()
+        let result = try CalibratedQuantization.run(rewritten, statistics: collected.statistics, quantizer: calibration.quantizer, progress: progress.update)
+        if !quiet {
+            FileHandleStream.standardError.write("quantized \(result.matrices.count) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
+        }
+        return result
+    }
+
+    /// `--calib-sequential`: the statistics collected stage by stage on the model as quantized
+    /// so far, each stage's matrices quantized in their node's format, or in the one the budget
+    /// chose on the float model's statistics.
+    func sequential(_ rewritten: Graph, goal: CalibratedQuantization.Goal?, graph: Graph, weights: Set<String>,
+                    collected: CalibrationOptions.Collected, model: LoadedModel) throws -> CalibratedQuantization.Result {
+        var fixed: [String: [Float]] = [:]
+        var chosen = rewritten
+        var budget: CalibratedQuantization.Result? = nil
+        if let goal {
+            let result = try budgeted(rewritten, goal: goal, graph: graph, collected: collected, model: model)
+            for kept in result.kept {
+                guard let weight = graph.initializers.first(where: { $0.name == kept.weight }) else { continue }
+                fixed[kept.weight] = try ConstantTensor(name: kept.weight, blockType: .q8_0, shape: [kept.n, kept.k],
+                                                        storage: .owned(try Q8_0Encoder.encode(try weight.floatValues()))).floatValues()
+            }
+            chosen = result.graph
+            budget = result
+        }
+        let staged = try SequentialInputStatistics(graph: graph, registry: model.registry, weights: weights, sequences: collected.sequences)
+        let progress = Progress("quantizing in sequence (statistics, then error compensation, stage by stage)", quiet: quiet)
+        let start = MonotonicClock.now()
+        var result = try CalibratedQuantization.runSequential(chosen, statistics: staged, fixed: fixed, quantizer: calibration.quantizer,
+                                                              progress: progress.update)
+        if let budget {
+            let sensitivity = Dictionary(uniqueKeysWithValues: budget.matrices.map { ($0.weight, $0.sensitivity) })
+            for i in result.matrices.indices { result.matrices[i].sensitivity = sensitivity[result.matrices[i].weight] ?? nil }
+            result.kept = budget.kept
+            result.estimatedKL = budget.estimatedKL
+        }
+        if !quiet {
+            FileHandleStream.standardError.write("quantized \(result.matrices.count) matrices in \(staged.stages.count) sequential stages in \(String(format1: MonotonicClock.now() - start)) s\n")
+        }
+        return result
+    }
+
+    /// `--bits` or `--max-kl`: every matrix in every candidate on the float model's statistics,
+    /// one chosen per matrix by the budget.
+    func budgeted(_ rewritten: Graph, goal: CalibratedQuantization.Goal, graph: Graph, collected: CalibrationOptions.Collected,
+                  model: LoadedModel) throws -> CalibratedQuantization.Result {
+        let candidates = try Self.budgetCandidates.map { try WeightFormat(name: $0) }
         // The budget weighs each matrix by what it does alone to the model's outputs: a language
         // model's next-token KL, an encoder's output vectors.
-        let goal: CalibratedQuantization.Goal? = bits.map { .bitsPerWeight($0) } ?? maxKL.map { .maximumKL($0) }
-        let sensitivity = try goal.map { _ in
-            try MatrixSensitivity(graph: graph, sequences: Self.sensitivitySequences(collected.sequences), registry: model.registry)
-        }
-        let progress = Progress(goal == nil ? "quantizing (error compensation)" : "quantizing in every candidate, measuring sensitivity", quiet: quiet)
+        let sensitivity = try MatrixSensitivity(graph: graph, sequences: Self.sensitivitySequences(collected.sequences), registry: model.registry)
+        let progress = Progress("quantizing in every candidate, measuring sensitivity", quiet: quiet)
         let start = MonotonicClock.now()
-        let result = try goal.map {
-            // Only a built LLM's products are Gemms of [N, K] weights, which Q8_0 blocks along K.
-            try CalibratedQuantization.run(rewritten, statistics: statistics, goal: $0, candidates: candidates, keepCandidate: model.built != nil,
-                                           quantizer: calibration.quantizer, sensitivity: sensitivity, progress: progress.update)
-        } ?? CalibratedQuantization.run(rewritten, statistics: statistics, quantizer: calibration.quantizer, progress: progress.update)
+        // Only a built LLM's products are Gemms of [N, K] weights, which Q8_0 blocks along K.
+        let result = try CalibratedQuantization.run(rewritten, statistics: collected.statistics, goal: goal, candidates: candidates,
+                                                    keepCandidate: model.built != nil, quantizer: calibration.quantizer,
+                                                    sensitivity: sensitivity, progress: progress.update)
         if !quiet {
             FileHandleStream.standardError.write("quantized \(result.matrices.count + result.kept.count) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
             if let estimate = result.estimatedKL {

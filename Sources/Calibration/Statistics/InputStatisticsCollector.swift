@@ -51,15 +51,7 @@ public struct InputStatisticsCollector {
             _ = try session.run(inputs: inputs, keeping: [], observer: { event in
                 guard let a = products.activationOfNode[event.index], !added[a], let x = event.inputs.first ?? nil else { return }
                 added[a] = true
-                let activation = products.activations[a]
-                guard let width = x.shape.last, x.rank >= 1 else { return }
-                // Gemm's transA reads x [K, M]; every other product reads rows of K.
-                let k = activation.transposed ? x.shape[0] : width
-                let rows = activation.transposed ? width : x.count / max(width, 1)
-                guard k == activation.k, x.rank <= 2 || !activation.transposed else {
-                    throw CalibrationError("node '\(event.node.displayName)' reads '\(activation.value)' of shape \(x.shape), not rows of \(activation.k)")
-                }
-                try x.withUnsafeBuffer(of: Float.self) { try accumulators[a].add($0, rows: rows, transposed: activation.transposed) }
+                try products.activations[a].add(x, to: accumulators[a], reader: event.node.displayName)
             })
             progress?(s + 1, sequences.count)
         }

@@ -1,4 +1,5 @@
 import Graph
+import Runtime
 
 /// The products whose input statistics calibration collects, and the part of the graph that
 /// computes their inputs.
@@ -14,6 +15,18 @@ struct ObservedProducts {
         var value: String
         var k: Int
         var transposed: Bool
+
+        /// Adds the rows of `x`, this activation's value as `reader` read it, to `accumulator`.
+        func add(_ x: Tensor, to accumulator: GramAccumulator, reader: String) throws {
+            guard let width = x.shape.last, x.rank >= 1 else { return }
+            // Gemm's transA reads x [K, M]; every other product reads rows of K.
+            let k = transposed ? x.shape[0] : width
+            let rows = transposed ? width : x.count / max(width, 1)
+            guard k == self.k, x.rank <= 2 || !transposed else {
+                throw CalibrationError("node '\(reader)' reads '\(value)' of shape \(x.shape), not rows of \(self.k)")
+            }
+            try x.withUnsafeBuffer(of: Float.self) { try accumulator.add($0, rows: rows, transposed: transposed) }
+        }
     }
 
     var activations: [Activation] = []
