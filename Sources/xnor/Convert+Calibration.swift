@@ -31,10 +31,11 @@ extension Convert {
         }
         let goal: CalibratedQuantization.Goal? = bits.map { .bitsPerWeight($0) } ?? maxKL.map { .maximumKL($0) }
         let weights = Set(converted.compactMap(\.weight))
+        let order = calibration.order(languageModel: graph.outputs.contains { $0.name == LanguageModelNames.logitsOutput }, budget: goal != nil)
         // Sequential calibration collects its own statistics; a budget still chooses on the float model's.
         guard let collected = try calibration.collect(source: source, model: model, graph: graph, weights: weights,
-                                                      statistics: goal != nil || !calibration.sequential, quiet: quiet) else { return nil }
-        if calibration.sequential {
+                                                      statistics: goal != nil || order == .parallel, quiet: quiet) else { return nil }
+        if order == .sequential {
             return try sequential(rewritten, goal: goal, graph: graph, weights: weights, collected: collected, model: model)
         }
         if let goal { return try budgeted(rewritten, goal: goal, graph: graph, collected: collected, model: model) }
@@ -47,7 +48,7 @@ extension Convert {
         return result
     }
 
-    /// `--calib-sequential`: the statistics collected stage by stage on the model as quantized
+    /// `--calib-order sequential`: the statistics collected stage by stage on the model as quantized
     /// so far, each stage's matrices quantized in their node's format, or in the one the budget
     /// chose on the float model's statistics.
     func sequential(_ rewritten: Graph, goal: CalibratedQuantization.Goal?, graph: Graph, weights: Set<String>,
@@ -66,7 +67,7 @@ extension Convert {
             budget = result
         }
         let staged = try SequentialInputStatistics(graph: graph, registry: model.registry, weights: weights, sequences: collected.sequences)
-        let progress = Progress("quantizing in sequence (statistics, then error compensation, stage by stage)", quiet: quiet)
+        let progress = Progress("calibration statistics and error compensation, stage by stage", quiet: quiet)
         let start = MonotonicClock.now()
         var result = try CalibratedQuantization.runSequential(chosen, statistics: staged, fixed: fixed, quantizer: calibration.quantizer,
                                                               progress: progress.update)
@@ -77,7 +78,7 @@ extension Convert {
             result.estimatedKL = budget.estimatedKL
         }
         if !quiet {
-            FileHandleStream.standardError.write("quantized \(result.matrices.count) matrices in \(staged.stages.count) sequential stages in \(String(format1: MonotonicClock.now() - start)) s\n")
+            FileHandleStream.standardError.write("statistics of \(staged.stages.joined().count) matrices over \(staged.inputCount) inputs in \(staged.stages.count) sequential stages, each stage quantized with error compensation on the inputs the stages before it give, in \(String(format1: MonotonicClock.now() - start)) s\n")
         }
         return result
     }

@@ -46,9 +46,29 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: dir + "/rotated.xnor"))
     }
 
+    /// A language model in one format is calibrated in GPTQ's order by default: the stages of
+    /// each block (q/k/v, o, gate/up, down) one after another, every matrix quantized once, the
+    /// file verified against the source.
+    @Test func sequentialCalibrationQuantizesEveryMatrixInStages() throws {
+        let dir = try XNORTool.scratch("calibrate-sequential")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try XNORTool.xnor(["convert", Self.llama, "-o", dir + "/out.xnor", "--calibrate", fixturePath("tokenizers/corpus.txt"),
+                                   "--calib-ctx", "16", "--calib-samples", "3", "--report", dir + "/report.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("statistics of 14 matrices over 8 inputs in 8 sequential stages"), "\(r.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/report.json"))) as? [String: Any]
+        let matrices = report?["matrices"] as? [[String: Any]] ?? []
+        #expect(matrices.count == 14 && matrices.allSatisfy { ($0["calibration_error_after"] as? Double ?? .nan) <= ($0["calibration_error_before"] as? Double ?? .nan) },
+                "\(matrices)")
+        let verified = try XNORTool.xnor(["verify", dir + "/out.xnor", "--source", Self.llama, "--quiet"])
+        #expect(verified.status == 0, "\(verified.stderr)")
+    }
+
     @Test(arguments: [
         (["--calib-ctx", "16"], "--calib-ctx applies to --calibrate"),
         (["--calib-lines"], "--calib-lines applies to --calibrate"),
+        (["--calib-order", "parallel"], "--calib-order applies to --calibrate"),
+        (["--calibrate", "DATA", "--calib-order", "random"], "--calib-order"),
         (["--calibrate", "DATA", "--calib-damp", "0"], "--calib-damp must be above 0"),
         (["--calibrate", "DATA", "--calib-ctx", "1"], "--calib-ctx must be 2"),
         (["--calibrate", "DATA", "--calib-samples", "0"], "--calib-samples must be 1"),

@@ -16,13 +16,7 @@ import Glibc
 struct GroupedXNORFileTests {
     let model = fixturePath("onnx/models/gemm_tA1_tB1/model.onnx")
 
-    func scratch(_ name: String) -> String {
-        let dir = "/tmp/xnor-grouped-tests-\(getpid())"
-        mkdir(dir, 0o755)
-        let path = dir + "/" + name
-        unlink(path)
-        return path
-    }
+    func scratch(_ name: String) -> String { scratchFile(name, suite: "grouped") }
 
     func rewritten(_ format: WeightFormat, mode: ConversionMode = .w1a8) throws -> Graph {
         let (graph, _) = try ONNXImporter.load(path: model)

@@ -17,13 +17,7 @@ struct SalientXNORFileTests {
     let model = fixturePath("onnx/models/gemm_tA1_tB1/model.onnx")
     let format = WeightFormat.binary(planes: 1, group: 64, salientColumns: 3, salientPlanes: 2)
 
-    func scratch(_ name: String) -> String {
-        let dir = "/tmp/xnor-salient-tests-\(getpid())"
-        mkdir(dir, 0o755)
-        let path = dir + "/" + name
-        unlink(path)
-        return path
-    }
+    func scratch(_ name: String) -> String { scratchFile(name, suite: "salient") }
 
     /// The model's one matrix in `format`, with codes and scales from a fixed pattern.
     func packed() throws -> (PackedGraph, String, QuantizedMatrix) {

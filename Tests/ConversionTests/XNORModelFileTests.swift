@@ -15,13 +15,7 @@ import Glibc
 struct XNORModelFileTests {
     let model = fixturePath("onnx/models/gemm_tA1_tB1/model.onnx")
 
-    func scratch(_ name: String) -> String {
-        let dir = "/tmp/xnor-conversion-tests-\(getpid())"
-        mkdir(dir, 0o755)
-        let path = dir + "/" + name
-        unlink(path)
-        return path
-    }
+    func scratch(_ name: String) -> String { scratchFile(name, suite: "conversion") }
 
     func packed(_ mode: ConversionMode) throws -> (PackedGraph, ConversionReport) {
         let (graph, _) = try ONNXImporter.load(path: model)

@@ -19,6 +19,8 @@ public final class SequentialInputStatistics {
     /// them before the next stage.
     public let stages: [[String]]
     public let sequences: [[Int]]
+    /// The activations read, fewer than the weights where products share an input.
+    public var inputCount: Int { products.activations.count }
     let registry: OpRegistry
     let products: ObservedProducts
     let regions: [Region]
