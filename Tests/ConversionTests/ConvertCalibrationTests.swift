@@ -64,6 +64,26 @@ import TestSupport
         #expect(verified.status == 0, "\(verified.stderr)")
     }
 
+    /// Under a budget, sequential order requantizes each matrix in its chosen format in stage
+    /// order, the later stages reading the kept matrices at their Q8_0 values; verify counts
+    /// the same bits as the report.
+    @Test func aBudgetInSequentialOrderKeepsItsChoices() throws {
+        let dir = try XNORTool.scratch("calibrate-sequential-budget")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try XNORTool.xnor(["convert", Self.llama, "-o", dir + "/out.xnor", "--calibrate", fixturePath("tokenizers/corpus.txt"),
+                                   "--calib-ctx", "16", "--calib-samples", "3", "--bits", "5", "--calib-order", "sequential",
+                                   "--report", dir + "/report.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("in 8 sequential stages") && r.stdout.contains("the budget keeps it at Q8_0"), "\(r.stderr)\n\(r.stdout)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/report.json"))) as? [String: Any]
+        let bits = try #require(report?["bits_per_weight"] as? Double)
+        #expect(bits <= 5 && bits > 3.5, "\(bits)")
+        let verified = try XNORTool.xnor(["verify", dir + "/out.xnor", "--source", Self.llama, "--json", "--quiet"])
+        #expect(verified.status == 0, "\(verified.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(verified.stdout.utf8)) as? [String: Any]
+        #expect(abs((json?["bits_per_weight"] as? Double ?? .nan) - bits) < 1e-9)
+    }
+
     @Test(arguments: [
         (["--calib-ctx", "16"], "--calib-ctx applies to --calibrate"),
         (["--calib-lines"], "--calib-lines applies to --calibrate"),
