@@ -120,7 +120,7 @@ public final class SequentialInputStatistics {
             stage.inputs = graph.inputs.filter { read.contains($0.name) || activationValues.contains($0.name) }
                 + reads[s].map { ValueInfo(name: $0) }
             stage.initializers = graph.initializers.filter { read.contains($0.name) || (graphInputs.contains($0.name) && activationValues.contains($0.name)) }
-            stage.outputs = (Array(Set(activationValues)).sorted() + keeps).map { ValueInfo(name: $0) }
+            stage.outputs = Set(activationValues).union(keeps).sorted().map { ValueInfo(name: $0) }
             stage.valueInfo = graph.valueInfo.filter { produced.contains($0.name) }
             regions.append(Region(nodes: nodes, activations: stageActivations[s], reads: reads[s], keeps: keeps, drops: drops, graph: stage))
             for a in stageActivations[s] {
@@ -131,7 +131,7 @@ public final class SequentialInputStatistics {
         }
         self.regions = regions
         var stages = [[String]](repeating: [], count: regions.count)
-        let order = Dictionary(uniqueKeysWithValues: graph.initializers.enumerated().map { ($1.name, $0) })
+        let order = Dictionary(graph.initializers.enumerated().map { ($1.name, $0) }, uniquingKeysWith: min)
         for (weight, s) in weightStage { stages[s].append(weight) }
         self.stages = stages.map { $0.sorted { (order[$0] ?? 0) < (order[$1] ?? 0) } }
     }
