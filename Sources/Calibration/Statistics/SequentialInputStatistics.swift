@@ -30,8 +30,6 @@ public final class SequentialInputStatistics {
     private var finished: [Int: InputStatistics] = [:]
 
     struct Region {
-        /// Indices into `products.graph.nodes`, in graph order.
-        var nodes: [Int]
         /// The activations whose statistics this stage collects.
         var activations: [Int]
         /// Values computed by earlier stages that these nodes read.
@@ -122,7 +120,7 @@ public final class SequentialInputStatistics {
             stage.initializers = graph.initializers.filter { read.contains($0.name) || (graphInputs.contains($0.name) && activationValues.contains($0.name)) }
             stage.outputs = Set(activationValues).union(keeps).sorted().map { ValueInfo(name: $0) }
             stage.valueInfo = graph.valueInfo.filter { produced.contains($0.name) }
-            regions.append(Region(nodes: nodes, activations: stageActivations[s], reads: reads[s], keeps: keeps, drops: drops, graph: stage))
+            regions.append(Region(activations: stageActivations[s], reads: reads[s], keeps: keeps, drops: drops, graph: stage))
             for a in stageActivations[s] {
                 for (weight, activations) in products.activationsOfWeight where activations.contains(a) {
                     weightStage[weight] = max(weightStage[weight] ?? 0, s)
