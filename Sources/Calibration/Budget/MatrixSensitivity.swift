@@ -111,10 +111,7 @@ public struct MatrixSensitivity {
 
     /// The output's rows [tokens, width] for each sequence, run from an empty cache.
     static func outputs(_ graph: Graph, output: String, sequences: [[Int]], registry: OpRegistry) throws -> [Tensor] {
-        let longest = sequences.map(\.count).max() ?? 1
-        let model = try CompiledModel(graph: graph, registry: registry)
-        let session = Session(model: model, options: SessionOptions(contextLength: model.contextCapacity == nil ? nil : longest,
-                                                                     floatProducts: .fast))
+        let session = try CalibrationSession.make(graph, registry: registry, sequences: sequences)
         return try sequences.map { tokens in
             session.resetState()
             guard let rows = try session.run(inputs: try LanguageModelInputs.make(graph, tokens: tokens))[output] else {

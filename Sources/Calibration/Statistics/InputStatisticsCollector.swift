@@ -1,3 +1,4 @@
+import Generation
 import Graph
 import Runtime
 import Tensors
@@ -30,22 +31,12 @@ public struct InputStatisticsCollector {
     /// Runs every sequence; `progress(done, total)` after each. The result maps each weight to
     /// its statistics.
     public func collect(_ sequences: [[Int]], progress: ((Int, Int) -> Void)? = nil) throws -> [String: InputStatistics] {
-        let longest = sequences.map(\.count).max() ?? 0
-        let model = try CompiledModel(graph: products.graph, registry: registry)
-        let session = Session(model: model, options: SessionOptions(contextLength: model.contextCapacity == nil ? nil : max(longest, 1),
-                                                                     floatProducts: .fast))
-        let takesTokenTypes = graph.inputs.contains { $0.name == LanguageModelNames.tokenTypesInput }
+        let session = try CalibrationSession.make(products.graph, registry: registry, sequences: sequences)
         let scratch = GramAccumulator.Scratch()
         let accumulators = try products.activations.map { try GramAccumulator(k: $0.k, scratch: scratch) }
         for (s, sequence) in sequences.enumerated() {
             session.resetState()
-            var inputs: [String: Tensor] = [
-                LanguageModelNames.tokensInput: try Tensor(shape: [sequence.count], int64s: sequence.map(Int64.init)),
-                LanguageModelNames.positionsInput: try Tensor(shape: [sequence.count], int64s: (0..<sequence.count).map(Int64.init)),
-            ]
-            if takesTokenTypes {
-                inputs[LanguageModelNames.tokenTypesInput] = try Tensor(shape: [sequence.count], int64s: [Int64](repeating: 0, count: sequence.count))
-            }
+            let inputs = try LanguageModelInputs.make(graph, tokens: sequence)
             // Products sharing an activation see the same rows: they are added once per call.
             var added = [Bool](repeating: false, count: accumulators.count)
             _ = try session.run(inputs: inputs, keeping: [], observer: { event in

@@ -151,10 +151,7 @@ public final class SequentialInputStatistics {
             }
             graph.initializers[i] = .float32(original.name, shape: original.shape, values)
         }
-        let longest = sequences.map(\.count).max() ?? 1
-        let model = try CompiledModel(graph: graph, registry: registry)
-        let session = Session(model: model, options: SessionOptions(contextLength: model.contextCapacity == nil ? nil : max(longest, 1),
-                                                                     floatProducts: .fast))
+        let session = try CalibrationSession.make(graph, registry: registry, sequences: sequences)
         let scratch = GramAccumulator.Scratch()
         let accumulators = try region.activations.map { try GramAccumulator(k: products.activations[$0].k, scratch: scratch) }
         let declared = Set(graph.inputs.map(\.name))
