@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Models", "Runtime", "Formats"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestSupport", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "CalibrationTests", dependencies: ["TestSupport", "Calibration", "Models", "BitPacking", "Runtime", "Graph", "Tokenizers", "Formats", "Tensors"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["TestSupport", "Calibration", "Conversion", "Generation", "Models", "BitPacking", "Runtime", "Graph", "Tokenizers", "Formats", "Tensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Formats", "TestSupport"]),
     ]
 )

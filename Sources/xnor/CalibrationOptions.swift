@@ -22,6 +22,21 @@ struct CalibrationOptions: ParsableArguments {
     @Option(name: .customLong("calib-order"), help: ArgumentHelp("sequential: each stage of matrices (q, k and v; o; gate and up; down) is compensated on the inputs the already quantized stages before it give (GPTQ's order); parallel: every matrix on the float model's inputs. Default: sequential for a language model converted in one format, parallel for an encoder and under --bits or --max-kl.", valueName: "ORDER"))
     var order: CalibrationOrder?
 
+    @Option(name: .customLong("calib-refine"), help: ArgumentHelp("Block-wise reconstruction after error compensation: E epochs of Adam on each half-block's scales, with the float half-block as the teacher (0: none, the default).", valueName: "E"))
+    var refineEpochs: Int?
+
+    @Option(name: .customLong("calib-refine-lr"), help: ArgumentHelp("Adam's step in block-wise reconstruction, relative to each matrix's root-mean-square scale (default 0.002).", valueName: "R", visibility: .hidden))
+    var refineRate: Double?
+
+    @Option(name: .customLong("calib-refine-codes"), help: ArgumentHelp("Block-wise reconstruction also trains the codes, through latent weights with this Adam step relative to each matrix's root-mean-square weight (straight-through estimator); default: the scales alone.", valueName: "R", visibility: .hidden))
+    var refineCodes: Double?
+
+    @Option(name: .customLong("calib-refine-target"), help: ArgumentHelp("same: each half-block is fitted to the float half-block on the same inputs; float: to the float model's own (default same).", valueName: "TARGET", visibility: .hidden))
+    var refineTarget: BlockReconstruction.Target?
+
+    @Option(name: .customLong("calib-refine-span"), help: ArgumentHelp("Half-blocks per reconstructed segment: 1 or 2 (default 1).", valueName: "N", visibility: .hidden))
+    var refineSpan: Int?
+
     @Option(name: .customLong("calib-damp"), help: ArgumentHelp("GPTQ's damping: D × the mean Hessian diagonal is added to the diagonal (default 0.01).", valueName: "D", visibility: .hidden))
     var damp: Double?
 
@@ -43,12 +58,16 @@ struct CalibrationOptions: ParsableArguments {
     static let maximumSamples = 1 << 16
 
     func validate() throws {
-        if data == nil, let given = [("--calib-ctx", contextLength != nil), ("--calib-samples", samples != nil), ("--calib-damp", damp != nil), ("--calib-lines", byLine), ("--calib-order", order != nil), ("--calib-verbose", verbose)].first(where: \.1) {
+        if data == nil, let given = [("--calib-ctx", contextLength != nil), ("--calib-samples", samples != nil), ("--calib-damp", damp != nil), ("--calib-lines", byLine), ("--calib-order", order != nil), ("--calib-verbose", verbose), ("--calib-refine", refineEpochs != nil), ("--calib-refine-lr", refineRate != nil), ("--calib-refine-codes", refineCodes != nil), ("--calib-refine-target", refineTarget != nil), ("--calib-refine-span", refineSpan != nil)].first(where: \.1) {
             throw ValidationError("\(given.0) applies to --calibrate, which is not given")
         }
         try UsageCheck.paths([("--calibrate", data)])
         if let n = contextLength, n < 2 || n > Self.maximumContext { throw ValidationError("--calib-ctx must be 2 to \(Self.maximumContext)") }
         if let n = samples, n < 1 || n > Self.maximumSamples { throw ValidationError("--calib-samples must be 1 to \(Self.maximumSamples)") }
+        if let e = refineEpochs, e < 0 || e > 1000 { throw ValidationError("--calib-refine must be 0 to 1000 epochs") }
+        if let r = refineRate, !(r > 0 && r <= 1) { throw ValidationError("--calib-refine-lr must be above 0 and at most 1") }
+        if let r = refineCodes, !(r > 0 && r <= 1) { throw ValidationError("--calib-refine-codes must be above 0 and at most 1") }
+        if let n = refineSpan, n < 1 || n > 2 { throw ValidationError("--calib-refine-span must be 1 or 2") }
         if let d = damp, !(d > 0 && d <= 100) { throw ValidationError("--calib-damp must be above 0 and at most 100") }
     }
 
@@ -57,6 +76,17 @@ struct CalibrationOptions: ParsableArguments {
     struct Collected {
         var statistics: [String: InputStatistics]
         var sequences: [[Int]]
+    }
+
+    /// Block-wise reconstruction as the options ask, or nil for none.
+    var reconstruction: BlockReconstruction? {
+        guard let epochs = refineEpochs, epochs > 0 else { return nil }
+        var r = BlockReconstruction(epochs: epochs)
+        if let refineRate { r.learningRate = refineRate }
+        if let refineTarget { r.target = refineTarget }
+        if let refineSpan { r.merging = refineSpan }
+        r.levelRate = refineCodes
+        return r
     }
 
     /// The error-compensating quantizer, with --calib-damp's damping when given.
@@ -103,3 +133,5 @@ struct CalibrationOptions: ParsableArguments {
         return Collected(statistics: statistics, sequences: calibration.sequences)
     }
 }
+
+extension BlockReconstruction.Target: ExpressibleByArgument {}

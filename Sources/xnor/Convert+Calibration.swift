@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import BitPacking
 import Calibration
 import Conversion
@@ -32,6 +33,9 @@ extension Convert {
         let goal: CalibratedQuantization.Goal? = bits.map { .bitsPerWeight($0) } ?? maxKL.map { .maximumKL($0) }
         let weights = Set(converted.compactMap(\.weight))
         let order = calibration.order(languageModel: graph.outputs.contains { $0.name == LanguageModelNames.logitsOutput }, budget: goal != nil)
+        if goal != nil, order == .parallel, calibration.reconstruction != nil {
+            throw ValidationError("--calib-refine under --bits or --max-kl needs --calib-order sequential")
+        }
         // Sequential calibration collects its own statistics; a budget still chooses on the float model's.
         guard let collected = try calibration.collect(source: source, model: model, graph: graph, weights: weights,
                                                       statistics: goal != nil || order == .parallel, quiet: quiet) else { return nil }
@@ -41,9 +45,12 @@ extension Convert {
         if let goal { return try budgeted(rewritten, goal: goal, graph: graph, collected: collected, model: model) }
         let progress = Progress("quantizing (error compensation)", quiet: quiet)
         let start = MonotonicClock.now()
-        let result = try CalibratedQuantization.run(rewritten, statistics: collected.statistics, quantizer: calibration.quantizer, progress: progress.update)
+        var result = try CalibratedQuantization.run(rewritten, statistics: collected.statistics, quantizer: calibration.quantizer, progress: progress.update)
         if !quiet {
             FileHandleStream.standardError.write("quantized \(result.matrices.count) matrices with error compensation in \(String(format1: MonotonicClock.now() - start)) s\n")
+        }
+        if let reconstruction = calibration.reconstruction {
+            try refine(&result, with: reconstruction, graph: graph, fixed: [:], collected: collected, model: model)
         }
         return result
     }
@@ -80,7 +87,31 @@ extension Convert {
         if !quiet {
             FileHandleStream.standardError.write("statistics of \(staged.stages.joined().count) matrices over \(staged.inputCount) inputs in \(staged.stages.count) sequential stages, each stage quantized with error compensation on the inputs the stages before it give, in \(String(format1: MonotonicClock.now() - start)) s\n")
         }
+        if let reconstruction = calibration.reconstruction {
+            try refine(&result, with: reconstruction, graph: graph, fixed: fixed, collected: collected, model: model)
+        }
         return result
+    }
+
+    /// `--calib-refine`: the compensated scales trained segment by segment against the float model.
+    func refine(_ result: inout CalibratedQuantization.Result, with reconstruction: BlockReconstruction, graph: Graph, fixed: [String: [Float]],
+                collected: CalibrationOptions.Collected, model: LoadedModel) throws {
+        let progress = Progress("block-wise reconstruction", quiet: quiet)
+        let start = MonotonicClock.now()
+        let reports = try reconstruction.run(graph, registry: model.registry, sequences: collected.sequences, quantized: &result.quantized,
+                                             fixed: fixed, progress: progress.update)
+        guard !quiet else { return }
+        for report in reports {
+            if let skipped = report.skipped {
+                FileHandleStream.standardError.write(TerminalText.escaped("  \(report.output): not reconstructed (\(skipped))") + "\n")
+            } else if let before = report.before, let after = report.after, calibration.verbose {
+                FileHandleStream.standardError.write(TerminalText.escaped("  \(report.output): \(report.weights.count) matrices, mean squared error \(before) → \(after)\(report.accepted ? "" : ", not kept")") + "\n")
+            }
+        }
+        let trained = reports.filter { $0.before != nil }
+        let kept = trained.filter(\.accepted)
+        let ratio = trained.isEmpty ? 1 : exp(trained.map { log(($0.accepted ? $0.after! : $0.before!) / max($0.before!, .leastNonzeroMagnitude)) }.reduce(0, +) / Double(trained.count))
+        FileHandleStream.standardError.write("block-wise reconstruction of \(trained.count) segments (\(kept.count) improved, geometric mean error ratio \(PerplexityText.fixed(ratio, 3))), \(reconstruction.epochs) epochs, in \(String(format1: MonotonicClock.now() - start)) s\n")
     }
 
     /// `--bits` or `--max-kl`: every matrix in every candidate on the float model's statistics,

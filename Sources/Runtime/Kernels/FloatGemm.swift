@@ -7,13 +7,13 @@ import Tensors
 /// A [k, m]; each operand is addressed by its leading dimension (the distance between rows),
 /// so a block of columns of a wider matrix (one attention head) is used in place. The extent
 /// every operand needs is checked against its buffer before OpenBLAS reads or writes.
-struct FloatGemm {
-    var m: Int, n: Int, k: Int
-    var transA = false, transB = false
+public struct FloatGemm: Sendable {
+    public var m: Int, n: Int, k: Int
+    public var transA = false, transB = false
     /// Distances between rows; 0: the row length of the operand as stored.
-    var lda = 0, ldb = 0, ldc = 0
+    public var lda = 0, ldb = 0, ldc = 0
 
-    init(m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false, lda: Int = 0, ldb: Int = 0, ldc: Int = 0) {
+    public init(m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false, lda: Int = 0, ldb: Int = 0, ldc: Int = 0) {
         self.m = m
         self.n = n
         self.k = k
@@ -31,7 +31,7 @@ struct FloatGemm {
         return Checked.add(last, columns)
     }
 
-    func run(alpha: Float = 1, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>,
+    public func run(alpha: Float = 1, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>,
              beta: Float = 0, _ c: UnsafeMutableBufferPointer<Float>) throws {
         let limit = Int(Int32.max)
         guard m >= 0, n >= 0, k >= 0, m <= limit, n <= limit, k <= limit, lda <= limit, ldb <= limit, ldc <= limit,

@@ -1,0 +1,352 @@
+import Foundation
+import Graph
+import Runtime
+import Tensors
+
+/// One segment of a transformer (`ReconstructionSegment`) as a small differentiable program:
+/// it runs forward on one sequence's rows [T, width] in float32 and propagates a gradient of
+/// its output back to its input and to the weights of its products. Block-wise
+/// reconstruction trains the converted matrices' scales through it.
+///
+/// It knows the ops a decoder block is built of (Gemm with transB, RMSNorm, RotaryEmbedding,
+/// causal Attention, Hadamard, Add, Mul, Sigmoid, Relu), each as the runtime's kernel defines
+/// it. A sequence is at positions 0 ..< T, as calibration runs it.
+struct SegmentProgram {
+    enum Op {
+        /// x · Wᵀ (+ bias), W [n, k] named by `weight`.
+        case gemm(x: Int, weight: String, bias: [Float]?, n: Int, k: Int)
+        case rmsNorm(x: Int, weight: [Float], epsilon: Double)
+        case rotary(x: Int, headDim: Int, inverseFrequencies: [Float], interleaved: Bool)
+        case attention(q: Int, k: Int, v: Int, heads: Int, kvHeads: Int, headDim: Int, scale: Float)
+        /// Each group of `size` values becomes M · x with M = H / √size, held dense.
+        case hadamard(x: Int, matrix: [Float], size: Int)
+        case add(Int, Int)
+        case mul(Int, Int)
+        case sigmoid(Int)
+        case relu(Int)
+    }
+
+    struct Step {
+        var op: Op
+        var width: Int
+    }
+
+    /// Value 0 is the segment's input; step i writes value i + 1.
+    let inputWidth: Int
+    let steps: [Step]
+    /// The weights of the segment's products with their shapes.
+    let weights: [String: (n: Int, k: Int)]
+
+    var outputWidth: Int { steps.last?.width ?? inputWidth }
+
+    /// The values of one forward run, and what the backward run needs beside them.
+    struct Tape {
+        var tokens: Int
+        var values: [[Float]]
+        /// Per attention step, each head's softmax probabilities [heads, T, T].
+        var probabilities: [Int: [Float]] = [:]
+        var output: [Float] { values[values.count - 1] }
+    }
+
+    enum ProgramError: Error, CustomStringConvertible {
+        case unsupported(String)
+        var description: String { switch self { case .unsupported(let s): s } }
+    }
+
+    /// The program of `nodes`, whose values are `input` (of `inputWidth` columns), graph
+    /// inputs named in `positions`, constants of `constants`, or earlier nodes' outputs.
+    init(nodes: [Node], input: String, inputWidth: Int, constants: [String: ConstantTensor], positions: String) throws {
+        var slot: [String: Int] = [input: 0]
+        var widths = [inputWidth]
+        var steps: [Step] = []
+        var weights: [String: (n: Int, k: Int)] = [:]
+        func value(_ name: String, of node: Node) throws -> Int {
+            guard let s = slot[name] else { throw ProgramError.unsupported("\(node.opType) '\(node.name)' reads '\(name)', which is not computed in the segment") }
+            return s
+        }
+        func int(_ node: Node, _ name: String) -> Int? { if case .int(let v) = node.attribute(name) { Int(v) } else { nil } }
+        func float(_ node: Node, _ name: String) -> Float? { if case .float(let v) = node.attribute(name) { v } else { nil } }
+        for node in nodes {
+            guard node.outputs.count == 1, let output = node.outputs.first, !output.isEmpty else {
+                throw ProgramError.unsupported("\(node.opType) '\(node.name)' has \(node.outputs.count) outputs")
+            }
+            let op: Op
+            let width: Int
+            switch (node.opType, node.inputs.count) {
+            case ("Gemm", 2), ("Gemm", 3):
+                guard int(node, "transB") == 1, (int(node, "transA") ?? 0) == 0, float(node, "alpha") ?? 1 == 1, float(node, "beta") ?? 1 == 1,
+                      let w = constants[node.inputs[1]], w.shape.count == 2, w.packedTernary == nil else {
+                    throw ProgramError.unsupported("Gemm '\(node.name)' is not x · Wᵀ of a float constant W")
+                }
+                let x = try value(node.inputs[0], of: node)
+                let (n, k) = (w.shape[0], w.shape[1])
+                guard widths[x] == k else { throw ProgramError.unsupported("Gemm '\(node.name)' reads \(widths[x]) columns into a [\(n), \(k)] weight") }
+                var bias: [Float]? = nil
+                if node.inputs.count == 3, !node.inputs[2].isEmpty {
+                    guard let b = constants[node.inputs[2]], b.elementCount == n else { throw ProgramError.unsupported("Gemm '\(node.name)' has a bias that is not a constant of \(n) values") }
+                    bias = try b.floatValues()
+                }
+                weights[w.name] = (n, k)
+                op = .gemm(x: x, weight: w.name, bias: bias, n: n, k: k)
+                width = n
+            case ("RMSNorm", 2):
+                guard let w = constants[node.inputs[1]], w.shape.count == 1 else { throw ProgramError.unsupported("RMSNorm '\(node.name)' has no constant weight") }
+                let x = try value(node.inputs[0], of: node)
+                let offset = float(node, "weight_offset") ?? 0
+                guard widths[x] % w.elementCount == 0 else { throw ProgramError.unsupported("RMSNorm '\(node.name)': width \(widths[x]) is not a multiple of \(w.elementCount)") }
+                op = .rmsNorm(x: x, weight: try w.floatValues().map { Float(Double($0) + Double(offset)) }, epsilon: Double(float(node, "epsilon") ?? 1e-6))
+                width = widths[x]
+            case ("RotaryEmbedding", 2):
+                guard node.inputs[1] == positions, let headDim = int(node, "head_dim"), headDim > 0, headDim % 2 == 0,
+                      case .floats(let frequencies) = node.attribute("inv_freq"), frequencies.count * 2 == headDim else {
+                    throw ProgramError.unsupported("RotaryEmbedding '\(node.name)' is not a full rotation at the sequence's positions")
+                }
+                let x = try value(node.inputs[0], of: node)
+                guard widths[x] % headDim == 0 else { throw ProgramError.unsupported("RotaryEmbedding '\(node.name)': width \(widths[x]) is not a multiple of \(headDim)") }
+                op = .rotary(x: x, headDim: headDim, inverseFrequencies: frequencies, interleaved: (int(node, "interleaved") ?? 0) != 0)
+                width = widths[x]
+            case ("Attention", 4):
+                guard node.inputs[3] == positions, int(node, "causal") ?? 1 == 1, node.attribute("window") == nil, node.attribute("softcap") == nil,
+                      let heads = int(node, "num_heads"), let kvHeads = int(node, "num_kv_heads"), let headDim = int(node, "head_dim"),
+                      heads > 0, kvHeads > 0, headDim > 0, heads % kvHeads == 0 else {
+                    throw ProgramError.unsupported("Attention '\(node.name)' is not a plain causal attention")
+                }
+                let q = try value(node.inputs[0], of: node), k = try value(node.inputs[1], of: node), v = try value(node.inputs[2], of: node)
+                guard widths[q] == heads * headDim, widths[k] == kvHeads * headDim, widths[v] == kvHeads * headDim else {
+                    throw ProgramError.unsupported("Attention '\(node.name)': q, k, v widths do not match its heads")
+                }
+                op = .attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                                scale: float(node, "scale") ?? Float(1 / Double(headDim).squareRoot()))
+                width = heads * headDim
+            case ("Hadamard", 1):
+                guard let size = int(node, "size"), let transform = HadamardTransform(size: size), size <= 4096 else {
+                    throw ProgramError.unsupported("Hadamard '\(node.name)' has no size this program holds dense")
+                }
+                let x = try value(node.inputs[0], of: node)
+                guard widths[x] % size == 0 else { throw ProgramError.unsupported("Hadamard '\(node.name)': width \(widths[x]) is not a multiple of \(size)") }
+                let norm = 1 / Double(size).squareRoot()
+                var matrix = [Float](repeating: 0, count: size * size)
+                for i in 0..<size { for j in 0..<size { matrix[i * size + j] = Float(Double(transform.entry(i, j)) * norm) } }
+                op = .hadamard(x: x, matrix: matrix, size: size)
+                width = widths[x]
+            case ("Add", 2), ("Mul", 2):
+                let a = try value(node.inputs[0], of: node), b = try value(node.inputs[1], of: node)
+                guard widths[a] == widths[b] else { throw ProgramError.unsupported("\(node.opType) '\(node.name)' broadcasts") }
+                op = node.opType == "Add" ? .add(a, b) : .mul(a, b)
+                width = widths[a]
+            case ("Sigmoid", 1), ("Relu", 1):
+                let x = try value(node.inputs[0], of: node)
+                op = node.opType == "Sigmoid" ? .sigmoid(x) : .relu(x)
+                width = widths[x]
+            default:
+                throw ProgramError.unsupported("\(node.opType) '\(node.name)' has no backward pass here")
+            }
+            steps.append(Step(op: op, width: width))
+            widths.append(width)
+            slot[output] = widths.count - 1
+        }
+        self.inputWidth = inputWidth
+        self.steps = steps
+        self.weights = weights
+    }
+
+    // MARK: Forward
+
+    /// The forward run on `input` [T, inputWidth], each product with `weights[name]` [n, k].
+    func forward(_ input: [Float], weights: [String: [Float]]) throws -> Tape {
+        let t = input.count / max(inputWidth, 1)
+        var tape = Tape(tokens: t, values: [input])
+        tape.values.reserveCapacity(steps.count + 1)
+        for (i, step) in steps.enumerated() {
+            var y = [Float](repeating: 0, count: t * step.width)
+            let v = tape.values
+            switch step.op {
+            case .gemm(let x, let name, let bias, let n, let k):
+                guard let w = weights[name], w.count == n * k else { throw ProgramError.unsupported("no [\(n), \(k)] values for weight '\(name)'") }
+                try Self.gemm(FloatGemm(m: t, n: n, k: k, transB: true), v[x], 0, w, 0, &y, 0)
+                if let bias { for r in 0..<t { for j in 0..<n { y[r * n + j] += bias[j] } } }
+            case .rmsNorm(let x, let w, let epsilon):
+                let g = w.count
+                for start in stride(from: 0, to: y.count, by: g) {
+                    let r = Self.inverseRMS(v[x], start, g, epsilon)
+                    for j in 0..<g { y[start + j] = Float(Double(v[x][start + j]) * r) * w[j] }
+                }
+            case .rotary(let x, let headDim, let frequencies, let interleaved):
+                Self.rotate(v[x], into: &y, tokens: t, width: step.width, headDim: headDim, frequencies: frequencies, interleaved: interleaved, inverse: false)
+            case .attention(let q, let k, let vv, let heads, let kvHeads, let d, let scale):
+                tape.probabilities[i] = try Self.attend(q: v[q], k: v[k], v: v[vv], out: &y, tokens: t, heads: heads, kvHeads: kvHeads, headDim: d, scale: scale)
+            case .hadamard(let x, let m, let size):
+                try Self.gemm(FloatGemm(m: y.count / size, n: size, k: size, transB: true), v[x], 0, m, 0, &y, 0)
+            case .add(let a, let b):
+                for j in y.indices { y[j] = v[a][j] + v[b][j] }
+            case .mul(let a, let b):
+                for j in y.indices { y[j] = v[a][j] * v[b][j] }
+            case .sigmoid(let x):
+                for j in y.indices { y[j] = 1 / (1 + exp(-v[x][j])) }
+            case .relu(let x):
+                for j in y.indices { y[j] = max(v[x][j], 0) }
+            }
+            tape.values.append(y)
+        }
+        return tape
+    }
+
+    // MARK: Backward
+
+    /// The gradients of a loss with ∂loss/∂output = `outputGradient`: for each weight in
+    /// `trainable`, ∂loss/∂W [n, k], and ∂loss/∂input.
+    func backward(_ tape: Tape, outputGradient: [Float], weights: [String: [Float]], trainable: Set<String>) throws
+        -> (weights: [String: [Float]], input: [Float]) {
+        let t = tape.tokens
+        let v = tape.values
+        var grads = [[Float]?](repeating: nil, count: v.count)
+        grads[v.count - 1] = outputGradient
+        var weightGrads: [String: [Float]] = [:]
+        func accumulate(_ slot: Int, _ body: (inout [Float]) throws -> Void) rethrows {
+            var g = grads[slot] ?? [Float](repeating: 0, count: v[slot].count)
+            try body(&g)
+            grads[slot] = g
+        }
+        for i in steps.indices.reversed() {
+            guard let dy = grads[i + 1] else { continue }
+            grads[i + 1] = nil
+            let step = steps[i]
+            switch step.op {
+            case .gemm(let x, let name, _, let n, let k):
+                guard let w = weights[name] else { throw ProgramError.unsupported("no values for weight '\(name)'") }
+                try accumulate(x) { try Self.gemm(FloatGemm(m: t, n: k, k: n), dy, 0, w, 0, &$0, 0, beta: 1) }
+                if trainable.contains(name) {
+                    var dw = weightGrads[name] ?? [Float](repeating: 0, count: n * k)
+                    try Self.gemm(FloatGemm(m: n, n: k, k: t, transA: true), dy, 0, v[x], 0, &dw, 0, beta: 1)
+                    weightGrads[name] = dw
+                }
+            case .rmsNorm(let x, let w, let epsilon):
+                let g = w.count
+                accumulate(x) { dx in
+                    for start in stride(from: 0, to: dy.count, by: g) {
+                        let r = Self.inverseRMS(v[x], start, g, epsilon)
+                        var dot = 0.0
+                        for j in 0..<g { dot += Double(dy[start + j] * w[j]) * Double(v[x][start + j]) }
+                        let c = r * r * r * dot / Double(g)
+                        for j in 0..<g {
+                            dx[start + j] += Float(r * Double(dy[start + j] * w[j]) - c * Double(v[x][start + j]))
+                        }
+                    }
+                }
+            case .rotary(let x, let headDim, let frequencies, let interleaved):
+                var back = [Float](repeating: 0, count: dy.count)
+                Self.rotate(dy, into: &back, tokens: t, width: step.width, headDim: headDim, frequencies: frequencies, interleaved: interleaved, inverse: true)
+                accumulate(x) { dx in for j in dx.indices { dx[j] += back[j] } }
+            case .attention(let q, let k, let vv, let heads, let kvHeads, let d, let scale):
+                guard let p = tape.probabilities[i] else { throw ProgramError.unsupported("attention step \(i) kept no probabilities") }
+                var dq = grads[q] ?? [Float](repeating: 0, count: v[q].count)
+                var dk = grads[k] ?? [Float](repeating: 0, count: v[k].count)
+                var dv = grads[vv] ?? [Float](repeating: 0, count: v[vv].count)
+                try Self.attendBackward(dy, p: p, q: v[q], k: v[k], v: v[vv], dq: &dq, dk: &dk, dv: &dv,
+                                        tokens: t, heads: heads, kvHeads: kvHeads, headDim: d, scale: scale)
+                grads[q] = dq
+                grads[k] = dk
+                grads[vv] = dv
+            case .hadamard(let x, let m, let size):
+                try accumulate(x) { try Self.gemm(FloatGemm(m: dy.count / size, n: size, k: size), dy, 0, m, 0, &$0, 0, beta: 1) }
+            case .add(let a, let b):
+                accumulate(a) { for j in $0.indices { $0[j] += dy[j] } }
+                accumulate(b) { for j in $0.indices { $0[j] += dy[j] } }
+            case .mul(let a, let b):
+                accumulate(a) { for j in $0.indices { $0[j] += dy[j] * v[b][j] } }
+                accumulate(b) { for j in $0.indices { $0[j] += dy[j] * v[a][j] } }
+            case .sigmoid(let x):
+                let s = v[i + 1]
+                accumulate(x) { for j in $0.indices { $0[j] += dy[j] * s[j] * (1 - s[j]) } }
+            case .relu(let x):
+                accumulate(x) { for j in $0.indices where v[x][j] > 0 { $0[j] += dy[j] } }
+            }
+        }
+        return (weightGrads, grads[0] ?? [Float](repeating: 0, count: v[0].count))
+    }
+
+    // MARK: Kernels
+
+    private static func inverseRMS(_ x: [Float], _ start: Int, _ g: Int, _ epsilon: Double) -> Double {
+        var sum = 0.0
+        for j in 0..<g { let e = Double(x[start + j]); sum += e * e }
+        return 1 / (sum / Double(g) + epsilon).squareRoot()
+    }
+
+    /// The rotary embedding at positions 0 ..< tokens, or its inverse (the transpose of the
+    /// rotation: its backward pass).
+    private static func rotate(_ x: [Float], into y: inout [Float], tokens: Int, width: Int, headDim: Int, frequencies: [Float],
+                               interleaved: Bool, inverse: Bool) {
+        let half = frequencies.count
+        for t in 0..<tokens {
+            for i in 0..<half {
+                let angle = Float(t) * frequencies[i]
+                let c = Double(Float(cos(Double(angle)))), s = Double(Float(sin(Double(angle)))) * (inverse ? -1 : 1)
+                for head in stride(from: t * width, to: (t + 1) * width, by: headDim) {
+                    let (a, b) = interleaved ? (head + 2 * i, head + 2 * i + 1) : (head + i, head + i + half)
+                    let x1 = Double(x[a]), x2 = Double(x[b])
+                    y[a] = Float(x1 * c - x2 * s)
+                    y[b] = Float(x2 * c + x1 * s)
+                }
+            }
+        }
+    }
+
+    /// Causal attention; returns each head's probabilities [heads, T, T] (zero above the diagonal).
+    private static func attend(q: [Float], k: [Float], v: [Float], out: inout [Float], tokens t: Int, heads: Int, kvHeads: Int,
+                               headDim d: Int, scale: Float) throws -> [Float] {
+        var p = [Float](repeating: 0, count: heads * t * t)
+        let group = heads / kvHeads
+        for h in 0..<heads {
+            let g = h / group
+            let base = h * t * t
+            try gemm(FloatGemm(m: t, n: t, k: d, transB: true, lda: heads * d, ldb: kvHeads * d), q, h * d, k, g * d, &p, base, alpha: scale)
+            for r in 0..<t {
+                let row = base + r * t
+                var top = -Float.infinity
+                for j in 0...r { top = max(top, p[row + j]) }
+                var sum = 0.0
+                for j in 0...r { let e = exp(Double(p[row + j] - top)); p[row + j] = Float(e); sum += e }
+                for j in 0...r { p[row + j] = Float(Double(p[row + j]) / sum) }
+                for j in (r + 1)..<t { p[row + j] = 0 }
+            }
+            try gemm(FloatGemm(m: t, n: d, k: t, ldb: kvHeads * d, ldc: heads * d), p, base, v, g * d, &out, h * d)
+        }
+        return p
+    }
+
+    private static func attendBackward(_ dOut: [Float], p: [Float], q: [Float], k: [Float], v: [Float],
+                                       dq: inout [Float], dk: inout [Float], dv: inout [Float],
+                                       tokens t: Int, heads: Int, kvHeads: Int, headDim d: Int, scale: Float) throws {
+        let group = heads / kvHeads
+        var ds = [Float](repeating: 0, count: t * t)
+        for h in 0..<heads {
+            let g = h / group
+            let base = h * t * t
+            // dP = dO · Vᵀ, then dS = P ⊙ (dP − Σⱼ dPⱼ Pⱼ) row by row.
+            try gemm(FloatGemm(m: t, n: t, k: d, transB: true, lda: heads * d, ldb: kvHeads * d), dOut, h * d, v, g * d, &ds, 0)
+            for r in 0..<t {
+                var dot = 0.0
+                for j in 0...r { dot += Double(ds[r * t + j]) * Double(p[base + r * t + j]) }
+                for j in 0...r { ds[r * t + j] = Float(Double(p[base + r * t + j]) * (Double(ds[r * t + j]) - dot)) }
+                for j in (r + 1)..<t { ds[r * t + j] = 0 }
+            }
+            try gemm(FloatGemm(m: t, n: d, k: t, ldb: kvHeads * d, ldc: heads * d), ds, 0, k, g * d, &dq, h * d, alpha: scale, beta: 1)
+            try gemm(FloatGemm(m: t, n: d, k: t, transA: true, lda: t, ldb: heads * d, ldc: kvHeads * d), ds, 0, q, h * d, &dk, g * d, alpha: scale, beta: 1)
+            try gemm(FloatGemm(m: t, n: d, k: t, transA: true, lda: t, ldb: heads * d, ldc: kvHeads * d), p, base, dOut, h * d, &dv, g * d, beta: 1)
+        }
+    }
+
+    /// `product` on arrays from element offsets (a block of columns used in place).
+    private static func gemm(_ product: FloatGemm, _ a: [Float], _ aOffset: Int, _ b: [Float], _ bOffset: Int,
+                             _ c: inout [Float], _ cOffset: Int, alpha: Float = 1, beta: Float = 0) throws {
+        try a.withUnsafeBufferPointer { a in
+            try b.withUnsafeBufferPointer { b in
+                try c.withUnsafeMutableBufferPointer { c in
+                    try product.run(alpha: alpha, UnsafeBufferPointer(rebasing: a[aOffset...]), UnsafeBufferPointer(rebasing: b[bOffset...]),
+                                    beta: beta, UnsafeMutableBufferPointer(rebasing: c[cOffset...]))
+                }
+            }
+        }
+    }
+}
