@@ -22,19 +22,19 @@ struct CalibrationOptions: ParsableArguments {
     @Option(name: .customLong("calib-order"), help: ArgumentHelp("sequential: each stage of matrices (q, k and v; o; gate and up; down) is compensated on the inputs the already quantized stages before it give (GPTQ's order); parallel: every matrix on the float model's inputs. Default: sequential for a language model converted in one format, parallel for an encoder and under --bits or --max-kl.", valueName: "ORDER"))
     var order: CalibrationOrder?
 
-    @Option(name: .customLong("calib-refine"), help: ArgumentHelp("Block-wise reconstruction after error compensation: E epochs of Adam on each half-block's scales, with the float half-block as the teacher (0: none, the default).", valueName: "E"))
+    @Option(name: .customLong("calib-refine"), help: ArgumentHelp("Block-wise reconstruction after error compensation: E epochs of Adam on each transformer block's scales and codes (codes through latent weights), with the float model's block as the teacher (0: none, the default).", valueName: "E"))
     var refineEpochs: Int?
 
-    @Option(name: .customLong("calib-refine-lr"), help: ArgumentHelp("Adam's step in block-wise reconstruction, relative to each matrix's root-mean-square scale (default 0.002).", valueName: "R", visibility: .hidden))
+    @Option(name: .customLong("calib-refine-lr"), help: ArgumentHelp("Adam's step for the scales in block-wise reconstruction, relative to each matrix's root-mean-square scale (default 0.05).", valueName: "R", visibility: .hidden))
     var refineRate: Double?
 
-    @Option(name: .customLong("calib-refine-codes"), help: ArgumentHelp("Block-wise reconstruction also trains the codes, through latent weights with this Adam step relative to each matrix's root-mean-square weight (straight-through estimator); default: the scales alone.", valueName: "R", visibility: .hidden))
+    @Option(name: .customLong("calib-refine-codes"), help: ArgumentHelp("Adam's step for the latent weights that choose the codes in block-wise reconstruction (straight-through estimator), relative to each matrix's root-mean-square weight; 0 trains the scales alone (default 0.03).", valueName: "R", visibility: .hidden))
     var refineCodes: Double?
 
-    @Option(name: .customLong("calib-refine-target"), help: ArgumentHelp("same: each half-block is fitted to the float half-block on the same inputs; float: to the float model's own (default same).", valueName: "TARGET", visibility: .hidden))
+    @Option(name: .customLong("calib-refine-target"), help: ArgumentHelp("float: each block is fitted to the float model's block on the float model's own inputs; same: on the inputs the converted blocks before it give (default float).", valueName: "TARGET", visibility: .hidden))
     var refineTarget: BlockReconstruction.Target?
 
-    @Option(name: .customLong("calib-refine-span"), help: ArgumentHelp("Half-blocks per reconstructed segment: 1 or 2 (default 1).", valueName: "N", visibility: .hidden))
+    @Option(name: .customLong("calib-refine-span"), help: ArgumentHelp("Half-blocks (attention, MLP) per reconstructed segment: 1 or 2 (default 2, whole blocks).", valueName: "N", visibility: .hidden))
     var refineSpan: Int?
 
     @Option(name: .customLong("calib-damp"), help: ArgumentHelp("GPTQ's damping: D × the mean Hessian diagonal is added to the diagonal (default 0.01).", valueName: "D", visibility: .hidden))
@@ -66,7 +66,7 @@ struct CalibrationOptions: ParsableArguments {
         if let n = samples, n < 1 || n > Self.maximumSamples { throw ValidationError("--calib-samples must be 1 to \(Self.maximumSamples)") }
         if let e = refineEpochs, e < 0 || e > 1000 { throw ValidationError("--calib-refine must be 0 to 1000 epochs") }
         if let r = refineRate, !(r > 0 && r <= 1) { throw ValidationError("--calib-refine-lr must be above 0 and at most 1") }
-        if let r = refineCodes, !(r > 0 && r <= 1) { throw ValidationError("--calib-refine-codes must be above 0 and at most 1") }
+        if let r = refineCodes, !(r >= 0 && r <= 1) { throw ValidationError("--calib-refine-codes must be 0 to 1") }
         if let n = refineSpan, n < 1 || n > 2 { throw ValidationError("--calib-refine-span must be 1 or 2") }
         if let d = damp, !(d > 0 && d <= 100) { throw ValidationError("--calib-damp must be above 0 and at most 100") }
     }
@@ -85,7 +85,7 @@ struct CalibrationOptions: ParsableArguments {
         if let refineRate { r.learningRate = refineRate }
         if let refineTarget { r.target = refineTarget }
         if let refineSpan { r.merging = refineSpan }
-        r.levelRate = refineCodes
+        if let refineCodes { r.levelRate = refineCodes > 0 ? refineCodes : nil }
         return r
     }
 

@@ -126,10 +126,11 @@ import Testing
     }
 
     /// Rounded b1g64 matrices (no compensation), then two epochs of reconstruction on licence
-    /// bytes, of the scales alone and of the codes too: each trained half-block's error falls,
-    /// and the model's next-byte KL to the float model on held-out text falls with it.
-    @Test(arguments: [nil, 0.03])
-    func reconstructionBringsTheModelCloserToItsTeacher(levelRate: Double?) throws {
+    /// bytes: of the scales alone in half-blocks fitted locally, and of the codes too in whole
+    /// blocks aimed at the float model's outputs. Each trained segment's error falls, and the
+    /// model's next-byte KL to the float model on held-out text falls with it.
+    @Test(arguments: [(nil, 1, BlockReconstruction.Target.same), (0.03, 2, .float)])
+    func reconstructionBringsTheModelCloserToItsTeacher(levelRate: Double?, merging: Int, target: BlockReconstruction.Target) throws {
         let (graph, weights, layers) = try Self.rotatedDemo()
         let format = try WeightFormat(name: "b1g64")
         let constants = Self.constants(graph)
@@ -143,10 +144,11 @@ import Testing
         let before = try Self.meanKL(graph, quantized, on: try Self.heldOut())
 
         var refined = quantized
-        let reports = try BlockReconstruction(epochs: 2, learningRate: 0.05, levelRate: levelRate).run(graph, sequences: sequences, quantized: &refined)
-        #expect(reports.count == 2 * layers && reports.allSatisfy { $0.skipped == nil && $0.before != nil })
+        let reconstruction = BlockReconstruction(epochs: 2, learningRate: 0.05, merging: merging, target: target, levelRate: levelRate)
+        let reports = try reconstruction.run(graph, sequences: sequences, quantized: &refined)
+        #expect(reports.count == 2 * layers / merging && reports.allSatisfy { $0.skipped == nil && $0.before != nil })
         for report in reports where report.accepted { #expect(report.after! < report.before!, "\(report.output)") }
-        #expect(reports.filter(\.accepted).count >= layers, "\(reports.map { ($0.output, $0.before!, $0.after!) })")
+        #expect(reports.filter(\.accepted).count >= reports.count / 2, "\(reports.map { ($0.output, $0.before!, $0.after!) })")
         // Without latent weights only scales move: the codes are compensation's.
         for (name, m) in refined { #expect((levelRate != nil || m.codes == quantized[name]!.codes) && m.format == format) }
         let after = try Self.meanKL(graph, refined, on: try Self.heldOut())

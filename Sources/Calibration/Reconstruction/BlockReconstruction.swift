@@ -31,7 +31,12 @@ public struct BlockReconstruction: Sendable {
     /// values; nil trains the scales alone, with the codes fixed.
     public var levelRate: Double?
 
-    public init(epochs: Int = 4, learningRate: Double = 2e-3, merging: Int = 1, target: Target = .same, levelRate: Double? = nil) {
+    /// The defaults are the best measured on the demo Llama at b1g64 (64 × 256 calibration
+    /// bytes, 4 epochs; `verify`'s PPL ratio on its held-out prompts, 1.642 compensated alone):
+    /// scales alone 1.298 (step 0.05; 1.391 at 0.002), codes too 1.151 (latent step 0.03; 1.191
+    /// at 0.01, 1.170 at 0.1), with the float model's inputs as the target 1.118, in whole
+    /// blocks 1.113, both 1.095.
+    public init(epochs: Int = 4, learningRate: Double = 0.05, merging: Int = 2, target: Target = .float, levelRate: Double? = 0.03) {
         self.epochs = epochs
         self.learningRate = learningRate
         self.merging = merging
