@@ -33,6 +33,8 @@ public enum CalibratedQuantization {
         public var kept: [Kept] = []
         /// With measured sensitivity: the sum of the chosen encodings' estimated KL.
         public var estimatedKL: Double? = nil
+        /// `BlockReconstruction`'s segments, when it ran after compensation.
+        public var reconstruction: [BlockReconstruction.SegmentReport] = []
     }
 
     /// `graph` with each XNORPopcountGemm node of a weight in `formats` set to that format.

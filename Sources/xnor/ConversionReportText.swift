@@ -22,6 +22,8 @@ struct ConvertedMatrices {
     }
 
     var rows: [Row] = []
+    /// `--calib-refine`: each segment's mean squared error against its teacher before and after.
+    var reconstruction: [BlockReconstruction.SegmentReport] = []
     /// Σ bits / Σ N·K over the rows.
     var bitsPerWeight: Double = 0
 
@@ -38,6 +40,7 @@ struct ConvertedMatrices {
             sensitivities[m.weight] = m.sensitivity
         }
         self.init(packed, errors: errors, sensitivities: sensitivities, kept: calibrated?.kept.map(\.weight) ?? [])
+        reconstruction = calibrated?.reconstruction ?? []
     }
 
     /// `errors`: weight → calibration error by rounding alone and after compensation.
@@ -98,7 +101,15 @@ enum ConversionReportText {
                     ("sensitivity", row.sensitivity.map(JSONValue.double) ?? .null),
                 ])
             })),
-        ])
+        ] + (matrices.reconstruction.isEmpty ? [] : [
+            ("reconstruction", .array(matrices.reconstruction.map { segment in
+                .object([
+                    ("output", .string(segment.output)), ("weights", .array(segment.weights.map(JSONValue.string))),
+                    ("error_before", segment.before.map(JSONValue.double) ?? .null), ("error_after", segment.after.map(JSONValue.double) ?? .null),
+                    ("kept", .bool(segment.accepted)), ("skipped", segment.skipped.map(JSONValue.string) ?? .null),
+                ])
+            })),
+        ]))
     }
 
     static func text(_ report: ConversionReport, matrices: ConvertedMatrices) -> String {

@@ -100,6 +100,7 @@ extension Convert {
         let start = MonotonicClock.now()
         let reports = try reconstruction.run(graph, registry: model.registry, sequences: collected.sequences, quantized: &result.quantized,
                                              fixed: fixed, progress: progress.update)
+        result.reconstruction = reports
         guard !quiet else { return }
         for report in reports {
             if let skipped = report.skipped {

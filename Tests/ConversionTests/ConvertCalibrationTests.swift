@@ -167,9 +167,20 @@ import TestSupport
         var results: [(ratio: Double, bits: Double)] = []
         for (name, extra) in [("gptq", [String]()), ("refined", ["--calib-refine", "2"])] {
             let r = try XNORTool.xnor(["convert", Self.demo, "-o", dir + "/\(name).xnor", "--weight-format", "b1g64", "--calibrate", ids,
-                                       "--calib-ctx", "128"] + extra)
+                                       "--calib-ctx", "128", "--report", dir + "/\(name).json"] + extra)
             #expect(r.status == 0, "\(r.stderr)")
-            if name == "refined" { #expect(r.stderr.contains("block-wise reconstruction of 4 segments"), "\(r.stderr)") }
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/\(name).json"))) as? [String: Any]
+            let segments = report?["reconstruction"] as? [[String: Any]]
+            if name == "refined" {
+                #expect(r.stderr.contains("block-wise reconstruction of 4 segments"), "\(r.stderr)")
+                // Whole blocks: 7 matrices each; a kept segment's error fell.
+                #expect(segments?.count == 4 && segments!.allSatisfy { ($0["weights"] as? [String])?.count == 7 }, "\(String(describing: segments))")
+                for segment in segments ?? [] where segment["kept"] as? Bool == true {
+                    #expect((segment["error_after"] as? Double ?? .infinity) < (segment["error_before"] as? Double ?? 0), "\(segment)")
+                }
+            } else {
+                #expect(segments == nil)
+            }
             results.append(try Self.verify(dir + "/\(name).xnor"))
         }
         #expect(results[1].ratio < 0.9 * results[0].ratio, "PPL ratio \(results[1].ratio) refined, \(results[0].ratio) compensated alone")
