@@ -12,7 +12,8 @@ import TestSupport
 import Testing
 
 /// Block-wise reconstruction on the trained demo Llama, rotated as a conversion rotates it (so
-/// its half-blocks hold every op the program knows, the online Hadamard included). The
+/// its half-blocks hold every decoder op the program knows, the online Hadamard included), and
+/// on the BERT fixture for the encoder's ops. The
 /// program's forward run is held to the runtime's kernels, its backward run to central finite
 /// differences of the forward run, and the training to the float model it is taught by: the
 /// next-byte KL of the model on held-out text.
@@ -62,8 +63,28 @@ import Testing
         #expect(graph.nodes[segments[1].nodes].contains { $0.opType == "Hadamard" })
         let merged = ReconstructionSegment.find(graph, products: weights, merging: 2).segments
         #expect(merged.count == layers && merged.allSatisfy { $0.weights.count == 7 })
+        try Self.checkForwardRuns(graph, segments, tokens: try Self.heldOut()[0])
+    }
 
-        let tokens = try Self.heldOut()[0]
+    /// BERT (post-norm, LayerNormalization, GELU, bidirectional attention): its halves end at
+    /// the norms after each residual add, the last at the add itself.
+    @Test func anEncodersSegmentsRunAsTheRuntimeRunsThem() throws {
+        let (graph, weights) = try Self.bert()
+        let (prefix, segments) = ReconstructionSegment.find(graph, products: weights)
+        #expect(segments.count == 4 && Set(segments.flatMap(\.weights)) == weights, "\(segments.map(\.weights))")
+        #expect(graph.nodes[prefix].contains { $0.opType == "LayerNormalization" })
+        #expect(segments.dropLast().allSatisfy { graph.nodes[$0.nodes].last?.opType == "LayerNormalization" })
+        try Self.checkForwardRuns(graph, segments, tokens: Self.bertTokens)
+    }
+
+    static func bert() throws -> (graph: Graph, weights: Set<String>) {
+        let built = try ModelRegistry.build(try ModelOpener.open(fixturePath("llm/bert")))
+        return (built.graph, Set(built.graph.initializers.filter { $0.name.hasPrefix("blk.") && $0.shape.count == 2 }.map(\.name)))
+    }
+
+    static let bertTokens = [2, 17, 93, 5, 44, 101, 8, 60, 3]
+
+    static func checkForwardRuns(_ graph: Graph, _ segments: [ReconstructionSegment], tokens: [Int]) throws {
         let values = try Self.cutValues(graph, segments, tokens: tokens)
         for segment in segments {
             let x = try #require(values[segment.input])
@@ -77,7 +98,7 @@ import Testing
     }
 
     @Test func aProgramOfAnOpItCannotDifferentiateIsRefused() throws {
-        let node = Node(name: "g", opType: "Gelu", inputs: ["x"], outputs: ["y"])
+        let node = Node(name: "e", opType: "Erf", inputs: ["x"], outputs: ["y"])
         #expect(throws: SegmentProgram.ProgramError.self) {
             try SegmentProgram(nodes: [node], input: "x", inputWidth: 4, constants: [:], positions: "positions")
         }
@@ -85,10 +106,12 @@ import Testing
 
     /// d/dε of L(v + ε·d) for L = Σ r ⊙ output, by central differences, against the backward
     /// run's gradient · d, for the input and each weight of the first attention and MLP halves.
-    @Test func gradientsAreTheFiniteDifferencesOfTheForwardRun() throws {
-        let (graph, weights, _) = try Self.rotatedDemo()
+    @Test(arguments: ["demo", "bert"])
+    func gradientsAreTheFiniteDifferencesOfTheForwardRun(_ model: String) throws {
+        let demo = try Self.rotatedDemo()
+        let (graph, weights) = model == "bert" ? try Self.bert() : (demo.graph, demo.weights)
         let segments = ReconstructionSegment.find(graph, products: weights).segments
-        let tokens = Array(try Self.heldOut()[1].prefix(24))
+        let tokens = model == "bert" ? Self.bertTokens : Array(try Self.heldOut()[1].prefix(24))
         let values = try Self.cutValues(graph, segments, tokens: tokens)
         var random = SplitMix64(seed: 29)
         func uniform(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1, using: &random) } }

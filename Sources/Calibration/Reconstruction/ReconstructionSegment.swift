@@ -43,10 +43,19 @@ struct ReconstructionSegment {
             }
             segments.append(ReconstructionSegment(nodes: range, input: a.value, output: b.value, weights: weights))
         }
-        // From the first segment with a product to the last.
+        // From the first segment with a product to the last; a stretch between them without
+        // one (a post-norm's LayerNormalization after its residual add) joins the one before.
         guard let first = segments.firstIndex(where: { !$0.weights.isEmpty }),
               let last = segments.lastIndex(where: { !$0.weights.isEmpty }) else { return (0..<0, []) }
-        var kept = Array(segments[first...last])
+        var kept: [ReconstructionSegment] = []
+        for segment in segments[first...last] {
+            if segment.weights.isEmpty, !kept.isEmpty {
+                kept[kept.count - 1].nodes = kept[kept.count - 1].nodes.lowerBound..<segment.nodes.upperBound
+                kept[kept.count - 1].output = segment.output
+            } else {
+                kept.append(segment)
+            }
+        }
         if merging > 1 {
             var merged: [ReconstructionSegment] = []
             for start in stride(from: 0, to: kept.count, by: merging) {

@@ -8,22 +8,26 @@ import Tensors
 /// its output back to its input and to the weights of its products. Block-wise
 /// reconstruction trains the converted matrices' scales through it.
 ///
-/// It knows the ops a decoder block is built of (Gemm with transB, RMSNorm, RotaryEmbedding,
-/// causal Attention, Hadamard, Add, Mul, Sigmoid, Relu), each as the runtime's kernel defines
-/// it. A sequence is at positions 0 ..< T, as calibration runs it.
+/// It knows the ops a decoder or BERT block is built of (Gemm with transB, RMSNorm,
+/// LayerNormalization over the last axis, RotaryEmbedding, causal or bidirectional Attention,
+/// Hadamard, Add, Mul, Sigmoid, Relu, Gelu), each as the runtime's kernel defines it. A
+/// sequence is at positions 0 ..< T, as calibration runs it.
 struct SegmentProgram {
     enum Op {
         /// x · Wᵀ (+ bias), W [n, k] named by `weight`.
         case gemm(x: Int, weight: String, bias: [Float]?, n: Int, k: Int)
         case rmsNorm(x: Int, weight: [Float], epsilon: Double)
+        case layerNorm(x: Int, weight: [Float], bias: [Float], epsilon: Double)
         case rotary(x: Int, headDim: Int, inverseFrequencies: [Float], interleaved: Bool)
-        case attention(q: Int, k: Int, v: Int, heads: Int, kvHeads: Int, headDim: Int, scale: Float)
+        case attention(q: Int, k: Int, v: Int, heads: Int, kvHeads: Int, headDim: Int, scale: Float, causal: Bool)
         /// Each group of `size` values becomes M · x with M = H / √size, held dense.
         case hadamard(x: Int, matrix: [Float], size: Int)
         case add(Int, Int)
         case mul(Int, Int)
         case sigmoid(Int)
         case relu(Int)
+        /// x·Φ(x) with erf, or by the tanh approximation.
+        case gelu(Int, tanh: Bool)
     }
 
     struct Step {
@@ -105,18 +109,29 @@ struct SegmentProgram {
                 guard widths[x] % headDim == 0 else { throw ProgramError.unsupported("RotaryEmbedding '\(node.name)': width \(widths[x]) is not a multiple of \(headDim)") }
                 op = .rotary(x: x, headDim: headDim, inverseFrequencies: frequencies, interleaved: (int(node, "interleaved") ?? 0) != 0)
                 width = widths[x]
-            case ("Attention", 4):
-                guard node.inputs[3] == positions, int(node, "causal") ?? 1 == 1, node.attribute("window") == nil, node.attribute("softcap") == nil,
+            case ("LayerNormalization", 3):
+                guard int(node, "axis") ?? -1 == -1, int(node, "stash_type") ?? 1 == 1,
+                      let w = constants[node.inputs[1]], w.shape.count == 1, let b = constants[node.inputs[2]], b.elementCount == w.elementCount else {
+                    throw ProgramError.unsupported("LayerNormalization '\(node.name)' is not over the last axis with constant scale and bias")
+                }
+                let x = try value(node.inputs[0], of: node)
+                guard widths[x] == w.elementCount else { throw ProgramError.unsupported("LayerNormalization '\(node.name)': width \(widths[x]) is not \(w.elementCount)") }
+                op = .layerNorm(x: x, weight: try w.floatValues(), bias: try b.floatValues(), epsilon: Double(float(node, "epsilon") ?? 1e-5))
+                width = widths[x]
+            case ("Attention", 3), ("Attention", 4):
+                let causal = (int(node, "causal") ?? 1) != 0
+                guard causal == (node.inputs.count == 4), !causal || node.inputs[3] == positions,
+                      node.attribute("window") == nil, node.attribute("softcap") == nil,
                       let heads = int(node, "num_heads"), let kvHeads = int(node, "num_kv_heads"), let headDim = int(node, "head_dim"),
                       heads > 0, kvHeads > 0, headDim > 0, heads % kvHeads == 0 else {
-                    throw ProgramError.unsupported("Attention '\(node.name)' is not a plain causal attention")
+                    throw ProgramError.unsupported("Attention '\(node.name)' is neither a plain causal attention at the sequence's positions nor a bidirectional one")
                 }
                 let q = try value(node.inputs[0], of: node), k = try value(node.inputs[1], of: node), v = try value(node.inputs[2], of: node)
                 guard widths[q] == heads * headDim, widths[k] == kvHeads * headDim, widths[v] == kvHeads * headDim else {
                     throw ProgramError.unsupported("Attention '\(node.name)': q, k, v widths do not match its heads")
                 }
                 op = .attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: headDim,
-                                scale: float(node, "scale") ?? Float(1 / Double(headDim).squareRoot()))
+                                scale: float(node, "scale") ?? Float(1 / Double(headDim).squareRoot()), causal: causal)
                 width = heads * headDim
             case ("Hadamard", 1):
                 guard let size = int(node, "size"), let transform = HadamardTransform(size: size), size <= 4096 else {
@@ -134,6 +149,13 @@ struct SegmentProgram {
                 guard widths[a] == widths[b] else { throw ProgramError.unsupported("\(node.opType) '\(node.name)' broadcasts") }
                 op = node.opType == "Add" ? .add(a, b) : .mul(a, b)
                 width = widths[a]
+            case ("Gelu", 1):
+                let approximate: String
+                if case .string(let a) = node.attribute("approximate") { approximate = a } else { approximate = "none" }
+                guard approximate == "none" || approximate == "tanh" else { throw ProgramError.unsupported("Gelu '\(node.name)' approximates by '\(approximate)'") }
+                let x = try value(node.inputs[0], of: node)
+                op = .gelu(x, tanh: approximate == "tanh")
+                width = widths[x]
             case ("Sigmoid", 1), ("Relu", 1):
                 let x = try value(node.inputs[0], of: node)
                 op = node.opType == "Sigmoid" ? .sigmoid(x) : .relu(x)
@@ -171,10 +193,17 @@ struct SegmentProgram {
                     let r = Self.inverseRMS(v[x], start, g, epsilon)
                     for j in 0..<g { y[start + j] = Float(Double(v[x][start + j]) * r) * w[j] }
                 }
+            case .layerNorm(let x, let w, let b, let epsilon):
+                let g = w.count
+                for start in stride(from: 0, to: y.count, by: g) {
+                    let (mean, r) = Self.moments(v[x], start, g, epsilon)
+                    for j in 0..<g { y[start + j] = Float((Double(v[x][start + j]) - mean) * r) * w[j] + b[j] }
+                }
             case .rotary(let x, let headDim, let frequencies, let interleaved):
                 Self.rotate(v[x], into: &y, tokens: t, width: step.width, headDim: headDim, frequencies: frequencies, interleaved: interleaved, inverse: false)
-            case .attention(let q, let k, let vv, let heads, let kvHeads, let d, let scale):
-                tape.probabilities[i] = try Self.attend(q: v[q], k: v[k], v: v[vv], out: &y, tokens: t, heads: heads, kvHeads: kvHeads, headDim: d, scale: scale)
+            case .attention(let q, let k, let vv, let heads, let kvHeads, let d, let scale, let causal):
+                tape.probabilities[i] = try Self.attend(q: v[q], k: v[k], v: v[vv], out: &y, tokens: t, heads: heads, kvHeads: kvHeads, headDim: d,
+                                                        scale: scale, causal: causal)
             case .hadamard(let x, let m, let size):
                 try Self.gemm(FloatGemm(m: y.count / size, n: size, k: size, transB: true), v[x], 0, m, 0, &y, 0)
             case .add(let a, let b):
@@ -185,6 +214,8 @@ struct SegmentProgram {
                 for j in y.indices { y[j] = 1 / (1 + exp(-v[x][j])) }
             case .relu(let x):
                 for j in y.indices { y[j] = max(v[x][j], 0) }
+            case .gelu(let x, let tanh):
+                for j in y.indices { y[j] = Float(Self.gelu(Double(v[x][j]), tanh: tanh).value) }
             }
             tape.values.append(y)
         }
@@ -233,17 +264,35 @@ struct SegmentProgram {
                         }
                     }
                 }
+            case .layerNorm(let x, let w, _, let epsilon):
+                let g = w.count
+                accumulate(x) { dx in
+                    for start in stride(from: 0, to: dy.count, by: g) {
+                        let (mean, r) = Self.moments(v[x], start, g, epsilon)
+                        // dx = r · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)), ĝ = dy ⊙ w.
+                        var sum = 0.0, dot = 0.0
+                        for j in 0..<g {
+                            let gj = Double(dy[start + j] * w[j])
+                            sum += gj
+                            dot += gj * (Double(v[x][start + j]) - mean) * r
+                        }
+                        for j in 0..<g {
+                            let normalized = (Double(v[x][start + j]) - mean) * r
+                            dx[start + j] += Float(r * (Double(dy[start + j] * w[j]) - sum / Double(g) - normalized * dot / Double(g)))
+                        }
+                    }
+                }
             case .rotary(let x, let headDim, let frequencies, let interleaved):
                 var back = [Float](repeating: 0, count: dy.count)
                 Self.rotate(dy, into: &back, tokens: t, width: step.width, headDim: headDim, frequencies: frequencies, interleaved: interleaved, inverse: true)
                 accumulate(x) { dx in for j in dx.indices { dx[j] += back[j] } }
-            case .attention(let q, let k, let vv, let heads, let kvHeads, let d, let scale):
+            case .attention(let q, let k, let vv, let heads, let kvHeads, let d, let scale, let causal):
                 guard let p = tape.probabilities[i] else { throw ProgramError.unsupported("attention step \(i) kept no probabilities") }
                 var dq = grads[q] ?? [Float](repeating: 0, count: v[q].count)
                 var dk = grads[k] ?? [Float](repeating: 0, count: v[k].count)
                 var dv = grads[vv] ?? [Float](repeating: 0, count: v[vv].count)
                 try Self.attendBackward(dy, p: p, q: v[q], k: v[k], v: v[vv], dq: &dq, dk: &dk, dv: &dv,
-                                        tokens: t, heads: heads, kvHeads: kvHeads, headDim: d, scale: scale)
+                                        tokens: t, heads: heads, kvHeads: kvHeads, headDim: d, scale: scale, causal: causal)
                 grads[q] = dq
                 grads[k] = dk
                 grads[vv] = dv
@@ -260,6 +309,8 @@ struct SegmentProgram {
                 accumulate(x) { for j in $0.indices { $0[j] += dy[j] * s[j] * (1 - s[j]) } }
             case .relu(let x):
                 accumulate(x) { for j in $0.indices where v[x][j] > 0 { $0[j] += dy[j] } }
+            case .gelu(let x, let tanh):
+                accumulate(x) { for j in $0.indices { $0[j] += dy[j] * Float(Self.gelu(Double(v[x][j]), tanh: tanh).derivative) } }
             }
         }
         return (weightGrads, grads[0] ?? [Float](repeating: 0, count: v[0].count))
@@ -271,6 +322,29 @@ struct SegmentProgram {
         var sum = 0.0
         for j in 0..<g { let e = Double(x[start + j]); sum += e * e }
         return 1 / (sum / Double(g) + epsilon).squareRoot()
+    }
+
+    /// The mean and 1/σ of a group, as LayerNormalization's kernel forms them.
+    private static func moments(_ x: [Float], _ start: Int, _ g: Int, _ epsilon: Double) -> (mean: Double, inverse: Double) {
+        var sum = 0.0
+        for j in 0..<g { sum += Double(x[start + j]) }
+        let mean = sum / Double(g)
+        var squares = 0.0
+        for j in 0..<g { let d = Double(x[start + j]) - mean; squares += d * d }
+        return (mean, 1 / (squares / Double(g) + epsilon).squareRoot())
+    }
+
+    /// GELU and its derivative.
+    private static func gelu(_ x: Double, tanh approximate: Bool) -> (value: Double, derivative: Double) {
+        if approximate {
+            let c = (2 / Double.pi).squareRoot()
+            let u = c * (x + 0.044715 * x * x * x)
+            let th = tanh(u)
+            return (0.5 * x * (1 + th), 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * c * (1 + 3 * 0.044715 * x * x))
+        }
+        let phi = exp(-x * x / 2) / (2 * Double.pi).squareRoot()
+        let cdf = 0.5 * (1 + erf(x / 2.0.squareRoot()))
+        return (x * cdf, cdf + x * phi)
     }
 
     /// The rotary embedding at positions 0 ..< tokens, or its inverse (the transpose of the
@@ -292,9 +366,9 @@ struct SegmentProgram {
         }
     }
 
-    /// Causal attention; returns each head's probabilities [heads, T, T] (zero above the diagonal).
+    /// Attention; returns each head's probabilities [heads, T, T] (causal: zero above the diagonal).
     private static func attend(q: [Float], k: [Float], v: [Float], out: inout [Float], tokens t: Int, heads: Int, kvHeads: Int,
-                               headDim d: Int, scale: Float) throws -> [Float] {
+                               headDim d: Int, scale: Float, causal: Bool) throws -> [Float] {
         var p = [Float](repeating: 0, count: heads * t * t)
         let group = heads / kvHeads
         for h in 0..<heads {
@@ -303,12 +377,13 @@ struct SegmentProgram {
             try gemm(FloatGemm(m: t, n: t, k: d, transB: true, lda: heads * d, ldb: kvHeads * d), q, h * d, k, g * d, &p, base, alpha: scale)
             for r in 0..<t {
                 let row = base + r * t
+                let last = causal ? r : t - 1
                 var top = -Float.infinity
-                for j in 0...r { top = max(top, p[row + j]) }
+                for j in 0...last { top = max(top, p[row + j]) }
                 var sum = 0.0
-                for j in 0...r { let e = exp(Double(p[row + j] - top)); p[row + j] = Float(e); sum += e }
-                for j in 0...r { p[row + j] = Float(Double(p[row + j]) / sum) }
-                for j in (r + 1)..<t { p[row + j] = 0 }
+                for j in 0...last { let e = exp(Double(p[row + j] - top)); p[row + j] = Float(e); sum += e }
+                for j in 0...last { p[row + j] = Float(Double(p[row + j]) / sum) }
+                for j in (last + 1)..<t { p[row + j] = 0 }
             }
             try gemm(FloatGemm(m: t, n: d, k: t, ldb: kvHeads * d, ldc: heads * d), p, base, v, g * d, &out, h * d)
         }
@@ -317,7 +392,7 @@ struct SegmentProgram {
 
     private static func attendBackward(_ dOut: [Float], p: [Float], q: [Float], k: [Float], v: [Float],
                                        dq: inout [Float], dk: inout [Float], dv: inout [Float],
-                                       tokens t: Int, heads: Int, kvHeads: Int, headDim d: Int, scale: Float) throws {
+                                       tokens t: Int, heads: Int, kvHeads: Int, headDim d: Int, scale: Float, causal: Bool) throws {
         let group = heads / kvHeads
         var ds = [Float](repeating: 0, count: t * t)
         for h in 0..<heads {
@@ -326,10 +401,11 @@ struct SegmentProgram {
             // dP = dO · Vᵀ, then dS = P ⊙ (dP − Σⱼ dPⱼ Pⱼ) row by row.
             try gemm(FloatGemm(m: t, n: t, k: d, transB: true, lda: heads * d, ldb: kvHeads * d), dOut, h * d, v, g * d, &ds, 0)
             for r in 0..<t {
+                let last = causal ? r : t - 1
                 var dot = 0.0
-                for j in 0...r { dot += Double(ds[r * t + j]) * Double(p[base + r * t + j]) }
-                for j in 0...r { ds[r * t + j] = Float(Double(p[base + r * t + j]) * (Double(ds[r * t + j]) - dot)) }
-                for j in (r + 1)..<t { ds[r * t + j] = 0 }
+                for j in 0...last { dot += Double(ds[r * t + j]) * Double(p[base + r * t + j]) }
+                for j in 0...last { ds[r * t + j] = Float(Double(p[base + r * t + j]) * (Double(ds[r * t + j]) - dot)) }
+                for j in (last + 1)..<t { ds[r * t + j] = 0 }
             }
             try gemm(FloatGemm(m: t, n: d, k: t, ldb: kvHeads * d, ldc: heads * d), ds, 0, k, g * d, &dq, h * d, alpha: scale, beta: 1)
             try gemm(FloatGemm(m: t, n: d, k: t, transA: true, lda: t, ldb: heads * d, ldc: kvHeads * d), ds, 0, q, h * d, &dk, g * d, alpha: scale, beta: 1)
