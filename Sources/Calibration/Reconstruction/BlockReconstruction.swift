@@ -27,8 +27,9 @@ public struct BlockReconstruction: Sendable {
     /// Half-blocks per segment: 1 (attention, MLP) or 2 (whole blocks).
     public var merging: Int
     public var target: Target
-    /// Adam's step for latent weights, relative to the root mean square of each matrix's
-    /// values; nil trains the scales alone, with the codes fixed.
+    /// Adam's step for latent weights, relative to the root mean square of each matrix's scales
+    /// of its last (finest) plane, so that codes move alike whatever the planes; nil trains the
+    /// scales alone, with the codes fixed.
     public var levelRate: Double?
 
     /// The defaults are the best measured on the demo Llama at b1g64 (64 × 256 calibration
@@ -48,11 +49,12 @@ public struct BlockReconstruction: Sendable {
         /// The value the segment writes.
         public var output: String
         public var weights: [String]
-        /// Mean squared difference from the teacher, with the compensated scales and after
-        /// training (rounded to the stored type); nil where the segment was not trained.
+        /// Mean squared difference from the teacher on the held-out calibration sequences (the
+        /// last eighth; all of them below 4), as compensated and after training (rounded to the
+        /// stored type); nil where the segment was not trained.
         public var before: Double?
         public var after: Double?
-        /// The refined scales were kept (they lowered the difference).
+        /// The refined values were kept (they lowered the held-out difference).
         public var accepted: Bool
         /// Why the segment and every one after it were left as compensated.
         public var skipped: String?
@@ -68,6 +70,11 @@ public struct BlockReconstruction: Sendable {
         guard let first = segments.first, !sequences.isEmpty else { return [] }
         let constants = Dictionary(graph.initializers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
 
+        // The last eighth of the sequences (one at least, from 4) is held out of training: a
+        // block keeps its refined values only if they lower the error there.
+        let heldOut = sequences.count >= 4 ? max(1, sequences.count / 8) : 0
+        let training = 0..<(sequences.count - heldOut)
+        let validation = heldOut > 0 ? training.upperBound..<sequences.count : training
         var student = try prefixValues(graph, prefix: prefix, output: first.input, registry: registry, sequences: sequences)
         var teacherInputs = student
         var reports: [SegmentReport] = []
@@ -104,8 +111,9 @@ public struct BlockReconstruction: Sendable {
             if !trainables.isEmpty {
                 var theta = trainables.mapValues(\.initial)
                 for (name, t) in trainables { studentWeights[name] = t.original.dequantized() }
-                let before = try meanSquaredDifference(program, student, teachers, studentWeights)
-                try train(program, trainables: &trainables, theta: &theta, inputs: student, teachers: teachers, weights: studentWeights)
+                let before = try meanSquaredDifference(program, student[validation], teachers[validation], studentWeights)
+                try train(program, trainables: &trainables, theta: &theta, inputs: Array(student[training]), teachers: Array(teachers[training]),
+                          weights: studentWeights)
                 var refined = studentWeights
                 var matrices: [String: QuantizedMatrix] = [:]
                 for (name, t) in trainables {
@@ -113,7 +121,7 @@ public struct BlockReconstruction: Sendable {
                     matrices[name] = m
                     refined[name] = m.dequantized()
                 }
-                let after = try meanSquaredDifference(program, student, teachers, refined)
+                let after = try meanSquaredDifference(program, student[validation], teachers[validation], refined)
                 report.before = before
                 report.after = after
                 if after < before {
@@ -145,7 +153,7 @@ public struct BlockReconstruction: Sendable {
             for (name, t) in trainables {
                 let values = t.original.dequantized()
                 latent[name] = values
-                latentSteps[name] = Adam(count: values.count, rate: levelRate * max(rms(values), 1e-12))
+                latentSteps[name] = Adam(count: values.count, rate: levelRate * max(rms(t.finestScales), 1e-12))
             }
         }
         let steps = max(1, epochs) * inputs.count
@@ -195,7 +203,8 @@ public struct BlockReconstruction: Sendable {
         }
     }
 
-    private func meanSquaredDifference(_ program: SegmentProgram, _ inputs: [[Float]], _ teachers: [[Float]], _ weights: [String: [Float]]) throws -> Double {
+    private func meanSquaredDifference(_ program: SegmentProgram, _ inputs: ArraySlice<[Float]>, _ teachers: ArraySlice<[Float]>,
+                                       _ weights: [String: [Float]]) throws -> Double {
         var sum = 0.0, count = 0
         for (x, t) in zip(inputs, teachers) {
             let y = try program.forward(x, weights: weights).output

@@ -53,6 +53,12 @@ struct TrainableMatrix {
         self.levels = levels
     }
 
+    /// The base scales of the last plane, the finest step between levels.
+    var finestScales: [Float] {
+        let count = n * groups
+        return Array(original.scales[(original.scales.count - count)...])
+    }
+
     private var n: Int { original.n }
     private var k: Int { original.k }
     private var offsetBase: Int { original.scales.count }
