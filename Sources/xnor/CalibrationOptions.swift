@@ -34,6 +34,9 @@ struct CalibrationOptions: ParsableArguments {
     @Option(name: .customLong("calib-refine-target"), help: ArgumentHelp("float: each block is fitted to the float model's block on the float model's own inputs; same: on the inputs the converted blocks before it give (default float).", valueName: "TARGET", visibility: .hidden))
     var refineTarget: BlockReconstruction.Target?
 
+    @Option(name: .customLong("calib-refine-loss"), help: ArgumentHelp("squared: the squared difference of every output value; relative: each token's over its teacher's squared norm (default squared).", valueName: "LOSS", visibility: .hidden))
+    var refineLoss: BlockReconstruction.Loss?
+
     @Option(name: .customLong("calib-refine-span"), help: ArgumentHelp("Half-blocks (attention, MLP) per reconstructed segment: 1 or 2 (default 2, whole blocks).", valueName: "N", visibility: .hidden))
     var refineSpan: Int?
 
@@ -58,7 +61,7 @@ struct CalibrationOptions: ParsableArguments {
     static let maximumSamples = 1 << 16
 
     func validate() throws {
-        if data == nil, let given = [("--calib-ctx", contextLength != nil), ("--calib-samples", samples != nil), ("--calib-damp", damp != nil), ("--calib-lines", byLine), ("--calib-order", order != nil), ("--calib-verbose", verbose), ("--calib-refine", refineEpochs != nil), ("--calib-refine-lr", refineRate != nil), ("--calib-refine-codes", refineCodes != nil), ("--calib-refine-target", refineTarget != nil), ("--calib-refine-span", refineSpan != nil)].first(where: \.1) {
+        if data == nil, let given = [("--calib-ctx", contextLength != nil), ("--calib-samples", samples != nil), ("--calib-damp", damp != nil), ("--calib-lines", byLine), ("--calib-order", order != nil), ("--calib-verbose", verbose), ("--calib-refine", refineEpochs != nil), ("--calib-refine-lr", refineRate != nil), ("--calib-refine-codes", refineCodes != nil), ("--calib-refine-target", refineTarget != nil), ("--calib-refine-loss", refineLoss != nil), ("--calib-refine-span", refineSpan != nil)].first(where: \.1) {
             throw ValidationError("\(given.0) applies to --calibrate, which is not given")
         }
         try UsageCheck.paths([("--calibrate", data)])
@@ -85,6 +88,7 @@ struct CalibrationOptions: ParsableArguments {
         if let refineRate { r.learningRate = refineRate }
         if let refineTarget { r.target = refineTarget }
         if let refineSpan { r.merging = refineSpan }
+        if let refineLoss { r.loss = refineLoss }
         if let refineCodes { r.levelRate = refineCodes > 0 ? refineCodes : nil }
         return r
     }
@@ -135,3 +139,4 @@ struct CalibrationOptions: ParsableArguments {
 }
 
 extension BlockReconstruction.Target: ExpressibleByArgument {}
+extension BlockReconstruction.Loss: ExpressibleByArgument {}

@@ -21,6 +21,15 @@ public struct BlockReconstruction: Sendable {
         case float
     }
 
+    /// How a token's error counts.
+    public enum Loss: String, Sendable, CaseIterable {
+        /// The squared difference, summed over every value: tokens with large outputs (a
+        /// residual stream's attention sinks) weigh most.
+        case squared
+        /// Each token's squared difference over its teacher's squared norm: every token alike.
+        case relative
+    }
+
     public var epochs: Int
     /// Adam's step for each matrix, relative to the root mean square of its scales.
     public var learningRate: Double
@@ -31,6 +40,7 @@ public struct BlockReconstruction: Sendable {
     /// of its last (finest) plane, so that codes move alike whatever the planes; nil trains the
     /// scales alone, with the codes fixed.
     public var levelRate: Double?
+    public var loss: Loss = .squared
 
     /// The defaults are the best measured on the demo Llama at b1g64 (64 × 256 calibration
     /// bytes, 4 epochs; `verify`'s PPL ratio on its held-out prompts, 1.642 compensated alone):
@@ -162,9 +172,10 @@ public struct BlockReconstruction: Sendable {
             for name in names { weights[name] = trainables[name]!.weights(theta[name]!, latent: latent[name]) }
             let tape = try program.forward(inputs[q], weights: weights)
             let y = tape.output, target = teachers[q]
+            let tokens = tokenWeights(target, width: program.outputWidth)
             let scale = 2 / Float(max(y.count, 1))
             var dy = [Float](repeating: 0, count: y.count)
-            for i in y.indices { dy[i] = (y[i] - target[i]) * scale }
+            for i in y.indices { dy[i] = (y[i] - target[i]) * scale * tokens[i / program.outputWidth] }
             let grads = try program.backward(tape, outputGradient: dy, weights: weights, trainable: names).weights
             let decay = 0.5 * (1 + cos(Double.pi * Double(step) / Double(steps)))
             for name in names {
@@ -208,10 +219,22 @@ public struct BlockReconstruction: Sendable {
         var sum = 0.0, count = 0
         for (x, t) in zip(inputs, teachers) {
             let y = try program.forward(x, weights: weights).output
-            for i in y.indices { let d = Double(y[i] - t[i]); sum += d * d }
+            let tokens = tokenWeights(t, width: program.outputWidth)
+            for i in y.indices { let d = Double(y[i] - t[i]); sum += d * d * Double(tokens[i / program.outputWidth]) }
             count += y.count
         }
         return sum / Double(max(count, 1))
+    }
+
+    /// Each token's weight in the loss: 1, or (relative) the inverse of its teacher's mean square.
+    private func tokenWeights(_ teacher: [Float], width: Int) -> [Float] {
+        let tokens = teacher.count / max(width, 1)
+        guard loss == .relative else { return [Float](repeating: 1, count: tokens) }
+        return (0..<tokens).map { r in
+            var s = 0.0
+            for j in 0..<width { let v = Double(teacher[r * width + j]); s += v * v }
+            return Float(1 / max(s / Double(width), 1e-30))
+        }
     }
 
     /// The first segment's input for each sequence, from the float model's nodes before it.
