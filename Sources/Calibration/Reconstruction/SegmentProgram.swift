@@ -74,6 +74,12 @@ struct SegmentProgram {
             guard node.outputs.count == 1, let output = node.outputs.first, !output.isEmpty else {
                 throw ProgramError.unsupported("\(node.opType) '\(node.name)' has \(node.outputs.count) outputs")
             }
+            // The project's own ops live in its domain; the rest are ONNX's.
+            let ownOps: Set<String> = ["RMSNorm", "RotaryEmbedding", "Attention", "Hadamard"]
+            let expected = ownOps.contains(node.opType) ? [XNORPopcountGemmNode.domain] : ["", "ai.onnx"]
+            guard expected.contains(node.domain) else {
+                throw ProgramError.unsupported("\(node.domain.isEmpty ? "" : node.domain + ".")\(node.opType) '\(node.name)' has no backward pass here")
+            }
             let op: Op
             let width: Int
             switch (node.opType, node.inputs.count) {
