@@ -107,6 +107,24 @@ import Testing
         }
     }
 
+    /// A sequence whose attention probabilities would not fit the bound is refused in one
+    /// error before any block trains, not allocated.
+    @Test func aSequenceTooLongForTheBackwardPassIsRefused() throws {
+        let (graph, weights, _) = try Self.rotatedDemo()
+        var quantized: [String: QuantizedMatrix] = [:]
+        let constants = Self.constants(graph)
+        for name in weights {
+            let c = try #require(constants[name])
+            quantized[name] = try RoundToNearestQuantizer().quantize(try c.floatValues(), n: c.shape[0], k: c.shape[1], format: try WeightFormat(name: "b1g64"), statistics: nil)
+        }
+        let original = quantized
+        // 4 heads × 16400² probabilities × 4 bytes: 4.3 GB.
+        let long = [(0..<16400).map { $0 % 256 }]
+        let error = try #require(throws: CalibrationError.self) { try BlockReconstruction(epochs: 1).run(graph, sequences: long, quantized: &quantized) }
+        #expect(error.description.contains("16400 tokens") && error.description.contains("--calib-ctx"), "\(error)")
+        for (name, m) in quantized { #expect(m == original[name]) }
+    }
+
     /// d/dε of L(v + ε·d) for L = Σ r ⊙ output, by central differences, against the backward
     /// run's gradient · d, for the input and each weight of the first attention and MLP halves.
     @Test(arguments: ["demo", "bert"])

@@ -55,6 +55,10 @@ public struct BlockReconstruction: Sendable {
         self.levelRate = levelRate
     }
 
+    /// The most memory one segment's attention probabilities may take (1 GiB: SmolLM2's 9
+    /// heads at 512 tokens take 9 MiB, at 8192 tokens 2.3 GiB).
+    public static let maximumProbabilityBytes = 1 << 30
+
     public struct SegmentReport: Sendable {
         /// The value the segment writes.
         public var output: String
@@ -104,6 +108,10 @@ public struct BlockReconstruction: Sendable {
                 stopped = "\(segment.output): \(error.description)"
                 reports.append(SegmentReport(output: segment.output, weights: segment.weights, accepted: false, skipped: stopped))
                 continue
+            }
+            let longest = sequences.map(\.count).max() ?? 0
+            guard let bytes = program.probabilityBytes(tokens: longest), bytes <= Self.maximumProbabilityBytes else {
+                throw CalibrationError("block reconstruction keeps every head's attention probabilities for the backward pass: sequences of \(longest) tokens need more than \(Self.maximumProbabilityBytes >> 30) GiB in '\(segment.output)'; use a shorter --calib-ctx")
             }
             var floatWeights: [String: [Float]] = [:]
             for name in program.weights.keys {

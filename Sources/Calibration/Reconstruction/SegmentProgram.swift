@@ -43,6 +43,19 @@ struct SegmentProgram {
 
     var outputWidth: Int { steps.last?.width ?? inputWidth }
 
+    /// The bytes a forward run of `tokens` keeps for the backward run's attention
+    /// probabilities ([heads, T, T] float32 per attention step), or nil past Int.
+    func probabilityBytes(tokens: Int) -> Int? {
+        var total = 0
+        for step in steps {
+            guard case .attention(_, _, _, let heads, _, _, _, _) = step.op else { continue }
+            guard let square = Checked.multiply(tokens, tokens), let perStep = Checked.multiply(square, heads),
+                  let bytes = Checked.multiply(perStep, MemoryLayout<Float>.stride), let sum = Checked.add(total, bytes) else { return nil }
+            total = sum
+        }
+        return total
+    }
+
     /// The values of one forward run, and what the backward run needs beside them.
     struct Tape {
         var tokens: Int
