@@ -39,7 +39,10 @@ let package = Package(
         ),
         .target(name: "Graph", dependencies: ["Tensors", "Formats"]),
         .target(name: "Tokenizers", dependencies: ["Formats", "Tensors"]),
-        .target(name: "BitPacking", dependencies: ["Tensors"]),
+        // The popcount products in C, one path per instruction set chosen at run time, and the
+        // thread pool that splits them (BitPacking's Swift products are their reference).
+        .target(name: "CPopcountKernels"),
+        .target(name: "BitPacking", dependencies: ["Tensors", "CPopcountKernels"]),
         .target(name: "XNORLoader", dependencies: ["Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Conversion", dependencies: ["XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Models", dependencies: ["Graph", "Formats", "Tensors"]),

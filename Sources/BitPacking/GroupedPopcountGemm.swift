@@ -15,11 +15,29 @@
 /// every integer part is a popcount over whole words of its group.
 enum GroupedPopcountGemm {
     static func product(_ weights: PackedWeights, _ activations: PackedActivations, _ transform: OutputTransform,
-                        _ output: UnsafeMutableBufferPointer<Float>) {
-        finish(accumulations(weights, activations), n: weights.n, activations, transform, output)
+                        _ dispatch: KernelDispatch, _ output: UnsafeMutableBufferPointer<Float>) {
+        guard dispatch.isa != .swift else {
+            var acc = accumulations(weights, activations)
+            return acc.withUnsafeMutableBufferPointer { finish($0, columns: 0..<weights.n, n: weights.n, activations, transform, output) }
+        }
+        CPopcountProduct.accumulate(weights, activations, dispatch) { acc, columns in
+            finish(acc, columns: columns, n: weights.n, activations, transform, output)
+        }
     }
 
     /// acc [M, N] of the order above, before the activation scale; 0 for non-finite rows.
+    static func accumulations(_ weights: PackedWeights, _ activations: PackedActivations, _ dispatch: KernelDispatch) -> [Double] {
+        guard dispatch.isa != .swift else { return accumulations(weights, activations) }
+        var result = [Double](repeating: 0, count: activations.rows * weights.n)
+        CPopcountProduct.accumulate(weights, activations, dispatch) { acc, columns in
+            for m in 0..<activations.rows where activations.finite[m] {
+                for column in columns { result[m * weights.n + column] = acc[m * weights.n + column] }
+            }
+        }
+        return result
+    }
+
+    /// The plain Swift accumulations, the reference of the C paths.
     static func accumulations(_ weights: PackedWeights, _ activations: PackedActivations) -> [Double] {
         let format = weights.format, n = weights.n
         let groups = format.groupCount(k: weights.k), planes = format.kind == .ternary ? 1 : format.planes
@@ -43,14 +61,14 @@ enum GroupedPopcountGemm {
         return accumulations
     }
 
-    /// y = transform(acc / s) (a8) or transform(acc · β) (a1) for every finite row; the
-    /// caller has set the outputs of the other rows to NaN.
-    static func finish(_ accumulations: [Double], n: Int, _ activations: PackedActivations, _ transform: OutputTransform,
-                       _ output: UnsafeMutableBufferPointer<Float>) {
+    /// y = transform(acc / s) (a8) or transform(acc · β) (a1) for the columns given of every
+    /// finite row; the caller has set the outputs of the other rows to NaN.
+    static func finish(_ accumulations: UnsafeMutableBufferPointer<Double>, columns: Range<Int>, n: Int,
+                       _ activations: PackedActivations, _ transform: OutputTransform, _ output: UnsafeMutableBufferPointer<Float>) {
         let a1 = activations.mode == .a1
         for m in 0..<activations.rows where activations.finite[m] {
             let scale = Double(activations.scales[m])
-            for column in 0..<n {
+            for column in columns {
                 let acc = accumulations[m * n + column]
                 output[m * n + column] = transform.apply(a1 ? acc * scale : acc / scale, column: column)
             }
@@ -58,7 +76,8 @@ enum GroupedPopcountGemm {
     }
 
     /// I [M, N, planes, groups], row-major; 0 for non-finite activation rows.
-    static func integerParts(_ weights: PackedWeights, _ activations: PackedActivations) -> [Int64] {
+    static func integerParts(_ weights: PackedWeights, _ activations: PackedActivations, _ dispatch: KernelDispatch) -> [Int64] {
+        guard dispatch.isa == .swift else { return CPopcountProduct.integerParts(weights, activations, dispatch) }
         let groups = weights.format.groupCount(k: weights.k)
         let planes = weights.format.kind == .ternary ? 1 : weights.format.planes
         let per = planes * groups

@@ -4,12 +4,14 @@ import Tensors
 /// [N, K], the integer part of every output by AND/XOR and popcount on 64-bit words
 /// (DESIGN.md "Products"), then the float64 scale and the output transform.
 ///
-/// Portable Swift on `UInt64.nonzeroBitCount`; the weights are read in place.
+/// The weights are read in place. `dispatch` picks the C path of CPopcountKernels (the
+/// CPU's best by default) or the plain Swift product on `UInt64.nonzeroBitCount` that the C
+/// paths are held to, and the pool that splits the output columns.
 public enum PopcountGemm {
     /// Y = transform(scale · integer part), row-major [activations.rows, weights.n], written
     /// into `output`, which must hold exactly that many values.
     public static func run(weights: PackedWeights, activations: PackedActivations, transform: OutputTransform = OutputTransform(),
-                           into output: UnsafeMutableBufferPointer<Float>) throws {
+                           dispatch: KernelDispatch = KernelDispatch(), into output: UnsafeMutableBufferPointer<Float>) throws {
         try check(weights, activations)
         try transform.validate(columns: weights.n)
         let n = weights.n
@@ -19,22 +21,23 @@ public enum PopcountGemm {
         for m in 0..<activations.rows where !activations.finite[m] {
             UnsafeMutableBufferPointer(rebasing: output[(m * n)..<(m * n + n)]).update(repeating: .nan)
         }
-        weights.format.traits.product(weights, activations, transform, output)
+        weights.format.traits.product(weights, activations, transform, dispatch, output)
     }
 
     public static func run(weights: PackedWeights, activations: PackedActivations, transform: OutputTransform = OutputTransform(),
-                           into output: inout [Float]) throws {
+                           dispatch: KernelDispatch = KernelDispatch(), into output: inout [Float]) throws {
         try output.withUnsafeMutableBufferPointer {
-            try run(weights: weights, activations: activations, transform: transform, into: $0)
+            try run(weights: weights, activations: activations, transform: transform, dispatch: dispatch, into: $0)
         }
     }
 
     /// The exact integer parts of DESIGN.md's products, row-major [M, N, per] with `per` =
     /// `format.integersPerOutput(k:)` (legacy: one I per output; grouped: [planes, groups]);
     /// 0 for activation rows with a non-finite value.
-    public static func integerParts(weights: PackedWeights, activations: PackedActivations) throws -> [Int64] {
+    public static func integerParts(weights: PackedWeights, activations: PackedActivations,
+                                    dispatch: KernelDispatch = KernelDispatch()) throws -> [Int64] {
         try check(weights, activations)
-        return weights.format.traits.integerParts(weights, activations)
+        return weights.format.traits.integerParts(weights, activations, dispatch)
     }
 
     /// Refuses activations the format has no product for, and a K mismatch.
@@ -49,20 +52,25 @@ public enum PopcountGemm {
 
     /// The legacy entries' product: one integer part per output, then `Numerics.product`.
     static func legacyProduct(_ weights: PackedWeights, _ activations: PackedActivations, _ transform: OutputTransform,
-                              _ output: UnsafeMutableBufferPointer<Float>) {
+                              _ dispatch: KernelDispatch, _ output: UnsafeMutableBufferPointer<Float>) {
         guard let mode = legacyMode(weights, activations) else { return }
         let n = weights.n
         let perRowScale = weights.format == .w1
+        let parts = legacyIntegerParts(weights, activations, dispatch)
         weights.scaleStorage.withBytes { scales in
-            forEachIntegerPart(mode, weights, activations) { m, column, integer in
-                let weightScale = scales.load(fromByteOffset: perRowScale ? column * 4 : 0, as: Float.self)
-                let product = Numerics.product(mode, weightScale: weightScale, activationScale: activations.scales[m], integer: integer)
-                output[m * n + column] = transform.apply(product, column: column)
+            for m in 0..<activations.rows where activations.finite[m] {
+                for column in 0..<n {
+                    let weightScale = scales.load(fromByteOffset: perRowScale ? column * 4 : 0, as: Float.self)
+                    let product = Numerics.product(mode, weightScale: weightScale, activationScale: activations.scales[m],
+                                                   integer: parts[m * n + column])
+                    output[m * n + column] = transform.apply(product, column: column)
+                }
             }
         }
     }
 
-    static func legacyIntegerParts(_ weights: PackedWeights, _ activations: PackedActivations) -> [Int64] {
+    static func legacyIntegerParts(_ weights: PackedWeights, _ activations: PackedActivations, _ dispatch: KernelDispatch) -> [Int64] {
+        guard dispatch.isa == .swift else { return CPopcountProduct.integerParts(weights, activations, dispatch) }
         var parts = [Int64](repeating: 0, count: activations.rows * weights.n)
         guard let mode = legacyMode(weights, activations) else { return parts }
         forEachIntegerPart(mode, weights, activations) { m, column, integer in

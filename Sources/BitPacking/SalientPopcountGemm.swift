@@ -11,19 +11,21 @@
 /// with J[q, n] = Σ_j c_q[n, j] · x[columns[j]], exact; then the output transform.
 enum SalientPopcountGemm {
     static func product(_ weights: PackedWeights, _ activations: PackedActivations, _ transform: OutputTransform,
-                        _ output: UnsafeMutableBufferPointer<Float>) {
+                        _ dispatch: KernelDispatch, _ output: UnsafeMutableBufferPointer<Float>) {
         guard let salient = weights.salient else { return }
-        var acc = GroupedPopcountGemm.accumulations(weights.basePart, activations.gathered(columns: salient.baseColumns))
-        let salientAcc = GroupedPopcountGemm.accumulations(salient.weights, activations.gathered(columns: salient.columns))
+        var acc = GroupedPopcountGemm.accumulations(weights.basePart, activations.gathered(columns: salient.baseColumns), dispatch)
+        let salientAcc = GroupedPopcountGemm.accumulations(salient.weights, activations.gathered(columns: salient.columns), dispatch)
         for i in acc.indices { acc[i] = acc[i] + salientAcc[i] }
-        GroupedPopcountGemm.finish(acc, n: weights.n, activations, transform, output)
+        acc.withUnsafeMutableBufferPointer {
+            GroupedPopcountGemm.finish($0, columns: 0..<weights.n, n: weights.n, activations, transform, output)
+        }
     }
 
     /// [M, N, P · groups + Q]: the base parts in [plane, group] order, then J[q] per salient plane.
-    static func integerParts(_ weights: PackedWeights, _ activations: PackedActivations) -> [Int64] {
+    static func integerParts(_ weights: PackedWeights, _ activations: PackedActivations, _ dispatch: KernelDispatch) -> [Int64] {
         guard let salient = weights.salient else { return [] }
-        let base = GroupedPopcountGemm.integerParts(weights.basePart, activations.gathered(columns: salient.baseColumns))
-        let set = GroupedPopcountGemm.integerParts(salient.weights, activations.gathered(columns: salient.columns))
+        let base = GroupedPopcountGemm.integerParts(weights.basePart, activations.gathered(columns: salient.baseColumns), dispatch)
+        let set = GroupedPopcountGemm.integerParts(salient.weights, activations.gathered(columns: salient.columns), dispatch)
         return interleave(base, set, outputs: activations.rows * weights.n)
     }
 

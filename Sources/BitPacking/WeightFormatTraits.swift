@@ -29,8 +29,8 @@ public struct WeightFormatTraits: Sendable {
     public let unpack: @Sendable (PackedWeights) -> QuantizedMatrix
     /// The popcount product, Y [M, N] into the buffer (sizes checked by the caller), and the
     /// exact integer parts the product sums (per output: `integersPerOutput` values).
-    let product: @Sendable (PackedWeights, PackedActivations, OutputTransform, UnsafeMutableBufferPointer<Float>) -> Void
-    let integerParts: @Sendable (PackedWeights, PackedActivations) -> [Int64]
+    let product: @Sendable (PackedWeights, PackedActivations, OutputTransform, KernelDispatch, UnsafeMutableBufferPointer<Float>) -> Void
+    let integerParts: @Sendable (PackedWeights, PackedActivations, KernelDispatch) -> [Int64]
     /// The same product from unpacked codes, the simulated reference.
     let reference: @Sendable (QuantizedMatrix, QuantizedActivations, OutputTransform) -> [Float]
     let referenceIntegerParts: @Sendable (QuantizedMatrix, QuantizedActivations) -> [Int64]

@@ -1,3 +1,5 @@
+import BitPacking
+
 /// What a kernel uses while it runs that is not its own: per-session, per-node slots for
 /// scratch buffers and state. A session owns one context, so sessions sharing a compiled model
 /// never share scratch or a KV cache; a slot is made on its node's first run and reused after.
@@ -15,10 +17,13 @@ public final class KernelContext {
     public let contextLength: Int?
     /// How the session computes float products (`SessionOptions.floatProducts`).
     public let floatProducts: FloatProducts
+    /// The popcount products' instruction-set path and the session's thread pool.
+    public let dispatch: KernelDispatch
 
-    public init(contextLength: Int? = nil, floatProducts: FloatProducts = .reference) {
+    public init(contextLength: Int? = nil, floatProducts: FloatProducts = .reference, dispatch: KernelDispatch = KernelDispatch()) {
         self.contextLength = contextLength
         self.floatProducts = floatProducts
+        self.dispatch = dispatch
     }
 
     /// This node's slot of type `T`, made by `make` on first use.

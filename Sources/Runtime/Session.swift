@@ -1,3 +1,4 @@
+import BitPacking
 import Graph
 import Tensors
 
@@ -45,7 +46,10 @@ public final class Session {
     public init(model: CompiledModel, options: SessionOptions = SessionOptions()) {
         self.model = model
         self.options = options
-        context = KernelContext(contextLength: options.contextLength, floatProducts: options.floatProducts)
+        // A pool that cannot start its threads leaves the products on the calling thread.
+        let pool = options.threads > 1 ? WorkerPool(threads: options.threads) : nil
+        context = KernelContext(contextLength: options.contextLength, floatProducts: options.floatProducts,
+                                dispatch: KernelDispatch(pool: pool))
     }
 
     /// A new session of `model` whose KV caches hold `contextLength` tokens (nil: the graph's).

@@ -1,3 +1,5 @@
+import BitPacking
+
 /// How a session runs, set when it is opened.
 public struct SessionOptions: Sendable {
     /// The tokens its KV caches hold (`--ctx-size`); nil: each attention node's `capacity`.
@@ -5,9 +7,13 @@ public struct SessionOptions: Sendable {
     /// How float products (Gemm, MatMul, attention) are computed: the float64 reference by
     /// default, which `verify` holds models to.
     public var floatProducts: FloatProducts
+    /// Threads that split each popcount product (`--threads`): the cores online by default.
+    /// The results are the same whatever the number.
+    public var threads: Int
 
-    public init(contextLength: Int? = nil, floatProducts: FloatProducts = .reference) {
+    public init(contextLength: Int? = nil, floatProducts: FloatProducts = .reference, threads: Int? = nil) {
         self.contextLength = contextLength
         self.floatProducts = floatProducts
+        self.threads = max(threads ?? WorkerPool.availableCores, 1)
     }
 }

@@ -18,12 +18,14 @@ public struct Verifier {
     public let converted: Session
     let simulated: Session
 
-    public init(model: XNORModelFile.Loaded, source: Graph) throws {
+    /// `threads` split the popcount and float products of each session (nil: the cores online).
+    public init(model: XNORModelFile.Loaded, source: Graph, threads: Int? = nil) throws {
         self.model = model
         self.source = source
-        reference = try Session(graph: source, registry: .standard)
-        converted = try Session(graph: model.packed.graph, registry: .xnor(weights: model.packed.weights, arithmetic: .popcount))
-        simulated = try Session(graph: model.packed.graph, registry: .xnor(weights: model.packed.weights, arithmetic: .simulatedReference))
+        let options = SessionOptions(threads: threads)
+        reference = try Session(graph: source, registry: .standard, options: options)
+        converted = try Session(graph: model.packed.graph, registry: .xnor(weights: model.packed.weights, arithmetic: .popcount), options: options)
+        simulated = try Session(graph: model.packed.graph, registry: .xnor(weights: model.packed.weights, arithmetic: .simulatedReference), options: options)
     }
 
     public struct Report: Sendable {

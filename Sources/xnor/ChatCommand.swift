@@ -40,6 +40,8 @@ struct ChatCommand: ParsableCommand {
 
     @OptionGroup var sampling: SamplingOptions
 
+    @OptionGroup var threadOptions: ThreadOptions
+
     @OptionGroup var limits: ReadLimits
 
     func validate() throws {
@@ -66,7 +68,7 @@ struct ChatCommand: ParsableCommand {
         var options = TextOptions()
         options.chatTemplate = chatTemplate
         let template = try options.template(tokenizer, path: path)
-        let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize))
+        let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize, threads: threadOptions.count))
         let generator = Generator(session: session, sampler: Sampler(sampling.parameters(seed: seed ?? 0)))
         let interactive = isatty(0) == 1
         var conversation = Conversation(template: template, system: system)

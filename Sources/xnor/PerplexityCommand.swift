@@ -45,6 +45,8 @@ struct PerplexityCommand: ParsableCommand {
     @Option(name: .customLong("float-products"), help: "How float products run: fast (float32 OpenBLAS, the default; its logits agree with the reference to about 1e-7) or reference (float64 sums, as verify uses).")
     var floatProducts: FloatProducts = .fast
 
+    @OptionGroup var threadOptions: ThreadOptions
+
     @OptionGroup var limits: ReadLimits
 
     func validate() throws {
@@ -101,8 +103,8 @@ struct PerplexityCommand: ParsableCommand {
     func evaluate(tokens: [Int], model: LoadedModel, base: LoadedModel?, beginningOfSequence: Int?, input: [(String, JSONValue)], origin: String) throws {
         let options = Perplexity.Options(contextLength: contextLength, chunks: chunks, beginningOfSequence: beginningOfSequence)
         let chunkCount = try Self.refusingUsage { try Perplexity.chunkCount(tokenCount: tokens.count, options: options) }
-        let ours = Perplexity.model(Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextLength, floatProducts: floatProducts)))
-        let theirs = try base.map { Perplexity.model(Session(model: try $0.compiledModel(), options: SessionOptions(contextLength: contextLength, floatProducts: floatProducts))) }
+        let ours = Perplexity.model(Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextLength, floatProducts: floatProducts, threads: threadOptions.count)))
+        let theirs = try base.map { Perplexity.model(Session(model: try $0.compiledModel(), options: SessionOptions(contextLength: contextLength, floatProducts: floatProducts, threads: threadOptions.count))) }
         FileHandleStream.standardError.write("perplexity: \(origin)\(tokens.count) tokens, \(chunkCount) chunks of \(contextLength), scoring \(contextLength - contextLength / 2 - 1) per chunk\(beginningOfSequence.map { ", BOS \($0) first" } ?? "")\n")
         if !json && base != nil { print(PerplexityText.klHeader) }
         var running: [Double] = []

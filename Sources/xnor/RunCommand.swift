@@ -67,6 +67,8 @@ struct RunCommand: ParsableCommand {
         try UsageCheck.paths([("PATH", path), ("-o", output)])
     }
 
+    @OptionGroup var threadOptions: ThreadOptions
+
     @OptionGroup var limits: ReadLimits
 
     mutating func run() throws {
@@ -92,7 +94,7 @@ struct RunCommand: ParsableCommand {
             try UsageCheck.refuse(inputs.given + [("--seed", inputs.seed != nil && !sampling.draws)],
                                   because: inputs.seed != nil ? "--seed seeds sampling (--temp above 0), which is not asked" : "--prompt takes text, not tensors")
             guard model.isCausal else { throw ValidationError("\(path) is not a causal language model; --prompt needs one") }
-            let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize, floatProducts: floatProducts))
+            let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize, floatProducts: floatProducts, threads: threadOptions.count))
             try generateText(session, tokenizer: try ModelTokenizer.load(path), vocabulary: model.signature?.vocabulary ?? 0)
             return
         }
@@ -113,7 +115,7 @@ struct RunCommand: ParsableCommand {
                                   because: "\(path) is a graph, not a language model; give --input or --random-inputs 1")
             try inputs.refuseUnused()
         }
-        let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize, floatProducts: floatProducts))
+        let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize, floatProducts: floatProducts, threads: threadOptions.count))
         if model.takesTokens {
             let vocabulary = model.signature?.vocabulary ?? Int.max
             let limit = TokenLimits.sequenceLimit(model.signature, contextOption: model.isCausal ? "--ctx-size" : nil)

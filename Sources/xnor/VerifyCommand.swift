@@ -45,6 +45,8 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Replace the --html file if it exists.")
     var force = false
 
+    @OptionGroup var threadOptions: ThreadOptions
+
     @OptionGroup var limits: ReadLimits
 
     func validate() throws {
@@ -91,7 +93,7 @@ struct VerifyCommand: ParsableCommand {
             throw FormatError(path: model, location: .field(XNORFile.Key.sourceSHA256),
                               "the source \(source) is not the one this model was converted from (\(sourceCheck.difference)); pass --allow-other-source to verify against it anyway")
         }
-        let verifier = try Verifier(model: loaded, source: sourceModel.graph)
+        let verifier = try Verifier(model: loaded, source: sourceModel.graph, threads: threadOptions.count)
         var report: Verifier.Report
         if sourceModel.takesTokens {
             guard LanguageModelInputs.takesTokens(loaded.packed.graph) else {

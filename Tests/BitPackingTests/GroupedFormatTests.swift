@@ -3,16 +3,17 @@ import BitPacking
 import Testing
 
 /// Every weight format on seeded random shapes, K and N not multiples of 64 (so the last
-/// group is short) and M = 1, 3 and 64: the packer read back equals the quantizer's codes,
-/// and the kernels equal the simulated reference (integer parts exactly, outputs bit for
-/// bit); plus the format names and the packer's refusals.
+/// group is short) and M = 1, 3, 64 and 257: the packer read back equals the quantizer's codes,
+/// and the kernels of every instruction-set path, on one thread and on a pool, equal the
+/// simulated reference (integer parts exactly, outputs bit for bit); plus the format names and
+/// the packer's refusals.
 @Suite struct GroupedFormatTests {
     static let formats: [WeightFormat] = [
         .binary(planes: 1, group: 64), .binary(planes: 2, group: 128), .binary(planes: 3, group: 192),
         .binary(planes: 2, group: 128, affine: true), WeightFormat(kind: .ternary, scope: .group(128)), .w1, .w1_58,
     ]
 
-    @Test(arguments: formats, [1, 3, 64])
+    @Test(arguments: formats, [1, 3, 64, 257])
     func kernelMatchesSimulatedReference(format: WeightFormat, m: Int) throws {
         var g = SplitMix64(seed: UInt64(m * 1000 + format.planes * 10 + (format.groupSize ?? 7)))
         for _ in 0..<3 {

@@ -28,9 +28,15 @@ func withinTolerance(_ actual: [Float], _ expected: [Float], relative: Double = 
     }
 }
 
-/// Packs `q`, reads it back, and holds the kernels to the simulated reference on `x` (m rows
-/// of k) in every activation mode of its format: integer parts exactly, outputs bit for bit;
-/// a row holding infinity (row 1 when m > 1) gives NaN outputs. Returns the packed weights.
+/// Every path of the products this CPU runs (the plain Swift one, the scalar C one, and each
+/// SIMD path it supports), and the best path split over a pool of 3 threads.
+let kernelDispatches: [KernelDispatch] = KernelISA.allCases.filter(\.isSupported).map { KernelDispatch(isa: $0) }
+    + [KernelDispatch(isa: .best, pool: WorkerPool(threads: 3))]
+
+/// Packs `q`, reads it back, and holds the kernels of every path in `kernelDispatches` to the
+/// simulated reference on `x` (m rows of k) in every activation mode of its format: integer
+/// parts exactly, outputs bit for bit; a row holding infinity (row 1 when m > 1) gives NaN
+/// outputs. Returns the packed weights.
 @discardableResult
 func expectKernelMatchesReference(_ q: QuantizedMatrix, x: [Float], m: Int) throws -> PackedWeights {
     let (format, n, k) = (q.format, q.n, q.k)
@@ -41,15 +47,19 @@ func expectKernelMatchesReference(_ q: QuantizedMatrix, x: [Float], m: Int) thro
         var activations = PackedActivations()
         try activations.pack(x, rows: m, k: k, mode: mode)
         let quantizedX = try QuantizedActivations.quantize(x, rows: m, k: k, mode: mode)
-        let parts = try PopcountGemm.integerParts(weights: packed, activations: activations)
-        #expect(parts.count == m * n * format.integersPerOutput(k: k))
-        #expect(parts == (try SimulatedReference.integerParts(weights: q, activations: quantizedX)), "\(format.name) \(mode) n \(n) k \(k)")
-        var y = [Float](repeating: 0, count: m * n)
-        try PopcountGemm.run(weights: packed, activations: activations, transform: transform, into: &y)
+        let referenceParts = try SimulatedReference.integerParts(weights: q, activations: quantizedX)
         let reference = try SimulatedReference.gemm(weights: q, activations: quantizedX, transform: transform)
-        #expect(sameBits(y, reference), "\(format.name) \(mode) n \(n) k \(k)")
-        #expect(y.contains { !$0.isNaN && $0 != 0 })
-        if m > 1 { #expect(y[n..<(2 * n)].allSatisfy { $0.isNaN }) }
+        for dispatch in kernelDispatches {
+            let path = "\(format.name) \(mode) n \(n) k \(k) m \(m) \(dispatch.isa) threads \(dispatch.pool?.threads ?? 1)"
+            let parts = try PopcountGemm.integerParts(weights: packed, activations: activations, dispatch: dispatch)
+            #expect(parts.count == m * n * format.integersPerOutput(k: k))
+            #expect(parts == referenceParts, "\(path)")
+            var y = [Float](repeating: 0, count: m * n)
+            try PopcountGemm.run(weights: packed, activations: activations, transform: transform, dispatch: dispatch, into: &y)
+            #expect(sameBits(y, reference), "\(path)")
+            #expect(y.contains { !$0.isNaN && $0 != 0 })
+            if m > 1 { #expect(y[n..<(2 * n)].allSatisfy { $0.isNaN }) }
+        }
     }
     return packed
 }

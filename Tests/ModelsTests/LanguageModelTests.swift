@@ -136,14 +136,26 @@ import Testing
         #expect(message.contains("gpt_neox") && message.contains("llama") && message.contains("qwen3") && message.contains("bert"), "\(message)")
     }
 
-    func convertAndRun(_ source: String, mode: ConversionMode, tokens: [Int]) throws -> Tensor {
+    /// The popcount and float products split over 1, 2 and 3 threads give the same logits, bit
+    /// for bit: every output column is computed whole by one thread.
+    @Test(arguments: [ConversionMode.w1a1, .w1a8, .w1_58a8])
+    func logitsDoNotDependOnTheThreadCount(_ mode: ConversionMode) throws {
+        let c = LanguageModelCase(name: "llama")
+        let runs = try [1, 2, 3].map { try convertAndRun(c.folder, mode: mode, tokens: try c.tokens, threads: $0).floatValues() }
+        #expect(runs[0].contains { $0 != 0 })
+        for other in runs.dropFirst() {
+            #expect(zip(runs[0], other).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(mode.rawValue)")
+        }
+    }
+
+    func convertAndRun(_ source: String, mode: ConversionMode, tokens: [Int], threads: Int? = nil) throws -> Tensor {
         let built = try ModelRegistry.build(try ModelOpener.open(source))
         var pass = XNORRewritePass(mode: mode)
         for name in built.keptByDefault { pass.keptByDefault[name] = "kept" }
         let (rewritten, report) = pass.run(built.graph)
         #expect(report.convertedCount == built.config.numHiddenLayers * (built.kind == .encoder ? 6 : 7))
         let packed = try WeightPackingPass.run(rewritten)
-        let executor = try Session(graph: packed.graph, registry: .xnor(weights: packed.weights))
+        let executor = try Session(graph: packed.graph, registry: .xnor(weights: packed.weights), options: SessionOptions(threads: threads))
         return try runSequence(executor, packed.graph, tokens: tokens)
     }
 }

@@ -173,16 +173,39 @@ struct GemmKernel: OpKernel {
     func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
         if context.floatProducts == .fast { return try runFast(inputs: inputs, outputs: &outputs) }
         guard let weightRows else { return try run(inputs: inputs, outputs: &outputs) }
-        // One decoded weight row, kept in the session so a decode step allocates nothing.
-        let row = context.slot { Scratch([Float]()) }
-        if row.value.count < weightRows.columns { row.value = [Float](repeating: 0, count: weightRows.columns) }
-        try row.value.withUnsafeMutableBufferPointer { try runInPlace(inputs: inputs, outputs: &outputs, weights: weightRows, row: $0) }
+        // One decoded weight row per range of output columns, kept in the session so a decode
+        // step allocates nothing; the ranges are split over the session's threads.
+        let ranges = context.dispatch.columnRanges(weightRows.rows)
+        let rows = context.slot { Scratch([Float]()) }
+        let k = weightRows.columns
+        if rows.value.count < ranges.count * k { rows.value = [Float](repeating: 0, count: ranges.count * k) }
+        try rows.value.withUnsafeMutableBufferPointer { scratch in
+            try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in
+                // One slot per range, so threads that fail at once do not write the same one.
+                var failures = [Error?](repeating: nil, count: ranges.count)
+                failures.withUnsafeMutableBufferPointer { failures in
+                    context.dispatch.forEach(ranges) { index, columns in
+                        do {
+                            try runInPlace(inputs: inputs, output: output, weights: weightRows, columns: columns,
+                                           row: UnsafeMutableBufferPointer(rebasing: scratch[(index * k)..<((index + 1) * k)]))
+                        } catch {
+                            failures[index] = error
+                        }
+                    }
+                }
+                if let error = failures.lazy.compactMap({ $0 }).first { throw error }
+            }
+        }
     }
 
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
         if let weightRows {
             var row = [Float](repeating: 0, count: weightRows.columns)
-            return try row.withUnsafeMutableBufferPointer { try runInPlace(inputs: inputs, outputs: &outputs, weights: weightRows, row: $0) }
+            return try row.withUnsafeMutableBufferPointer { row in
+                try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in
+                    try runInPlace(inputs: inputs, output: output, weights: weightRows, columns: 0..<weightRows.rows, row: row)
+                }
+            }
         }
         let a = try inputs.required(0), b = try inputs.required(1)
         let (m, k, n) = try dims(a.shape, b.shape)
@@ -217,9 +240,10 @@ struct GemmKernel: OpKernel {
         }
     }
 
-    /// Y = alpha · A · Wᵀ + beta · C with W decoded row by row from its storage.
-    private func runInPlace(inputs: [Tensor?], outputs: inout [Tensor], weights: WeightRows,
-                            row: UnsafeMutableBufferPointer<Float>) throws {
+    /// Columns `columns` of Y = alpha · A · Wᵀ + beta · C, with W decoded row by row from its
+    /// storage into `row`.
+    private func runInPlace(inputs: [Tensor?], output po: UnsafeMutableBufferPointer<Float>, weights: WeightRows,
+                            columns: Range<Int>, row: UnsafeMutableBufferPointer<Float>) throws {
         let a = try inputs.required(0)
         guard a.rank == 2, a.shape[1] == weights.columns else {
             throw OpError("Gemm of \(a.shape) and [\(weights.rows), \(weights.columns)]ᵀ: inner dimensions differ")
@@ -234,19 +258,17 @@ struct GemmKernel: OpKernel {
         let alpha = Double(self.alpha), beta = Double(self.beta)
         try weights.withReader { reader in
             try a.withUnsafeBuffer(of: Float.self) { pa in
-                try outputs[0].withUnsafeMutableBuffer(of: Float.self) { po in
-                    guard pa.count == m &* k, po.count == m &* n else {
-                        throw OpError("internal error: Gemm buffers do not match the shapes")
-                    }
-                    for j in 0..<n {
-                        try reader.decode(row: j, into: row)
-                        for i in 0..<m {
-                            var sum = 0.0
-                            let x = i &* k
-                            for p in 0..<k { sum += Double(pa[x &+ p]) * Double(row[p]) }
-                            let bias = c == nil ? 0 : beta * Double(cValues[i &* cRowStride &+ j &* cColumnStride])
-                            po[i &* n &+ j] = Float(alpha * sum + bias)
-                        }
+                guard pa.count == m &* k, po.count == m &* n else {
+                    throw OpError("internal error: Gemm buffers do not match the shapes")
+                }
+                for j in columns {
+                    try reader.decode(row: j, into: row)
+                    for i in 0..<m {
+                        var sum = 0.0
+                        let x = i &* k
+                        for p in 0..<k { sum += Double(pa[x &+ p]) * Double(row[p]) }
+                        let bias = c == nil ? 0 : beta * Double(cValues[i &* cRowStride &+ j &* cColumnStride])
+                        po[i &* n &+ j] = Float(alpha * sum + bias)
                     }
                 }
             }

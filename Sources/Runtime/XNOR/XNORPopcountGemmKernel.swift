@@ -90,7 +90,8 @@ public final class XNORPopcountGemmKernel: OpKernel, Sendable {
                 let activations = context.slot { Scratch(PackedActivations()) }
                 try activations.value.pack(input, rows: rows, k: weights.k, mode: activationMode)
                 try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in
-                    try PopcountGemm.run(weights: weights, activations: activations.value, transform: transform, into: output)
+                    try PopcountGemm.run(weights: weights, activations: activations.value, transform: transform,
+                                         dispatch: context.dispatch, into: output)
                 }
             case .simulatedReference:
                 guard let unpacked else { throw OpError("internal error: no unpacked codes for the simulated reference") }

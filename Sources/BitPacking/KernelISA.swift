@@ -1,0 +1,74 @@
+import CPopcountKernels
+
+/// The instruction-set path of the popcount products, chosen at run time from what the CPU
+/// supports (the machines this runs on differ: AMD EPYC and Intel Xeon have both been seen).
+/// `.swift` is the plain Swift product that every C path is tested against, bit for bit.
+public enum KernelISA: String, Sendable, CaseIterable {
+    case swift
+    case scalar
+    case avx2
+    case avx512
+
+    /// The fastest path this CPU and OS support.
+    public static let best: KernelISA = {
+        switch xnor_isa_best() {
+        case XNOR_ISA_AVX512: .avx512
+        case XNOR_ISA_AVX2: .avx2
+        default: .scalar
+        }
+    }()
+
+    /// Whether this path runs here; an unsupported C path falls back to the scalar one.
+    public var isSupported: Bool {
+        guard let c = cPath else { return true }
+        return xnor_isa_supported(c)
+    }
+
+    var cPath: xnor_isa? {
+        switch self {
+        case .swift: nil
+        case .scalar: XNOR_ISA_SCALAR
+        case .avx2: XNOR_ISA_AVX2
+        case .avx512: XNOR_ISA_AVX512
+        }
+    }
+}
+
+/// How the popcount products of a session run: the instruction-set path, and the pool whose
+/// threads split each product's output rows (nil: the calling thread alone). Every column
+/// is computed whole by one thread, so the results are the same whatever the pool.
+public struct KernelDispatch: Sendable {
+    public var isa: KernelISA
+    public var pool: WorkerPool?
+
+    public init(isa: KernelISA = .best, pool: WorkerPool? = nil) {
+        self.isa = isa
+        self.pool = pool
+    }
+
+    /// The plain Swift products on the calling thread.
+    public static let reference = KernelDispatch(isa: .swift)
+
+    /// Ranges that together cover 0..<n: one when there is no pool, else a few per thread, so
+    /// a thread slowed by the machine does not hold the rest.
+    public func columnRanges(_ n: Int) -> [Range<Int>] {
+        let threads = pool?.threads ?? 1
+        guard threads > 1, n > 1 else { return [0..<n] }
+        let tasks = min(n, threads * 4), width = (n + tasks - 1) / tasks
+        return stride(from: 0, to: n, by: width).map { $0..<min(n, $0 + width) }
+    }
+
+    /// Calls `body(i, ranges[i])` for every range, on the pool's threads.
+    public func forEach(_ ranges: [Range<Int>], _ body: (Int, Range<Int>) -> Void) {
+        guard let pool, ranges.count > 1 else {
+            for (i, range) in ranges.enumerated() { body(i, range) }
+            return
+        }
+        pool.parallelFor(ranges.count) { body($0, ranges[$0]) }
+    }
+
+    /// Calls `body` with column ranges that together cover 0..<n, on the pool's threads.
+    func forEachColumnRange(_ n: Int, _ body: (Range<Int>) -> Void) {
+        forEach(columnRanges(n)) { body($1) }
+    }
+}

@@ -1,0 +1,49 @@
+import CPopcountKernels
+import Glibc
+import Synchronization
+
+/// A persistent pool of threads that a session's products are split over (the C pool of
+/// CPopcountKernels: workers spin briefly between products, then sleep). The calling thread
+/// takes part, so a pool of T threads starts T − 1.
+// @unchecked: the C pool is used by one run at a time (`running`), and is never mutated from
+// Swift after init.
+public final class WorkerPool: @unchecked Sendable {
+    public let threads: Int
+    private let pool: OpaquePointer
+    /// One run at a time: a product started while another runs on this pool (from a second
+    /// thread, or from inside a task) runs on its calling thread alone.
+    private let running = Atomic<Bool>(false)
+
+    /// nil if a thread could not be started.
+    public init?(threads: Int) {
+        guard threads >= 1, let pool = xnor_pool_create(Int32(clamping: threads)) else { return nil }
+        self.pool = pool
+        self.threads = Int(xnor_pool_threads(pool))
+    }
+
+    deinit { xnor_pool_destroy(pool) }
+
+    /// Calls `body(i)` for every i in 0..<count, spread over the threads, and returns when
+    /// all have returned.
+    public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        guard count > 1, threads > 1,
+              running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for i in 0..<count { body(i) }
+            return
+        }
+        defer { running.store(false, ordering: .releasing) }
+        withoutActuallyEscaping(body) { body in
+            var task = body
+            withUnsafeMutablePointer(to: &task) { pointer in
+                xnor_pool_run(pool, count, { context, index in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(index))
+                }, pointer)
+            }
+        }
+    }
+
+    /// The number of cores online.
+    public static var availableCores: Int {
+        max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
+    }
+}

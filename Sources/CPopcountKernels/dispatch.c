@@ -1,0 +1,71 @@
+// Chooses a path at run time from what the CPU and OS support: one binary runs on the AMD
+// EPYC and the Intel Xeon this project has seen, and on an x86-64 without AVX.
+#include "popcount_kernels.h"
+#include "paths.h"
+
+static bool detect(xnor_isa isa) {
+    switch (isa) {
+    case XNOR_ISA_SCALAR:
+        return true;
+#if defined(__x86_64__)
+    case XNOR_ISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+    case XNOR_ISA_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("popcnt");
+#endif
+    default:
+        return false;
+    }
+}
+
+// Detected once; a race between two first calls stores the same values.
+static _Atomic int detected = -1;
+
+bool xnor_isa_supported(xnor_isa isa) {
+    int bits = detected;
+    if (bits < 0) {
+        bits = 1 << XNOR_ISA_SCALAR;
+        if (detect(XNOR_ISA_AVX2)) bits |= 1 << XNOR_ISA_AVX2;
+        if (detect(XNOR_ISA_AVX512)) bits |= 1 << XNOR_ISA_AVX512;
+        detected = bits;
+    }
+    return isa >= XNOR_ISA_SCALAR && isa <= XNOR_ISA_AVX512 && (bits >> isa) & 1;
+}
+
+xnor_isa xnor_isa_best(void) {
+    if (xnor_isa_supported(XNOR_ISA_AVX512)) return XNOR_ISA_AVX512;
+    if (xnor_isa_supported(XNOR_ISA_AVX2)) return XNOR_ISA_AVX2;
+    return XNOR_ISA_SCALAR;
+}
+
+// An unsupported path falls back to the scalar one, so a wrong request never faults.
+#if defined(__x86_64__)
+#define XNOR_DISPATCH(name, ...)                                                         \
+    do {                                                                                 \
+        if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) {             \
+            name##_avx512(__VA_ARGS__);                                                  \
+        } else if (isa == XNOR_ISA_AVX2 && xnor_isa_supported(XNOR_ISA_AVX2)) {          \
+            name##_avx2(__VA_ARGS__);                                                    \
+        } else {                                                                         \
+            name##_scalar(__VA_ARGS__);                                                  \
+        }                                                                                \
+    } while (0)
+#else
+#define XNOR_DISPATCH(name, ...) name##_scalar(__VA_ARGS__)
+#endif
+
+void xnor_group_sums(xnor_isa isa, const xnor_grouped_product *product, int64_t *sums) {
+    XNOR_DISPATCH(xnor_group_sums, product, sums);
+}
+
+void xnor_grouped_integers(xnor_isa isa, const xnor_grouped_product *product, size_t n0, size_t n1, int64_t *parts) {
+    XNOR_DISPATCH(xnor_grouped_integers, product, n0, n1, parts);
+}
+
+void xnor_grouped_accumulate(xnor_isa isa, const xnor_grouped_product *product, size_t n0, size_t n1, double *acc) {
+    XNOR_DISPATCH(xnor_grouped_accumulate, product, n0, n1, acc);
+}

@@ -1,0 +1,76 @@
+// The popcount products of XNORPopcountGemm (formats/XNORPopcountGemm.md) in C, one path per
+// instruction set, chosen at run time (never by -march at build time), and a persistent
+// thread pool that splits them. BitPacking's Swift code is the reference every path is
+// tested against, bit for bit.
+#ifndef XNOR_POPCOUNT_KERNELS_H
+#define XNOR_POPCOUNT_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    XNOR_ISA_SCALAR = 0,
+    // AVX2 with a nibble-table popcount for a8, POPCNT for a1.
+    XNOR_ISA_AVX2 = 1,
+    // AVX-512F/DQ/BW with VPOPCNTDQ: one 64-byte line of a8 activation planes per weight word.
+    XNOR_ISA_AVX512 = 2,
+} xnor_isa;
+
+// The best path this CPU and OS support.
+xnor_isa xnor_isa_best(void);
+// Whether `isa` runs here.
+bool xnor_isa_supported(xnor_isa isa);
+
+// One product of packed weights [N, K] with packed activations [M, K], in grouped form: every
+// integer part is over one group of `words_per_group` 64-bit words of a row. The legacy
+// formats are one group of the whole row.
+typedef struct {
+    // Binary: plane_count sign planes. Ternary: the nonzero and the negative plane.
+    const uint64_t *planes[3];
+    int plane_count;
+    bool ternary;
+    bool affine;
+    // a8: [M, row_stride_words, 8] words; a1: [M, row_stride_words].
+    bool a8;
+    size_t n;
+    size_t k;
+    size_t row_stride_words;
+    size_t groups;
+    size_t words_per_group;
+    // Scales α [(p · n + column) · groups + g] and offsets μ [column · groups + g] as float32;
+    // only xnor_grouped_accumulate reads them.
+    const float *alpha;
+    const float *mu;
+    const uint64_t *activations;
+    size_t rows;
+    // Rows with a non-finite value are skipped: their outputs are left as they are.
+    const bool *finite;
+    // S [M, groups] from xnor_group_sums (read by the a8 binary products and the affine term).
+    const int64_t *group_sums;
+} xnor_grouped_product;
+
+// S[m, g] = Σ_{k ∈ g} q[m, k] (a8) or Σ x_sign (a1: group length − 2 · negatives), into
+// sums [M, groups]; 0 for non-finite rows.
+void xnor_group_sums(xnor_isa isa, const xnor_grouped_product *product, int64_t *sums);
+
+// The exact integer parts I [m, column, plane, group] of columns [n0, n1), into
+// parts [M, n1 − n0, planes, groups] (ternary: one plane).
+void xnor_grouped_integers(xnor_isa isa, const xnor_grouped_product *product, size_t n0, size_t n1, int64_t *parts);
+
+// acc [m, column] for columns [n0, n1) of every finite row, in float64 and in the order of
+// formats/XNORPopcountGemm.md: for g, for p: acc += α · I; then, when affine, acc += μ · S.
+// acc is [M, N], row-major; other columns are not touched.
+void xnor_grouped_accumulate(xnor_isa isa, const xnor_grouped_product *product, size_t n0, size_t n1, double *acc);
+
+// A persistent pool of worker threads. The caller's thread takes part in every run.
+typedef struct xnor_pool xnor_pool;
+// threads ≥ 1 (the caller counts as one); NULL if a thread could not be started.
+xnor_pool *xnor_pool_create(int threads);
+void xnor_pool_destroy(xnor_pool *pool);
+int xnor_pool_threads(const xnor_pool *pool);
+// Calls task(context, i) for every i in [0, tasks), spread over the pool, and returns when
+// all have returned. Not reentrant: one run at a time per pool.
+void xnor_pool_run(xnor_pool *pool, size_t tasks, void (*task)(void *context, size_t index), void *context);
+
+#endif
