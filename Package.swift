@@ -39,14 +39,15 @@ let package = Package(
         ),
         .target(name: "Graph", dependencies: ["Tensors", "Formats"]),
         .target(name: "Tokenizers", dependencies: ["Formats", "Tensors"]),
-        // The popcount products in C, one path per instruction set chosen at run time, and the
-        // thread pool that splits them (BitPacking's Swift products are their reference).
-        .target(name: "CPopcountKernels"),
-        .target(name: "BitPacking", dependencies: ["Tensors", "CPopcountKernels"]),
+        // The kernels in C, one path per instruction set chosen at run time: the popcount
+        // products (BitPacking's Swift products are their reference), the dot products of
+        // weights kept in a block type, and the thread pool that splits them.
+        .target(name: "CKernels"),
+        .target(name: "BitPacking", dependencies: ["Tensors", "CKernels"]),
         .target(name: "XNORLoader", dependencies: ["Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Conversion", dependencies: ["XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "Models", dependencies: ["Graph", "Formats", "Tensors"]),
-        .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors", "COpenBLAS"]),
+        .target(name: "Runtime", dependencies: ["Graph", "BitPacking", "Tensors", "COpenBLAS", "CKernels"]),
         .target(name: "Generation", dependencies: ["Runtime", "Graph", "Tensors"]),
         .target(name: "Calibration", dependencies: ["Generation", "Runtime", "Graph", "BitPacking", "Tokenizers", "Formats", "Tensors", "COpenBLAS"]),
         .target(name: "Verify", dependencies: ["Generation", "Runtime", "XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),

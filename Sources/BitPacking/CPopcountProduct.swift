@@ -1,6 +1,6 @@
-import CPopcountKernels
+import CKernels
 
-/// A product handed to the C paths of CPopcountKernels: the packed weights and activations in
+/// A product handed to the C paths of CKernels: the packed weights and activations in
 /// grouped form (the legacy formats are one group of the whole row), with the group sums S
 /// computed once per call.
 struct CPopcountProduct {

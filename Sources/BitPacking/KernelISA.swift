@@ -1,4 +1,4 @@
-import CPopcountKernels
+import CKernels
 
 /// The instruction-set path of the popcount products, chosen at run time from what the CPU
 /// supports (the machines this runs on differ: AMD EPYC and Intel Xeon have both been seen).
@@ -24,7 +24,7 @@ public enum KernelISA: String, Sendable, CaseIterable {
         return xnor_isa_supported(c)
     }
 
-    var cPath: xnor_isa? {
+    public var cPath: xnor_isa? {
         switch self {
         case .swift: nil
         case .scalar: XNOR_ISA_SCALAR

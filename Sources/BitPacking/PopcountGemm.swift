@@ -4,7 +4,7 @@ import Tensors
 /// [N, K], the integer part of every output by AND/XOR and popcount on 64-bit words
 /// (DESIGN.md "Products"), then the float64 scale and the output transform.
 ///
-/// The weights are read in place. `dispatch` picks the C path of CPopcountKernels (the
+/// The weights are read in place. `dispatch` picks the C path of CKernels (the
 /// CPU's best by default) or the plain Swift product on `UInt64.nonzeroBitCount` that the C
 /// paths are held to, and the pool that splits the output columns.
 public enum PopcountGemm {

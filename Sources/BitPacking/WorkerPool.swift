@@ -1,9 +1,9 @@
-import CPopcountKernels
+import CKernels
 import Glibc
 import Synchronization
 
 /// A persistent pool of threads that a session's products are split over (the C pool of
-/// CPopcountKernels: workers spin briefly between products, then sleep). The calling thread
+/// CKernels: workers spin briefly between products, then sleep). The calling thread
 /// takes part, so a pool of T threads starts T − 1.
 // @unchecked: the C pool is used by one run at a time (`running`), and is never mutated from
 // Swift after init.

@@ -1,29 +1,42 @@
 /// Gemm and MatMul with `FloatProducts.fast`: one float32 sgemm per matrix instead of float64
 /// sums element by element.
 extension GemmKernel {
-    func runFast(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+    /// A weight in a block type with an in-place kernel, times a few rows (`BlockProduct`),
+    /// is read in its blocks; otherwise one sgemm, on a float32 copy of a constant weight.
+    func runFast(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
         let a = try inputs.required(0)
         let m: Int, k: Int, n: Int
-        let weights: [Float]
-        let product: FloatGemm
-        if let weightRows {
-            guard a.rank == 2, a.shape[1] == weightRows.columns else {
-                throw OpError("Gemm of \(a.shape) and [\(weightRows.rows), \(weightRows.columns)]ᵀ: inner dimensions differ")
-            }
+        if let weightRows, a.rank == 2, a.shape[1] == weightRows.columns, a.shape[0] <= BlockProduct.maximumRows,
+           let block = BlockProduct(weightRows) {
             (m, k, n) = (a.shape[0], weightRows.columns, weightRows.rows)
-            weights = try widened.values(of: weightRows)
-            product = FloatGemm(m: m, n: n, k: k, transB: true)
-        } else {
-            let b = try inputs.required(1)
-            (m, k, n) = try dims(a.shape, b.shape)
-            guard let values = b.floats else { throw OpError("Gemm's B is not float32") }
-            weights = values
-            product = FloatGemm(m: m, n: n, k: k, transA: transA, transB: transB)
-        }
-        try a.withUnsafeBuffer(of: Float.self) { pa in
-            try weights.withUnsafeBufferPointer { pb in
+            try a.withUnsafeBuffer(of: Float.self) { pa in
                 try outputs[0].withUnsafeMutableBuffer(of: Float.self) { po in
-                    try product.run(alpha: alpha, pa, pb, po)
+                    try block.run(pa, m: m, into: po, dispatch: context.dispatch)
+                    if alpha != 1 { for i in po.indices { po[i] *= alpha } }
+                }
+            }
+        } else {
+            let weights: [Float]
+            let product: FloatGemm
+            if let weightRows {
+                guard a.rank == 2, a.shape[1] == weightRows.columns else {
+                    throw OpError("Gemm of \(a.shape) and [\(weightRows.rows), \(weightRows.columns)]ᵀ: inner dimensions differ")
+                }
+                (m, k, n) = (a.shape[0], weightRows.columns, weightRows.rows)
+                weights = try widened.values(of: weightRows)
+                product = FloatGemm(m: m, n: n, k: k, transB: true)
+            } else {
+                let b = try inputs.required(1)
+                (m, k, n) = try dims(a.shape, b.shape)
+                guard let values = b.floats else { throw OpError("Gemm's B is not float32") }
+                weights = values
+                product = FloatGemm(m: m, n: n, k: k, transA: transA, transB: transB)
+            }
+            try a.withUnsafeBuffer(of: Float.self) { pa in
+                try weights.withUnsafeBufferPointer { pb in
+                    try outputs[0].withUnsafeMutableBuffer(of: Float.self) { po in
+                        try product.run(alpha: alpha, pa, pb, po)
+                    }
                 }
             }
         }

@@ -171,7 +171,7 @@ struct GemmKernel: OpKernel {
     }
 
     func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
-        if context.floatProducts == .fast { return try runFast(inputs: inputs, outputs: &outputs) }
+        if context.floatProducts == .fast { return try runFast(inputs: inputs, outputs: &outputs, context: context) }
         guard let weightRows else { return try run(inputs: inputs, outputs: &outputs) }
         // One decoded weight row per range of output columns, kept in the session so a decode
         // step allocates nothing; the ranges are split over the session's threads.

@@ -37,6 +37,12 @@ static inline void SUFFIX(row_integers)(const xnor_grouped_product *p, size_t m,
     const uint64_t tail = SUFFIX(tail_mask)(p->k);
     const int64_t *sums = p->group_sums + m * p->groups;
     const size_t span = g1 - g0;
+#ifdef ROW_INTEGERS_A8_BINARY
+    if (p->a8 && !p->ternary) {
+        ROW_INTEGERS_A8_BINARY(p, a, row, data, sums, g0, g1, ints);
+        return;
+    }
+#endif
     for (size_t g = g0; g < g1; g++) {
         size_t first = g * p->words_per_group, end = first + p->words_per_group;
         if (end > data) end = data;

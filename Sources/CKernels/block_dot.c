@@ -1,0 +1,173 @@
+// The dot products of block-typed weights with float32 activations, per instruction set.
+// Each output is one row's blocks against one activation row, summed block by block: the
+// same order on every thread count.
+#include "block_dot.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff, bits;
+    if (exponent == 0) {
+        if (mantissa == 0) {
+            bits = sign;
+        } else {
+            // Subnormal: normalize.
+            exponent = 127 - 15 + 1;
+            while (!(mantissa & 0x400)) { mantissa <<= 1; exponent--; }
+            bits = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
+        }
+    } else if (exponent == 31) {
+        bits = sign | 0x7f800000 | (mantissa << 13);
+    } else {
+        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline size_t block_bytes(xnor_block_type type) {
+    return type == XNOR_BLOCK_Q8_0 ? 34 : type == XNOR_BLOCK_Q4_0 ? 18 : 20;
+}
+
+static inline uint16_t load16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+// The 32 codes of a block as floats (Q4_1: d · q, its m added by the caller).
+static inline void codes(xnor_block_type type, const uint8_t *block, float *q) {
+    if (type == XNOR_BLOCK_Q8_0) {
+        for (int i = 0; i < 32; i++) q[i] = (float)(int8_t)block[2 + i];
+        return;
+    }
+    const uint8_t *nibbles = block + (type == XNOR_BLOCK_Q4_0 ? 2 : 4);
+    const int offset = type == XNOR_BLOCK_Q4_0 ? 8 : 0;
+    for (int i = 0; i < 16; i++) {
+        q[i] = (float)((nibbles[i] & 0x0f) - offset);
+        q[i + 16] = (float)((nibbles[i] >> 4) - offset);
+    }
+}
+
+static float dot_scalar(xnor_block_type type, const uint8_t *row, size_t blocks, const float *x) {
+    const size_t bytes = block_bytes(type);
+    float total = 0;
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *block = row + b * bytes;
+        float q[32], sum = 0, xsum = 0;
+        codes(type, block, q);
+        for (int i = 0; i < 32; i++) sum += q[i] * x[b * 32 + i];
+        total += half_to_float(load16(block)) * sum;
+        if (type == XNOR_BLOCK_Q4_1) {
+            for (int i = 0; i < 32; i++) xsum += x[b * 32 + i];
+            total += half_to_float(load16(block + 2)) * xsum;
+        }
+    }
+    return total;
+}
+
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+
+static inline float sum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// The 32 codes as four vectors of 8 floats (Q4_0 centred on 8).
+static inline void codes_avx2(xnor_block_type type, const uint8_t *block, __m256 q[4]) {
+    __m256i bytes;
+    if (type == XNOR_BLOCK_Q8_0) {
+        bytes = _mm256_loadu_si256((const __m256i *)(block + 2));
+    } else {
+        __m128i packed = _mm_loadu_si128((const __m128i *)(block + (type == XNOR_BLOCK_Q4_0 ? 2 : 4)));
+        __m128i low = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
+        __m128i high = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
+        bytes = _mm256_set_m128i(high, low);
+        if (type == XNOR_BLOCK_Q4_0) bytes = _mm256_sub_epi8(bytes, _mm256_set1_epi8(8));
+    }
+    __m128i lo = _mm256_castsi256_si128(bytes), hi = _mm256_extracti128_si256(bytes, 1);
+    q[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo));
+    q[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)));
+    q[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi));
+    q[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)));
+}
+
+static float dot_avx2(xnor_block_type type, const uint8_t *row, size_t blocks, const float *x) {
+    const size_t bytes = block_bytes(type);
+    __m256 total = _mm256_setzero_ps(), offsets = _mm256_setzero_ps();
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *block = row + b * bytes;
+        const float *xb = x + b * 32;
+        __m256 q[4];
+        codes_avx2(type, block, q);
+        __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + 8), x2 = _mm256_loadu_ps(xb + 16), x3 = _mm256_loadu_ps(xb + 24);
+        __m256 sum = _mm256_mul_ps(q[0], x0);
+        sum = _mm256_fmadd_ps(q[1], x1, sum);
+        sum = _mm256_fmadd_ps(q[2], x2, sum);
+        sum = _mm256_fmadd_ps(q[3], x3, sum);
+        total = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(load16(block))), sum, total);
+        if (type == XNOR_BLOCK_Q4_1) {
+            __m256 xs = _mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3));
+            offsets = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(load16(block + 2))), xs, offsets);
+        }
+    }
+    return sum8(_mm256_add_ps(total, offsets));
+}
+
+#pragma clang attribute pop
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c"))), apply_to = function)
+
+static float dot_avx512(xnor_block_type type, const uint8_t *row, size_t blocks, const float *x) {
+    const size_t bytes = block_bytes(type);
+    __m512 total = _mm512_setzero_ps(), offsets = _mm512_setzero_ps();
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *block = row + b * bytes;
+        const float *xb = x + b * 32;
+        __m128i lo, hi;
+        if (type == XNOR_BLOCK_Q8_0) {
+            lo = _mm_loadu_si128((const __m128i *)(block + 2));
+            hi = _mm_loadu_si128((const __m128i *)(block + 18));
+        } else {
+            __m128i packed = _mm_loadu_si128((const __m128i *)(block + (type == XNOR_BLOCK_Q4_0 ? 2 : 4)));
+            lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
+            hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
+            if (type == XNOR_BLOCK_Q4_0) {
+                lo = _mm_sub_epi8(lo, _mm_set1_epi8(8));
+                hi = _mm_sub_epi8(hi, _mm_set1_epi8(8));
+            }
+        }
+        __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi));
+        __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+        __m512 sum = _mm512_fmadd_ps(q1, x1, _mm512_mul_ps(q0, x0));
+        total = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(load16(block))), sum, total);
+        if (type == XNOR_BLOCK_Q4_1) {
+            offsets = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(load16(block + 2))), _mm512_add_ps(x0, x1), offsets);
+        }
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(total, offsets));
+}
+
+#pragma clang attribute pop
+#endif
+
+void xnor_block_gemm(xnor_isa isa, xnor_block_type type, const void *blocks, size_t k, size_t n0, size_t n1,
+                     const float *x, size_t m, float *y, size_t ldy) {
+    const size_t per_row = k / 32, row_bytes = per_row * block_bytes(type);
+    float (*dot)(xnor_block_type, const uint8_t *, size_t, const float *) = dot_scalar;
+#if defined(__x86_64__)
+    if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) {
+        dot = dot_avx512;
+    } else if (isa != XNOR_ISA_SCALAR && xnor_isa_supported(XNOR_ISA_AVX2)) {
+        dot = dot_avx2;
+    }
+#endif
+    for (size_t j = n0; j < n1; j++) {
+        const uint8_t *row = (const uint8_t *)blocks + j * row_bytes;
+        for (size_t i = 0; i < m; i++) y[i * ldy + j] = dot(type, row, per_row, x + i * k);
+    }
+}

@@ -1,0 +1,23 @@
+// Float products of activations with weights kept in a ggml block type (Q8_0, Q4_0, Q4_1),
+// read in place from their blocks: never widened to a float32 copy. Float32 sums, so the
+// results are those of a float32 product up to the order of the additions.
+#ifndef XNOR_BLOCK_DOT_H
+#define XNOR_BLOCK_DOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "popcount_kernels.h"
+
+typedef enum {
+    XNOR_BLOCK_Q8_0 = 0,
+    XNOR_BLOCK_Q4_0 = 1,
+    XNOR_BLOCK_Q4_1 = 2,
+} xnor_block_type;
+
+// y [m, ldy] columns [n0, n1) = x [m, k] · Wᵀ, W [n, k] stored as `type` blocks of 32 values
+// (k a multiple of 32; row j starts at blocks + j · (k / 32) · block bytes).
+void xnor_block_gemm(xnor_isa isa, xnor_block_type type, const void *blocks, size_t k, size_t n0, size_t n1,
+                     const float *x, size_t m, float *y, size_t ldy);
+
+#endif

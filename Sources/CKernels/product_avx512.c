@@ -1,0 +1,126 @@
+// AVX-512 with VPOPCNTDQ: the 8 planes of one a8 activation word are one 64-byte line, one
+// register; a weight word is broadcast, ANDed with it and counted in one instruction.
+#include "popcount_kernels.h"
+#include "paths.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vpopcntdq,popcnt"))), apply_to = function)
+
+#define SUFFIX(name) name##_avx512
+
+static inline int64_t weigh(__m512i counts) {
+    const __m512i c = _mm512_setr_epi64(1, 2, 4, 8, 16, 32, 64, -128);
+    return _mm512_reduce_add_epi64(_mm512_mullo_epi64(counts, c));
+}
+
+static inline int64_t a8_negdot_avx512(const uint64_t *a, const uint64_t *w, size_t first, size_t end) {
+    __m512i counts = _mm512_setzero_si512();
+    for (size_t j = first; j < end; j++) {
+        __m512i line = _mm512_loadu_si512((const void *)(a + j * 8));
+        counts = _mm512_add_epi64(counts, _mm512_popcnt_epi64(_mm512_and_si512(line, _mm512_set1_epi64((long long)w[j]))));
+    }
+    return weigh(counts);
+}
+
+static inline int64_t a8_ternary_avx512(const uint64_t *a, const uint64_t *nz, const uint64_t *ng, size_t first, size_t end) {
+    __m512i counts = _mm512_setzero_si512();
+    for (size_t j = first; j < end; j++) {
+        __m512i line = _mm512_loadu_si512((const void *)(a + j * 8));
+        __m512i positive = _mm512_popcnt_epi64(_mm512_and_si512(line, _mm512_set1_epi64((long long)(nz[j] & ~ng[j]))));
+        __m512i negative = _mm512_popcnt_epi64(_mm512_and_si512(line, _mm512_set1_epi64((long long)(nz[j] & ng[j]))));
+        counts = _mm512_add_epi64(counts, _mm512_sub_epi64(positive, negative));
+    }
+    return weigh(counts);
+}
+
+static inline int64_t a8_sum_avx512(const uint64_t *a, size_t first, size_t end) {
+    __m512i counts = _mm512_setzero_si512();
+    for (size_t j = first; j < end; j++) {
+        counts = _mm512_add_epi64(counts, _mm512_popcnt_epi64(_mm512_loadu_si512((const void *)(a + j * 8))));
+    }
+    return weigh(counts);
+}
+
+static inline int64_t a1_differing_avx512(const uint64_t *a, const uint64_t *w, size_t first, size_t end, uint64_t tail) {
+    int64_t total = 0;
+    size_t j = first;
+    if (end > first + 8) {
+        __m512i counts = _mm512_setzero_si512();
+        for (; j + 8 < end; j += 8) {
+            __m512i x = _mm512_xor_si512(_mm512_loadu_si512((const void *)(a + j)), _mm512_loadu_si512((const void *)(w + j)));
+            counts = _mm512_add_epi64(counts, _mm512_popcnt_epi64(x));
+        }
+        total = _mm512_reduce_add_epi64(counts);
+    }
+    for (; j + 1 < end; j++) total += _mm_popcnt_u64(a[j] ^ w[j]);
+    if (end > first) total += _mm_popcnt_u64((a[end - 1] ^ w[end - 1]) & tail);
+    return total;
+}
+
+static inline int64_t a1_negatives_avx512(const uint64_t *a, size_t first, size_t end) {
+    int64_t total = 0;
+    for (size_t j = first; j < end; j++) total += _mm_popcnt_u64(a[j]);
+    return total;
+}
+
+// Eight vectors of 8 lanes to one vector of their 8 lane sums, by a transposing tree of
+// adds (21 operations for 8 sums, where 8 separate reductions take about 50).
+static inline __m512i sum_lanes8(const __m512i v[8]) {
+    __m512i a0 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[0], v[1]), _mm512_unpackhi_epi64(v[0], v[1]));
+    __m512i a1 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[2], v[3]), _mm512_unpackhi_epi64(v[2], v[3]));
+    __m512i a2 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[4], v[5]), _mm512_unpackhi_epi64(v[4], v[5]));
+    __m512i a3 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[6], v[7]), _mm512_unpackhi_epi64(v[6], v[7]));
+    __m512i c0 = _mm512_add_epi64(_mm512_shuffle_i64x2(a0, a1, 0x88), _mm512_shuffle_i64x2(a0, a1, 0xdd));
+    __m512i c1 = _mm512_add_epi64(_mm512_shuffle_i64x2(a2, a3, 0x88), _mm512_shuffle_i64x2(a2, a3, 0xdd));
+    return _mm512_add_epi64(_mm512_shuffle_i64x2(c0, c1, 0x88), _mm512_shuffle_i64x2(c0, c1, 0xdd));
+}
+
+// The binary a8 integers of one row pair, all planes and groups [g0, g1): each (group, plane)
+// count vector is weighted by shifts (c_b = 2^b, lane 7 negated), and eight at a time are
+// summed by one transposing tree.
+static inline void row_a8_binary_avx512(const xnor_grouped_product *p, const uint64_t *a, size_t row, size_t data,
+                                        const int64_t *sums, size_t g0, size_t g1, int64_t *ints) {
+    const __m512i shifts = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), zero = _mm512_setzero_si512();
+    const size_t span = g1 - g0;
+    __m512i batch[8];
+    size_t target[8];
+    int64_t base[8];
+    int filled = 0;
+    for (size_t g = g0; g < g1; g++) {
+        size_t first = g * p->words_per_group, end = first + p->words_per_group;
+        if (end > data) end = data;
+        for (int q = 0; q < p->plane_count; q++) {
+            const uint64_t *w = p->planes[q] + row;
+            __m512i counts = zero;
+            for (size_t j = first; j < end; j++) {
+                __m512i line = _mm512_loadu_si512((const void *)(a + j * 8));
+                counts = _mm512_add_epi64(counts, _mm512_popcnt_epi64(_mm512_and_si512(line, _mm512_set1_epi64((long long)w[j]))));
+            }
+            counts = _mm512_sllv_epi64(counts, shifts);
+            batch[filled] = _mm512_mask_sub_epi64(counts, 0x80, zero, counts);
+            target[filled] = (size_t)q * span + (g - g0);
+            base[filled] = sums[g];
+            if (++filled == 8) {
+                int64_t negdot[8];
+                _mm512_storeu_si512((void *)negdot, sum_lanes8(batch));
+                for (int i = 0; i < 8; i++) ints[target[i]] = base[i] - 2 * negdot[i];
+                filled = 0;
+            }
+        }
+    }
+    if (filled > 0) {
+        for (int i = filled; i < 8; i++) batch[i] = zero;
+        int64_t negdot[8];
+        _mm512_storeu_si512((void *)negdot, sum_lanes8(batch));
+        for (int i = 0; i < filled; i++) ints[target[i]] = base[i] - 2 * negdot[i];
+    }
+}
+
+#define ROW_INTEGERS_A8_BINARY row_a8_binary_avx512
+
+#include "product_template.h"
+
+#pragma clang attribute pop
+#endif
