@@ -1,5 +1,8 @@
 // AVX2: a8 by a nibble-table popcount of the 64-byte activation line (two registers, four
 // planes each), summed per plane by SAD; a1 by POPCNT.
+
+// Float64 sums one operation at a time, as the Swift reference does: no fused multiply-add.
+#pragma STDC FP_CONTRACT OFF
 #include "popcount_kernels.h"
 #include "paths.h"
 

@@ -1,5 +1,8 @@
 // AVX-512 with VPOPCNTDQ: the 8 planes of one a8 activation word are one 64-byte line, one
 // register; a weight word is broadcast, ANDed with it and counted in one instruction.
+
+// Float64 sums one operation at a time, as the Swift reference does: no fused multiply-add.
+#pragma STDC FP_CONTRACT OFF
 #include "popcount_kernels.h"
 #include "paths.h"
 
@@ -119,6 +122,61 @@ static inline void row_a8_binary_avx512(const xnor_grouped_product *p, const uin
 }
 
 #define ROW_INTEGERS_A8_BINARY row_a8_binary_avx512
+
+// acc for 8 columns [c0, c0 + 8) of every finite row at once, binary a8: each activation line
+// is loaded once for the 8 columns, the 8 count vectors of one (group, plane) are summed by
+// one transposing tree into a vector of the 8 columns' integers, and the float64 sums of the
+// 8 columns run side by side in one register. Each lane does the operations of the scalar
+// order, one at a time (multiply, then add; no fused multiply-add), so the result is the
+// same bit for bit.
+static void accumulate_a8_binary_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
+    const __m512i shifts = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), zero = _mm512_setzero_si512();
+    const size_t data = (p->k + 63) / 64, stride = p->row_stride_words, groups = p->groups, n = p->n;
+    // Column c's scale of (plane q, group g) is alpha[(q · n + c) · groups + g]: 8 columns apart
+    // by `groups` floats.
+    const __m256i scale_index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)groups));
+    for (size_t m = 0; m < p->rows; m++) {
+        if (!p->finite[m]) continue;
+        const uint64_t *a = p->activations + m * stride * 8;
+        const int64_t *sums = p->group_sums + m * groups;
+        __m512d total = _mm512_setzero_pd();
+        for (size_t g = 0; g < groups; g++) {
+            size_t first = g * p->words_per_group, end = first + p->words_per_group;
+            if (end > data) end = data;
+            const __m512i group_sum = _mm512_set1_epi64(sums[g]);
+            for (int q = 0; q < p->plane_count; q++) {
+                const uint64_t *w = p->planes[q] + c0 * stride;
+                __m512i counts[8];
+                for (int c = 0; c < 8; c++) counts[c] = zero;
+                for (size_t j = first; j < end; j++) {
+                    __m512i line = _mm512_loadu_si512((const void *)(a + j * 8));
+                    for (int c = 0; c < 8; c++) {
+                        __m512i word = _mm512_set1_epi64((long long)w[c * stride + j]);
+                        counts[c] = _mm512_add_epi64(counts[c], _mm512_popcnt_epi64(_mm512_and_si512(line, word)));
+                    }
+                }
+                for (int c = 0; c < 8; c++) {
+                    __m512i weighted = _mm512_sllv_epi64(counts[c], shifts);
+                    counts[c] = _mm512_mask_sub_epi64(weighted, 0x80, zero, weighted);
+                }
+                // I = S − 2 · Σ_{b=−1} q, for the 8 columns.
+                __m512i integers = _mm512_sub_epi64(group_sum, _mm512_slli_epi64(sum_lanes8(counts), 1));
+                const float *scales = p->alpha + ((size_t)q * n + c0) * groups + g;
+                __m512d alpha = _mm512_cvtps_pd(_mm256_i32gather_ps(scales, scale_index, 4));
+                total = _mm512_add_pd(total, _mm512_mul_pd(alpha, _mm512_cvtepi64_pd(integers)));
+            }
+            if (p->affine) {
+                const float *offsets = p->mu + c0 * groups + g;
+                __m512d mu = _mm512_cvtps_pd(_mm256_i32gather_ps(offsets, scale_index, 4));
+                total = _mm512_add_pd(total, _mm512_mul_pd(mu, _mm512_set1_pd((double)sums[g])));
+            }
+        }
+        _mm512_storeu_pd(acc + m * n + c0, total);
+    }
+}
+
+#define ACCUMULATE_A8_BINARY_TILE accumulate_a8_binary_tile8_avx512
+#define ACCUMULATE_TILE_WIDTH 8
 
 #include "product_template.h"
 

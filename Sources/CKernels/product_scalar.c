@@ -1,4 +1,7 @@
 // The portable path: plain C, the compiler's popcount (no POPCNT instruction assumed).
+
+// Float64 sums one operation at a time, as the Swift reference does: no fused multiply-add.
+#pragma STDC FP_CONTRACT OFF
 #include "popcount_kernels.h"
 #include "paths.h"
 

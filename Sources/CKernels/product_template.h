@@ -103,7 +103,14 @@ void SUFFIX(xnor_grouped_accumulate)(const xnor_grouped_product *p, size_t n0, s
     // groups in order whatever the chunking.
     enum { CHUNK = 256 };
     int64_t ints[3 * CHUNK];
-    for (size_t column = n0; column < n1; column++) {
+    size_t start = n0;
+#ifdef ACCUMULATE_A8_BINARY_TILE
+    // Whole tiles of columns by the path's own kernel; the rest below.
+    if (p->a8 && !p->ternary) {
+        for (; start + ACCUMULATE_TILE_WIDTH <= n1; start += ACCUMULATE_TILE_WIDTH) ACCUMULATE_A8_BINARY_TILE(p, start, acc);
+    }
+#endif
+    for (size_t column = start; column < n1; column++) {
         for (size_t m = 0; m < p->rows; m++) {
             if (!p->finite[m]) continue;
             const int64_t *sums = p->group_sums + m * groups;

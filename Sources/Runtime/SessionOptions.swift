@@ -10,10 +10,13 @@ public struct SessionOptions: Sendable {
     /// Threads that split each popcount product (`--threads`): the cores online by default.
     /// The results are the same whatever the number.
     public var threads: Int
+    /// The instruction-set path of the C kernels: the CPU's best unless a test forces another.
+    public var isa: KernelISA
 
-    public init(contextLength: Int? = nil, floatProducts: FloatProducts = .reference, threads: Int? = nil) {
+    public init(contextLength: Int? = nil, floatProducts: FloatProducts = .reference, threads: Int? = nil, isa: KernelISA = .best) {
         self.contextLength = contextLength
         self.floatProducts = floatProducts
         self.threads = max(threads ?? WorkerPool.availableCores, 1)
+        self.isa = isa
     }
 }

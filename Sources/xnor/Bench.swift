@@ -8,8 +8,24 @@ import Glibc
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure speed: dequantization of one tensor (--dequant), or opening a .xnor model (--open), on one core."
+        abstract: "Measure speed: a causal LM's prompt and decode tokens per second (as llama-bench), dequantization of one tensor (--dequant), or opening a .xnor model (--open).",
+        discussion: """
+        With MODEL: pp (a prompt of -p random tokens in one run, from an empty context) and tg (-n \
+        tokens decoded one at a time from an empty context), each the mean ± sd of --repeat runs after \
+        one warm-up, with the process's peak resident memory. --dequant and --open run on one core.
+        """
     )
+
+    @Argument(help: "A causal LM (.xnor, GGUF, Hugging Face folder) to measure pp and tg on.")
+    var model: String?
+
+    @Option(name: [.customShort("p"), .customLong("n-prompt")], help: "Prompt tokens of the pp test (0: no pp test).")
+    var promptTokens: Int = 128
+
+    @Option(name: [.customShort("n"), .customLong("n-gen")], help: "Decoded tokens of the tg test (0: no tg test).")
+    var generatedTokens: Int = 32
+
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Option(name: .customLong("open"), help: "A .xnor model opened repeatedly: mapped, header and graph read, packed weights wrapped.")
     var openPath: String?
@@ -20,23 +36,30 @@ struct Bench: ParsableCommand {
     @Option(help: "The tensor to dequantize.")
     var tensor: String?
 
-    @Option(name: .customLong("repeat"), help: "How many timed repetitions (the median is reported).")
-    var repetitions: Int = 15
+    @Option(name: [.customShort("r"), .customLong("repeat")], help: "How many timed repetitions (default: 5 with MODEL, else 15; the median is reported for --open and --dequant).")
+    var repeatOption: Int?
+
+    var repetitions: Int { repeatOption ?? (model == nil ? 15 : 5) }
 
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func validate() throws {
-        guard (dequantPath != nil && tensor != nil) != (openPath != nil) else {
-            throw ValidationError("give --dequant FILE --tensor NAME, or --open MODEL.xnor")
+        let modes = [model != nil, openPath != nil, dequantPath != nil || tensor != nil].filter { $0 }.count
+        guard modes == 1, (dequantPath == nil) == (tensor == nil) else {
+            throw ValidationError("give MODEL, or --dequant FILE --tensor NAME, or --open MODEL.xnor")
         }
         guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        guard (0...65536).contains(promptTokens), (0...65536).contains(generatedTokens), promptTokens + generatedTokens > 0 else {
+            throw ValidationError("-p and -n take 0 to 65536 tokens, and one of them more than 0")
+        }
     }
 
     @OptionGroup var limits: ReadLimits
 
     func run() throws {
         limits.apply()
+        if let model { return try benchModel(model) }
         if let openPath { return try benchOpen(openPath) }
         guard let path = dequantPath, let name = tensor else { return }
         let model = try ModelOpener.open(path)

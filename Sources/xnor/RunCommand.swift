@@ -47,8 +47,11 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Replace output files that exist.")
     var force = false
 
-    @Option(name: .customLong("float-products"), help: ArgumentHelp("How a source model's float products run: reference (float64 sums, the default) or fast (float32 OpenBLAS).", visibility: .hidden))
-    var floatProducts: FloatProducts = .reference
+    @Option(name: .customLong("float-products"), help: ArgumentHelp("How float products run: fast (float32: block-typed weights read in place for a few rows, else OpenBLAS) or reference (float64 sums, as verify uses). Default: fast when decoding (--prompt, -n), reference for -o, whose logits tests compare with the oracles.", visibility: .hidden))
+    var floatProductsOption: FloatProducts?
+
+    /// Decoding is where speed matters; a logits dump is what the oracle checks read.
+    var floatProducts: FloatProducts { floatProductsOption ?? (text.prompt != nil || nPredict != nil ? .fast : .reference) }
 
     func validate() throws {
         if let n = inputs.randomInputs, n != 1 { throw ValidationError("run takes one input: --random-inputs 1 or --input") }

@@ -1,3 +1,4 @@
+import BitPacking
 import Graph
 import Runtime
 import Tensors
@@ -21,9 +22,9 @@ import Testing
     }
 
     /// max |fast − reference| / max |reference| over the graph's output `Y`.
-    private static func relativeDifference(_ graph: Graph, _ inputs: [[String: Tensor]]) throws -> Double {
+    private static func relativeDifference(_ graph: Graph, _ inputs: [[String: Tensor]], fast options: SessionOptions = SessionOptions(floatProducts: .fast)) throws -> Double {
         let model = try CompiledModel(graph: graph)
-        let reference = Session(model: model), fast = Session(model: model, options: SessionOptions(floatProducts: .fast))
+        let reference = Session(model: model), fast = Session(model: model, options: options)
         var worst = 0.0
         for step in inputs {
             let r = try #require(try reference.run(inputs: step)["Y"]).floatValues()
@@ -54,6 +55,44 @@ import Testing
                           opsets: ["": 18])
         let error = try Self.relativeDifference(graph, [["X": try Self.tensor([m, k], seed: 3)]])
         #expect(error <= 1e-5, "relative difference \(error)")
+    }
+
+    /// Random ggml blocks: an fp16 scale (and Q4_1's fp16 minimum) per 32 codes.
+    private static func blocks(_ type: GGMLType, rows: Int, k: Int, seed: UInt64) -> [UInt8] {
+        var generator = SplitMix64(seed: seed)
+        var bytes: [UInt8] = []
+        for _ in 0..<(rows * k / 32) {
+            let scale = Float16(Float(generator.next() % 1000 + 1) / 20000)
+            bytes += withUnsafeBytes(of: scale.bitPattern.littleEndian) { Array($0) }
+            if type == .q4_1 {
+                bytes += withUnsafeBytes(of: Float16(-Float(generator.next() % 1000) / 10000).bitPattern.littleEndian) { Array($0) }
+            }
+            let codeBytes = type == .q8_0 ? 32 : 16
+            bytes += (0..<codeBytes).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        }
+        return bytes
+    }
+
+    /// A weight in a block type read in its blocks by the C dot kernels (up to 16 rows, on every
+    /// instruction-set path and on 1 and 3 threads) or widened for sgemm (17 rows): both within
+    /// float32 rounding of the reference's float64 sums.
+    @Test(arguments: [GGMLType.q8_0, .q4_0, .q4_1], [1, 3, 16, 17])
+    func gemmWithABlockWeight(type: GGMLType, m: Int) throws {
+        let (n, k) = (37, 96)
+        let weight = ConstantTensor(name: "W", blockType: type, shape: [n, k], storage: .owned(Self.blocks(type, rows: n, k: k, seed: 5)))
+        let graph = Graph(inputs: [ValueInfo(name: "X", elementType: .f32, shape: [.fixed(m), .fixed(k)])],
+                          outputs: [ValueInfo(name: "Y")],
+                          initializers: [weight, Self.constant("C", [n], seed: 2)],
+                          nodes: [Node(name: "g", opType: "Gemm", inputs: ["X", "W", "C"], outputs: ["Y"],
+                                       attributes: [("transB", .int(1)), ("alpha", .float(0.75)), ("beta", .float(-1.5))])],
+                          opsets: ["": 18])
+        let inputs = [["X": try Self.tensor([m, k], seed: 3)]]
+        for isa in KernelISA.allCases where isa.isSupported {
+            for threads in [1, 3] {
+                let error = try Self.relativeDifference(graph, inputs, fast: SessionOptions(floatProducts: .fast, threads: threads, isa: isa))
+                #expect(error <= 1e-5, "\(type.name) m \(m) \(isa) threads \(threads): relative difference \(error)")
+            }
+        }
     }
 
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
