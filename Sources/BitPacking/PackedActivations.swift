@@ -1,3 +1,4 @@
+import CKernels
 import Tensors
 
 /// Activation rows x [M, K] quantized and packed by an activation mode, in buffers that are
@@ -28,12 +29,13 @@ public struct PackedActivations: Sendable {
         self.mode = mode
     }
 
-    public mutating func pack(_ x: [Float], rows m: Int, k: Int, mode: ActivationMode) throws {
-        try x.withUnsafeBufferPointer { try pack($0, rows: m, k: k, mode: mode) }
+    public mutating func pack(_ x: [Float], rows m: Int, k: Int, mode: ActivationMode, isa: KernelISA = .best) throws {
+        try x.withUnsafeBufferPointer { try pack($0, rows: m, k: k, mode: mode, isa: isa) }
     }
 
-    /// Quantizes and packs `x`, M rows of K values, row-major.
-    public mutating func pack(_ x: UnsafeBufferPointer<Float>, rows m: Int, k: Int, mode: ActivationMode) throws {
+    /// Quantizes and packs `x`, M rows of K values, row-major: by the C path `isa` of
+    /// CKernels, or by the plain Swift code below (`.swift`) that the C paths are held to.
+    public mutating func pack(_ x: UnsafeBufferPointer<Float>, rows m: Int, k: Int, mode: ActivationMode, isa: KernelISA = .best) throws {
         guard k >= 1 else { throw BitPackingError("K = \(k): an activation row needs at least one value") }
         guard m >= 0, x.count / k == m, x.count % k == 0 else {
             throw BitPackingError("activations have \(x.count) values, expected M × K = \(m) × \(k)")
@@ -53,6 +55,33 @@ public struct PackedActivations: Sendable {
             codeSums.append(contentsOf: repeatElement(0, count: m - codeSums.count))
             finite.append(contentsOf: repeatElement(false, count: m - finite.count))
         }
+        if let path = isa.cPath {
+            words.withUnsafeMutableBufferPointer { words in
+                scales.withUnsafeMutableBufferPointer { scales in
+                    codeSums.withUnsafeMutableBufferPointer { codeSums in
+                        finite.withUnsafeMutableBufferPointer { finite in
+                            xnor_pack_activations(path, mode == .a8, x.baseAddress, k, 0, m, stride, words.baseAddress,
+                                                  scales.baseAddress, codeSums.baseAddress, finite.baseAddress)
+                        }
+                    }
+                }
+            }
+        } else {
+            packInSwift(x, rows: m, k: k, mode: mode, rowWords: rowWords, words: &words, scales: &scales, codeSums: &codeSums, finite: &finite)
+        }
+        self.words = words
+        self.scales = scales
+        self.codeSums = codeSums
+        self.finite = finite
+        self.mode = mode
+        rows = m
+        self.k = k
+        rowStrideWords = stride
+    }
+
+    /// The plain Swift packing, the reference of the C paths.
+    private func packInSwift(_ x: UnsafeBufferPointer<Float>, rows m: Int, k: Int, mode: ActivationMode, rowWords: Int,
+                             words: inout [UInt64], scales: inout [Float], codeSums: inout [Int64], finite: inout [Bool]) {
         words.withUnsafeMutableBufferPointer { words in
             for r in 0..<m {
                 let row = UnsafeBufferPointer(rebasing: x[(r * k)..<(r * k + k)])
@@ -104,14 +133,6 @@ public struct PackedActivations: Sendable {
                 }
             }
         }
-        self.words = words
-        self.scales = scales
-        self.codeSums = codeSums
-        self.finite = finite
-        self.mode = mode
-        rows = m
-        self.k = k
-        rowStrideWords = stride
     }
 
     /// β (a1) or s (a8) of row `row`; NaN for a row with a non-finite value.

@@ -88,7 +88,7 @@ public final class XNORPopcountGemmKernel: OpKernel, Sendable {
             case .popcount:
                 // The session's packed-activation buffer, reused so a token allocates nothing.
                 let activations = context.slot { Scratch(PackedActivations()) }
-                try activations.value.pack(input, rows: rows, k: weights.k, mode: activationMode)
+                try activations.value.pack(input, rows: rows, k: weights.k, mode: activationMode, isa: context.dispatch.isa)
                 try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in
                     try PopcountGemm.run(weights: weights, activations: activations.value, transform: transform,
                                          dispatch: context.dispatch, into: output)

@@ -1,0 +1,40 @@
+import BitPacking
+import Tensors
+import Testing
+
+/// Activation packing by each C path of CKernels equals the plain Swift packing bit for bit:
+/// scales, code sums, finiteness and every plane word, on rows with a NaN, an infinity, all
+/// zeros (the scale floor), values on rounding ties, and K around the 64-bit words.
+@Suite struct ActivationPackingPathTests {
+    static func rows(k: Int, seed: UInt64) -> [Float] {
+        var g = SplitMix64(seed: seed)
+        var x = (0..<(6 * k)).map { _ in Float.random(in: -4...4, using: &g) }
+        x[2 * k] = .nan
+        x[3 * k + k / 2] = -.infinity
+        for i in 0..<k { x[4 * k + i] = 0 }
+        // Row 5: absmax 127, so x · s = x and the halves are ties of the rounding.
+        for i in 0..<k { x[5 * k + i] = i == 0 ? 127 : Float(i % 20) - 9.5 }
+        return x
+    }
+
+    @Test(arguments: [1, 63, 64, 65, 200, 577], [ActivationMode.a1, .a8])
+    func everyPathPacksAsSwiftDoes(k: Int, mode: ActivationMode) throws {
+        let x = Self.rows(k: k, seed: UInt64(k))
+        var reference = PackedActivations()
+        try reference.pack(x, rows: 6, k: k, mode: mode, isa: .swift)
+        for isa in KernelISA.allCases where isa != .swift && isa.isSupported {
+            var packed = PackedActivations()
+            try packed.pack(x, rows: 6, k: k, mode: mode, isa: isa)
+            for r in 0..<6 {
+                #expect(packed.isFinite(row: r) == reference.isFinite(row: r), "\(isa) k \(k) row \(r)")
+                #expect(packed.scale(row: r).bitPattern == reference.scale(row: r).bitPattern || (packed.scale(row: r).isNaN && reference.scale(row: r).isNaN),
+                        "\(isa) k \(k) row \(r): scale \(packed.scale(row: r)) against \(reference.scale(row: r))")
+                #expect(packed.codeSum(row: r) == reference.codeSum(row: r), "\(isa) k \(k) row \(r)")
+                for plane in 0..<mode.planeCount {
+                    #expect(packed.planeWords(row: r, plane: plane) == reference.planeWords(row: r, plane: plane), "\(isa) k \(k) row \(r) plane \(plane)")
+                }
+            }
+        }
+        #expect(!reference.isFinite(row: 2) && !reference.isFinite(row: 3) && reference.isFinite(row: 5))
+    }
+}
