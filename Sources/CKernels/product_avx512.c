@@ -123,17 +123,54 @@ static inline void row_a8_binary_avx512(const xnor_grouped_product *p, const uin
 
 #define ROW_INTEGERS_A8_BINARY row_a8_binary_avx512
 
-// acc for 8 columns [c0, c0 + 8) of every finite row at once, binary a8: each activation line
-// is loaded once for the 8 columns, the 8 count vectors of one (group, plane) are summed by
-// one transposing tree into a vector of the 8 columns' integers, and the float64 sums of the
-// 8 columns run side by side in one register. Each lane does the operations of the scalar
-// order, one at a time (multiply, then add; no fused multiply-add), so the result is the
-// same bit for bit.
-static void accumulate_a8_binary_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
+// The a8 integers of 8 columns [c0, c0 + 8) for activation row `a`, group words
+// [first, end) and plane q (binary), or the ternary pair: each activation line is loaded once
+// for the 8 columns, and the 8 count vectors are summed by one transposing tree into a vector
+// of the 8 columns' integers.
+static inline __m512i tile_integers(const xnor_grouped_product *p, const uint64_t *a, size_t c0, size_t first, size_t end,
+                                    int q, int64_t group_sum) {
     const __m512i shifts = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), zero = _mm512_setzero_si512();
+    const size_t stride = p->row_stride_words;
+    __m512i counts[8];
+    for (int c = 0; c < 8; c++) counts[c] = zero;
+    if (p->ternary) {
+        const uint64_t *nz = p->planes[0] + c0 * stride, *ng = p->planes[1] + c0 * stride;
+        for (size_t j = first; j < end; j++) {
+            __m512i line = _mm512_loadu_si512((const void *)(a + j * 8));
+            for (int c = 0; c < 8; c++) {
+                uint64_t n = nz[c * stride + j], g = ng[c * stride + j];
+                __m512i positive = _mm512_popcnt_epi64(_mm512_and_si512(line, _mm512_set1_epi64((long long)(n & ~g))));
+                __m512i negative = _mm512_popcnt_epi64(_mm512_and_si512(line, _mm512_set1_epi64((long long)(n & g))));
+                counts[c] = _mm512_add_epi64(counts[c], _mm512_sub_epi64(positive, negative));
+            }
+        }
+    } else {
+        const uint64_t *w = p->planes[q] + c0 * stride;
+        for (size_t j = first; j < end; j++) {
+            __m512i line = _mm512_loadu_si512((const void *)(a + j * 8));
+            for (int c = 0; c < 8; c++) {
+                __m512i word = _mm512_set1_epi64((long long)w[c * stride + j]);
+                counts[c] = _mm512_add_epi64(counts[c], _mm512_popcnt_epi64(_mm512_and_si512(line, word)));
+            }
+        }
+    }
+    for (int c = 0; c < 8; c++) {
+        __m512i weighted = _mm512_sllv_epi64(counts[c], shifts);
+        counts[c] = _mm512_mask_sub_epi64(weighted, 0x80, zero, weighted);
+    }
+    // Binary: I = S − 2 · Σ_{b=−1} q. Ternary: the signed sum itself.
+    return p->ternary ? sum_lanes8(counts) : _mm512_sub_epi64(_mm512_set1_epi64(group_sum), _mm512_slli_epi64(sum_lanes8(counts), 1));
+}
+
+// acc for 8 columns [c0, c0 + 8) of every finite row at once (a8), the float64 sums of the 8
+// columns side by side in one register. Each lane does the operations of the scalar order,
+// one at a time (multiply, then add; no fused multiply-add), so the result is the same bit
+// for bit.
+static void accumulate_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
     const size_t data = (p->k + 63) / 64, stride = p->row_stride_words, groups = p->groups, n = p->n;
-    // Column c's scale of (plane q, group g) is alpha[(q · n + c) · groups + g]: 8 columns apart
-    // by `groups` floats.
+    const int planes = p->ternary ? 1 : p->plane_count;
+    // Column c's scale of (plane q, group g) is alpha[(q · n + c) · groups + g]: the 8 columns
+    // are `groups` floats apart.
     const __m256i scale_index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)groups));
     for (size_t m = 0; m < p->rows; m++) {
         if (!p->finite[m]) continue;
@@ -143,24 +180,8 @@ static void accumulate_a8_binary_tile8_avx512(const xnor_grouped_product *p, siz
         for (size_t g = 0; g < groups; g++) {
             size_t first = g * p->words_per_group, end = first + p->words_per_group;
             if (end > data) end = data;
-            const __m512i group_sum = _mm512_set1_epi64(sums[g]);
-            for (int q = 0; q < p->plane_count; q++) {
-                const uint64_t *w = p->planes[q] + c0 * stride;
-                __m512i counts[8];
-                for (int c = 0; c < 8; c++) counts[c] = zero;
-                for (size_t j = first; j < end; j++) {
-                    __m512i line = _mm512_loadu_si512((const void *)(a + j * 8));
-                    for (int c = 0; c < 8; c++) {
-                        __m512i word = _mm512_set1_epi64((long long)w[c * stride + j]);
-                        counts[c] = _mm512_add_epi64(counts[c], _mm512_popcnt_epi64(_mm512_and_si512(line, word)));
-                    }
-                }
-                for (int c = 0; c < 8; c++) {
-                    __m512i weighted = _mm512_sllv_epi64(counts[c], shifts);
-                    counts[c] = _mm512_mask_sub_epi64(weighted, 0x80, zero, weighted);
-                }
-                // I = S − 2 · Σ_{b=−1} q, for the 8 columns.
-                __m512i integers = _mm512_sub_epi64(group_sum, _mm512_slli_epi64(sum_lanes8(counts), 1));
+            for (int q = 0; q < planes; q++) {
+                __m512i integers = tile_integers(p, a, c0, first, end, q, sums[g]);
                 const float *scales = p->alpha + ((size_t)q * n + c0) * groups + g;
                 __m512d alpha = _mm512_cvtps_pd(_mm256_i32gather_ps(scales, scale_index, 4));
                 total = _mm512_add_pd(total, _mm512_mul_pd(alpha, _mm512_cvtepi64_pd(integers)));
@@ -175,8 +196,31 @@ static void accumulate_a8_binary_tile8_avx512(const xnor_grouped_product *p, siz
     }
 }
 
-#define ACCUMULATE_A8_BINARY_TILE accumulate_a8_binary_tile8_avx512
-#define ACCUMULATE_TILE_WIDTH 8
+// The integers of 8 columns [c0, c0 + 8) of every finite row (a8) into parts [M, width, per],
+// whose column 0 is n0.
+static void integers_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, size_t n0, size_t width, int64_t *parts) {
+    const size_t data = (p->k + 63) / 64, groups = p->groups;
+    const int planes = p->ternary ? 1 : p->plane_count;
+    const size_t per = (size_t)planes * groups;
+    for (size_t m = 0; m < p->rows; m++) {
+        if (!p->finite[m]) continue;
+        const uint64_t *a = p->activations + m * p->row_stride_words * 8;
+        const int64_t *sums = p->group_sums + m * groups;
+        for (size_t g = 0; g < groups; g++) {
+            size_t first = g * p->words_per_group, end = first + p->words_per_group;
+            if (end > data) end = data;
+            for (int q = 0; q < planes; q++) {
+                int64_t lanes[8];
+                _mm512_storeu_si512((void *)lanes, tile_integers(p, a, c0, first, end, q, sums[g]));
+                for (int c = 0; c < 8; c++) parts[(m * width + (c0 - n0 + (size_t)c)) * per + (size_t)q * groups + g] = lanes[c];
+            }
+        }
+    }
+}
+
+#define A8_TILE_ACCUMULATE accumulate_a8_tile8_avx512
+#define A8_TILE_INTEGERS integers_a8_tile8_avx512
+#define A8_TILE_WIDTH 8
 
 #include "product_template.h"
 

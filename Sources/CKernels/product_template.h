@@ -84,14 +84,20 @@ void SUFFIX(xnor_group_sums)(const xnor_grouped_product *p, int64_t *sums) {
 
 void SUFFIX(xnor_grouped_integers)(const xnor_grouped_product *p, size_t n0, size_t n1, int64_t *parts) {
     const size_t per = (size_t)(p->ternary ? 1 : p->plane_count) * p->groups, width = n1 - n0;
-    for (size_t column = n0; column < n1; column++) {
+    for (size_t m = 0; m < p->rows; m++) {
+        if (p->finite[m]) continue;
+        for (size_t i = 0; i < width * per; i++) parts[m * width * per + i] = 0;
+    }
+    size_t start = n0;
+#ifdef A8_TILE_INTEGERS
+    if (p->a8) {
+        for (; start + A8_TILE_WIDTH <= n1; start += A8_TILE_WIDTH) A8_TILE_INTEGERS(p, start, n0, width, parts);
+    }
+#endif
+    for (size_t column = start; column < n1; column++) {
         for (size_t m = 0; m < p->rows; m++) {
-            int64_t *ints = parts + (m * width + (column - n0)) * per;
-            if (!p->finite[m]) {
-                for (size_t i = 0; i < per; i++) ints[i] = 0;
-                continue;
-            }
-            SUFFIX(row_integers)(p, m, column, 0, p->groups, ints);
+            if (!p->finite[m]) continue;
+            SUFFIX(row_integers)(p, m, column, 0, p->groups, parts + (m * width + (column - n0)) * per);
         }
     }
 }
@@ -104,10 +110,10 @@ void SUFFIX(xnor_grouped_accumulate)(const xnor_grouped_product *p, size_t n0, s
     enum { CHUNK = 256 };
     int64_t ints[3 * CHUNK];
     size_t start = n0;
-#ifdef ACCUMULATE_A8_BINARY_TILE
+#ifdef A8_TILE_ACCUMULATE
     // Whole tiles of columns by the path's own kernel; the rest below.
-    if (p->a8 && !p->ternary) {
-        for (; start + ACCUMULATE_TILE_WIDTH <= n1; start += ACCUMULATE_TILE_WIDTH) ACCUMULATE_A8_BINARY_TILE(p, start, acc);
+    if (p->a8) {
+        for (; start + A8_TILE_WIDTH <= n1; start += A8_TILE_WIDTH) A8_TILE_ACCUMULATE(p, start, acc);
     }
 #endif
     for (size_t column = start; column < n1; column++) {
