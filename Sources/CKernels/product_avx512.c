@@ -172,24 +172,36 @@ static void accumulate_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0,
     // Column c's scale of (plane q, group g) is alpha[(q · n + c) · groups + g]: the 8 columns
     // are `groups` floats apart.
     const __m256i scale_index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)groups));
+    // The integers of a chunk of groups are computed plane by plane, so each of the 8 columns'
+    // rows of one plane is read front to back (8 streams, not 8 × planes); the float64 sums
+    // then take them in the contract's order, group by group.
+    enum { CHUNK = 32 };
+    __m512i integers[3][CHUNK];
     for (size_t m = 0; m < p->rows; m++) {
         if (!p->finite[m]) continue;
         const uint64_t *a = p->activations + m * stride * 8;
         const int64_t *sums = p->group_sums + m * groups;
         __m512d total = _mm512_setzero_pd();
-        for (size_t g = 0; g < groups; g++) {
-            size_t first = g * p->words_per_group, end = first + p->words_per_group;
-            if (end > data) end = data;
+        for (size_t g0 = 0; g0 < groups; g0 += CHUNK) {
+            const size_t g1 = g0 + CHUNK < groups ? g0 + CHUNK : groups;
             for (int q = 0; q < planes; q++) {
-                __m512i integers = tile_integers(p, a, c0, first, end, q, sums[g]);
-                const float *scales = p->alpha + ((size_t)q * n + c0) * groups + g;
-                __m512d alpha = _mm512_cvtps_pd(_mm256_i32gather_ps(scales, scale_index, 4));
-                total = _mm512_add_pd(total, _mm512_mul_pd(alpha, _mm512_cvtepi64_pd(integers)));
+                for (size_t g = g0; g < g1; g++) {
+                    size_t first = g * p->words_per_group, end = first + p->words_per_group;
+                    if (end > data) end = data;
+                    integers[q][g - g0] = tile_integers(p, a, c0, first, end, q, sums[g]);
+                }
             }
-            if (p->affine) {
-                const float *offsets = p->mu + c0 * groups + g;
-                __m512d mu = _mm512_cvtps_pd(_mm256_i32gather_ps(offsets, scale_index, 4));
-                total = _mm512_add_pd(total, _mm512_mul_pd(mu, _mm512_set1_pd((double)sums[g])));
+            for (size_t g = g0; g < g1; g++) {
+                for (int q = 0; q < planes; q++) {
+                    const float *scales = p->alpha + ((size_t)q * n + c0) * groups + g;
+                    __m512d alpha = _mm512_cvtps_pd(_mm256_i32gather_ps(scales, scale_index, 4));
+                    total = _mm512_add_pd(total, _mm512_mul_pd(alpha, _mm512_cvtepi64_pd(integers[q][g - g0])));
+                }
+                if (p->affine) {
+                    const float *offsets = p->mu + c0 * groups + g;
+                    __m512d mu = _mm512_cvtps_pd(_mm256_i32gather_ps(offsets, scale_index, 4));
+                    total = _mm512_add_pd(total, _mm512_mul_pd(mu, _mm512_set1_pd((double)sums[g])));
+                }
             }
         }
         _mm512_storeu_pd(acc + m * n + c0, total);

@@ -29,6 +29,17 @@ import Testing
         }
     }
 
+    /// Rows of more groups than the C kernels hold at once (they take 32 groups of integers at
+    /// a time, in order): K = 2177 in groups of 64, 35 groups, the last one short.
+    @Test(arguments: [WeightFormat.binary(planes: 1, group: 64), .binary(planes: 3, group: 64, affine: true), WeightFormat(kind: .ternary, scope: .group(64))])
+    func longRowsCrossTheKernelsChunks(format: WeightFormat) throws {
+        var g = SplitMix64(seed: 2177)
+        let (k, n, m) = (2177, 19, 3)
+        let w = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &g) * 0.05 }
+        let x = (0..<(m * k)).map { _ in Float.random(in: -3...3, using: &g) }
+        try expectKernelMatchesReference(try QuantizedMatrix.roundToNearest(w, n: n, k: k, format: format), x: x, m: m)
+    }
+
     /// The products by their definition on a hand-sized b2g64a case: Ŵ·x from the codes, with
     /// every scale a power of two so the float sums are exact.
     @Test func groupedProductIsTheDequantizedDotProduct() throws {
