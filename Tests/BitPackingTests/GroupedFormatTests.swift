@@ -36,7 +36,8 @@ import Testing
         var g = SplitMix64(seed: 2177)
         let (k, n, m) = (2177, 19, 3)
         let w = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &g) * 0.05 }
-        let x = (0..<(m * k)).map { _ in Float.random(in: -3...3, using: &g) }
+        var x = (0..<(m * k)).map { _ in Float.random(in: -3...3, using: &g) }
+        x[k + 1] = .infinity
         try expectKernelMatchesReference(try QuantizedMatrix.roundToNearest(w, n: n, k: k, format: format), x: x, m: m)
     }
 
