@@ -34,6 +34,11 @@ public struct PackedWeights: Sendable {
     /// `rowStrideWords` is that of K − S inputs.
     let salient: SalientPlanes?
 
+    /// The bytes a product reads: every plane, the scales and offsets, the salient set.
+    public var byteCount: Int {
+        planes.reduce(0) { $0 + $1.byteCount } + scaleStorage.byteCount + offsetStorage.byteCount + (salient.map { $0.weights.byteCount } ?? 0)
+    }
+
     init(format: WeightFormat, n: Int, k: Int, rowStrideWords: Int, tookTernaryCodesAsGiven: Bool,
          planes: [RawStorage], scales: RawStorage, offsets: RawStorage = RawStorage(zeroedByteCount: 0),
          groupScales: [Float] = [], groupOffsets: [Float] = [], salient: SalientPlanes? = nil) {

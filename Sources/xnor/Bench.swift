@@ -8,11 +8,14 @@ import Glibc
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure speed: a causal LM's prompt and decode tokens per second (as llama-bench), dequantization of one tensor (--dequant), or opening a .xnor model (--open).",
+        abstract: "Measure speed: the popcount kernels against the machine's ceilings (no argument), a causal LM's prompt and decode tokens per second (as llama-bench), dequantization of one tensor (--dequant), or opening a .xnor model (--open).",
         discussion: """
         With MODEL: pp (a prompt of -p random tokens in one run, from an empty context) and tg (-n \
         tokens decoded one at a time from an empty context), each the mean ± sd of --repeat runs after \
-        one warm-up, with the process's peak resident memory. --dequant and --open run on one core.
+        one warm-up, with the process's peak resident memory. Without an argument: a table of GEMV \
+        (M = 1) and GEMM (M = 64) products per weight format, their GB/s of weight bytes and binary \
+        GOPS, against the read bandwidth of a 1 GiB buffer and the in-cache popcount peak, measured \
+        in the same run. --dequant and --open run on one core.
         """
     )
 
@@ -46,8 +49,8 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         let modes = [model != nil, openPath != nil, dequantPath != nil || tensor != nil].filter { $0 }.count
-        guard modes == 1, (dequantPath == nil) == (tensor == nil) else {
-            throw ValidationError("give MODEL, or --dequant FILE --tensor NAME, or --open MODEL.xnor")
+        guard modes <= 1, (dequantPath == nil) == (tensor == nil) else {
+            throw ValidationError("give MODEL, or --dequant FILE --tensor NAME, or --open MODEL.xnor, or nothing (the kernel table)")
         }
         guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
         guard (0...65536).contains(promptTokens), (0...65536).contains(generatedTokens), promptTokens + generatedTokens > 0 else {
@@ -60,6 +63,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         limits.apply()
         if let model { return try benchModel(model) }
+        if openPath == nil && dequantPath == nil { return try benchKernels() }
         if let openPath { return try benchOpen(openPath) }
         guard let path = dequantPath, let name = tensor else { return }
         let model = try ModelOpener.open(path)

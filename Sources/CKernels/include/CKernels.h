@@ -3,3 +3,4 @@
 #include "popcount_kernels.h"
 #include "activation_pack.h"
 #include "block_dot.h"
+#include "ceilings.h"
