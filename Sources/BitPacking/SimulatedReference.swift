@@ -66,7 +66,7 @@ public enum SimulatedReference {
     /// The grouped formats' product in the order of `GroupedPopcountGemm`, from codes: every
     /// I[p, n, g] and S[m, g] a plain sum of code products (exact in Int64).
     static func groupedGemm(_ weights: QuantizedMatrix, _ activations: QuantizedActivations, _ transform: OutputTransform) -> [Float] {
-        let n = weights.n, groups = weights.format.groupCount(k: weights.k), planes = weights.codes.count
+        let n = weights.n
         let parts = groupedIntegerParts(weights, activations)
         var y = [Float](repeating: .nan, count: activations.rows * n)
         for m in 0..<activations.rows where activations.finite[m] {
