@@ -34,8 +34,8 @@ public enum KernelISA: String, Sendable, CaseIterable {
     }
 }
 
-/// How the popcount products of a session run: the instruction-set path, and the pool whose
-/// threads split each product's output rows (nil: the calling thread alone). Every column
+/// How the products of a session run: the instruction-set path of the C kernels, and the pool
+/// whose threads split each product's output columns (nil: the calling thread alone). Every column
 /// is computed whole by one thread, so the results are the same whatever the pool.
 public struct KernelDispatch: Sendable {
     public var isa: KernelISA
@@ -46,11 +46,9 @@ public struct KernelDispatch: Sendable {
         self.pool = pool
     }
 
-    /// The plain Swift products on the calling thread.
-    public static let reference = KernelDispatch(isa: .swift)
-
-    /// Ranges that together cover 0..<n: one when there is no pool, else a few per thread, so
-    /// a thread slowed by the machine does not hold the rest.
+    /// Ranges that together cover 0..<n: one when there is no pool, else four per thread,
+    /// which the pool hands out the same way every run (thread t takes ranges t, t + T, …), so
+    /// a thread's caches keep its columns' weights from one product to the next.
     public func columnRanges(_ n: Int) -> [Range<Int>] {
         let threads = pool?.threads ?? 1
         guard threads > 1, n > 1 else { return [0..<n] }

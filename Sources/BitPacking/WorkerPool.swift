@@ -3,8 +3,8 @@ import Glibc
 import Synchronization
 
 /// A persistent pool of threads that a session's products are split over (the C pool of
-/// CKernels: workers spin briefly between products, then sleep). The calling thread
-/// takes part, so a pool of T threads starts T − 1.
+/// CKernels: workers spin up to 2 ms between products, then sleep; thread t takes tasks t,
+/// t + T, …). The calling thread takes part, so a pool of T threads starts T − 1.
 // @unchecked: the C pool is used by one run at a time (`running`), and is never mutated from
 // Swift after init.
 public final class WorkerPool: @unchecked Sendable {
