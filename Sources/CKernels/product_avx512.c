@@ -162,48 +162,12 @@ static inline __m512i tile_integers(const xnor_grouped_product *p, const uint64_
     return p->ternary ? sum_lanes8(counts) : _mm512_sub_epi64(_mm512_set1_epi64(group_sum), _mm512_slli_epi64(sum_lanes8(counts), 1));
 }
 
-// Inputs in group g: the group size, or what is left of K for the last group.
-static inline int64_t tile_group_length(const xnor_grouped_product *p, size_t g) {
-    size_t size = p->words_per_group * 64, first = g * size;
-    return (int64_t)(p->k - first < size ? p->k - first : size);
-}
-
-// The mask of the row's last data word: its true inputs only.
-static inline uint64_t tile_tail(const xnor_grouped_product *p) {
-    return p->k % 64 == 0 ? ~(uint64_t)0 : (((uint64_t)1 << (p->k % 64)) - 1);
-}
-
-// The a1 integers of 8 columns [c0, c0 + 8) for sign row `a`, group words [first, end) and
-// plane q: group length − 2 · popcount(a XOR w), eight words of a row at a time, the row's last
-// data word masked by `tail` (weight padding may hold anything in a file).
-static inline __m512i tile_integers_a1(const xnor_grouped_product *p, const uint64_t *a, size_t c0, size_t first, size_t end,
-                                       int q, size_t data, uint64_t tail, int64_t length) {
-    const size_t stride = p->row_stride_words;
-    const uint64_t *w = p->planes[q] + c0 * stride;
-    __m512i counts[8];
-    for (int c = 0; c < 8; c++) counts[c] = _mm512_setzero_si512();
-    for (size_t j = first; j < end; j += 8) {
-        const size_t left = end - j;
-        const __mmask8 valid = left >= 8 ? 0xff : (__mmask8)((1u << left) - 1);
-        __m512i signs = _mm512_maskz_loadu_epi64(valid, a + j);
-        // The row's last data word, when it is in this block, keeps only its true inputs.
-        __m512i mask = _mm512_set1_epi64(-1);
-        if (data - 1 >= j && data - 1 < j + 8) mask = _mm512_mask_set1_epi64(mask, (__mmask8)(1u << (data - 1 - j)), (long long)tail);
-        for (int c = 0; c < 8; c++) {
-            __m512i words = _mm512_maskz_loadu_epi64(valid, w + c * stride + j);
-            counts[c] = _mm512_add_epi64(counts[c], _mm512_popcnt_epi64(_mm512_and_si512(_mm512_xor_si512(words, signs), mask)));
-        }
-    }
-    return _mm512_sub_epi64(_mm512_set1_epi64(length), _mm512_slli_epi64(sum_lanes8(counts), 1));
-}
-
 // acc for 8 columns [c0, c0 + 8) of every finite row at once (a8), the float64 sums of the 8
 // columns side by side in one register. Each lane does the operations of the scalar order,
 // one at a time (multiply, then add; no fused multiply-add), so the result is the same bit
 // for bit.
-static void accumulate_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
+static void accumulate_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
     const size_t data = (p->k + 63) / 64, stride = p->row_stride_words, groups = p->groups, n = p->n;
-    const uint64_t tail = tile_tail(p);
     const int planes = p->ternary ? 1 : p->plane_count;
     // Column c's scale of (plane q, group g) is alpha[(q · n + c) · groups + g]: the 8 columns
     // are `groups` floats apart.
@@ -215,7 +179,7 @@ static void accumulate_tile8_avx512(const xnor_grouped_product *p, size_t c0, do
     __m512i integers[3][CHUNK];
     for (size_t m = 0; m < p->rows; m++) {
         if (!p->finite[m]) continue;
-        const uint64_t *a = p->activations + m * stride * (p->a8 ? 8 : 1);
+        const uint64_t *a = p->activations + m * stride * 8;
         const int64_t *sums = p->group_sums + m * groups;
         __m512d total = _mm512_setzero_pd();
         for (size_t g0 = 0; g0 < groups; g0 += CHUNK) {
@@ -224,8 +188,7 @@ static void accumulate_tile8_avx512(const xnor_grouped_product *p, size_t c0, do
                 for (size_t g = g0; g < g1; g++) {
                     size_t first = g * p->words_per_group, end = first + p->words_per_group;
                     if (end > data) end = data;
-                    integers[q][g - g0] = p->a8 ? tile_integers(p, a, c0, first, end, q, sums[g])
-                                                : tile_integers_a1(p, a, c0, first, end, q, data, tail, tile_group_length(p, g));
+                    integers[q][g - g0] = tile_integers(p, a, c0, first, end, q, sums[g]);
                 }
             }
             for (size_t g = g0; g < g1; g++) {
@@ -247,31 +210,29 @@ static void accumulate_tile8_avx512(const xnor_grouped_product *p, size_t c0, do
 
 // The integers of 8 columns [c0, c0 + 8) of every finite row (a8) into parts [M, width, per],
 // whose column 0 is n0.
-static void integers_tile8_avx512(const xnor_grouped_product *p, size_t c0, size_t n0, size_t width, int64_t *parts) {
+static void integers_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, size_t n0, size_t width, int64_t *parts) {
     const size_t data = (p->k + 63) / 64, groups = p->groups;
-    const uint64_t tail = tile_tail(p);
     const int planes = p->ternary ? 1 : p->plane_count;
     const size_t per = (size_t)planes * groups;
     for (size_t m = 0; m < p->rows; m++) {
         if (!p->finite[m]) continue;
-        const uint64_t *a = p->activations + m * p->row_stride_words * (p->a8 ? 8 : 1);
+        const uint64_t *a = p->activations + m * p->row_stride_words * 8;
         const int64_t *sums = p->group_sums + m * groups;
         for (size_t g = 0; g < groups; g++) {
             size_t first = g * p->words_per_group, end = first + p->words_per_group;
             if (end > data) end = data;
             for (int q = 0; q < planes; q++) {
                 int64_t lanes[8];
-                _mm512_storeu_si512((void *)lanes, p->a8 ? tile_integers(p, a, c0, first, end, q, sums[g])
-                                                         : tile_integers_a1(p, a, c0, first, end, q, data, tail, tile_group_length(p, g)));
+                _mm512_storeu_si512((void *)lanes, tile_integers(p, a, c0, first, end, q, sums[g]));
                 for (int c = 0; c < 8; c++) parts[(m * width + (c0 - n0 + (size_t)c)) * per + (size_t)q * groups + g] = lanes[c];
             }
         }
     }
 }
 
-#define TILE_ACCUMULATE accumulate_tile8_avx512
-#define TILE_INTEGERS integers_tile8_avx512
-#define TILE_WIDTH 8
+#define A8_TILE_ACCUMULATE accumulate_a8_tile8_avx512
+#define A8_TILE_INTEGERS integers_a8_tile8_avx512
+#define A8_TILE_WIDTH 8
 
 #include "product_template.h"
 

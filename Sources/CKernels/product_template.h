@@ -89,10 +89,9 @@ void SUFFIX(xnor_grouped_integers)(const xnor_grouped_product *p, size_t n0, siz
         for (size_t i = 0; i < width * per; i++) parts[m * width * per + i] = 0;
     }
     size_t start = n0;
-#ifdef TILE_INTEGERS
-    // a8, or binary a1 (ternary weights take a8 only).
-    if (p->a8 || !p->ternary) {
-        for (; start + TILE_WIDTH <= n1; start += TILE_WIDTH) TILE_INTEGERS(p, start, n0, width, parts);
+#ifdef A8_TILE_INTEGERS
+    if (p->a8) {
+        for (; start + A8_TILE_WIDTH <= n1; start += A8_TILE_WIDTH) A8_TILE_INTEGERS(p, start, n0, width, parts);
     }
 #endif
     for (size_t column = start; column < n1; column++) {
@@ -111,10 +110,10 @@ void SUFFIX(xnor_grouped_accumulate)(const xnor_grouped_product *p, size_t n0, s
     enum { CHUNK = 256 };
     int64_t ints[3 * CHUNK];
     size_t start = n0;
-#ifdef TILE_ACCUMULATE
-    // Whole tiles of columns by the path's own kernel (a8, or binary a1); the rest below.
-    if (p->a8 || !p->ternary) {
-        for (; start + TILE_WIDTH <= n1; start += TILE_WIDTH) TILE_ACCUMULATE(p, start, acc);
+#ifdef A8_TILE_ACCUMULATE
+    // Whole tiles of columns by the path's own kernel; the rest below.
+    if (p->a8) {
+        for (; start + A8_TILE_WIDTH <= n1; start += A8_TILE_WIDTH) A8_TILE_ACCUMULATE(p, start, acc);
     }
 #endif
     for (size_t column = start; column < n1; column++) {
