@@ -56,7 +56,8 @@ static void *worker_main(void *argument) {
     for (;;) {
         unsigned long now = atomic_load_explicit(&pool->generation, memory_order_acquire);
         const uint64_t until = now == seen ? now_ns() + SPIN_NS : 0;
-        for (unsigned spin = 1; now == seen; spin++) {
+        // A pool being destroyed stops the spin at once, so its owner does not wait 2 ms.
+        for (unsigned spin = 1; now == seen && !atomic_load_explicit(&pool->stopping, memory_order_relaxed); spin++) {
             XNOR_RELAX();
             now = atomic_load_explicit(&pool->generation, memory_order_acquire);
             if (spin % 1024 == 0 && now_ns() > until) break;
