@@ -31,7 +31,12 @@ static inline float half_to_float(uint16_t h) {
 }
 
 static inline size_t block_bytes(xnor_block_type type) {
-    return type == XNOR_BLOCK_Q8_0 ? 34 : type == XNOR_BLOCK_Q4_0 ? 18 : 20;
+    switch (type) {
+    case XNOR_BLOCK_Q8_0: return 34;
+    case XNOR_BLOCK_Q4_0: return 18;
+    case XNOR_BLOCK_Q4_1: return 20;
+    default: return 64;
+    }
 }
 
 static inline uint16_t load16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
@@ -67,6 +72,28 @@ static float dot_scalar(xnor_block_type type, const uint8_t *row, size_t blocks,
     return total;
 }
 
+static inline float bf16_to_float(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+// F16 and BF16 rows are plain elements; summed in blocks of 32 as the block types are, so
+// that every path adds in the same grouping.
+static float dot_half_scalar(xnor_block_type type, const uint8_t *row, size_t blocks, const float *x) {
+    float total = 0;
+    for (size_t b = 0; b < blocks; b++) {
+        float sum = 0;
+        for (int i = 0; i < 32; i++) {
+            uint16_t h = load16(row + (b * 32 + i) * 2);
+            sum += (type == XNOR_BLOCK_F16 ? half_to_float(h) : bf16_to_float(h)) * x[b * 32 + i];
+        }
+        total += sum;
+    }
+    return total;
+}
+
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 
@@ -75,6 +102,26 @@ static inline float sum8(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+static inline __m256 halves_avx2(xnor_block_type type, const uint8_t *p) {
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    if (type == XNOR_BLOCK_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+static float dot_half_avx2(xnor_block_type type, const uint8_t *row, size_t blocks, const float *x) {
+    __m256 total = _mm256_setzero_ps();
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *p = row + b * 64;
+        const float *xb = x + b * 32;
+        __m256 sum = _mm256_mul_ps(halves_avx2(type, p), _mm256_loadu_ps(xb));
+        sum = _mm256_fmadd_ps(halves_avx2(type, p + 16), _mm256_loadu_ps(xb + 8), sum);
+        sum = _mm256_fmadd_ps(halves_avx2(type, p + 32), _mm256_loadu_ps(xb + 16), sum);
+        sum = _mm256_fmadd_ps(halves_avx2(type, p + 48), _mm256_loadu_ps(xb + 24), sum);
+        total = _mm256_add_ps(total, sum);
+    }
+    return sum8(total);
 }
 
 // The 32 codes as four vectors of 8 floats (Q4_0 centred on 8).
@@ -152,18 +199,37 @@ static float dot_avx512(xnor_block_type type, const uint8_t *row, size_t blocks,
     return _mm512_reduce_add_ps(_mm512_add_ps(total, offsets));
 }
 
+static inline __m512 halves_avx512(xnor_block_type type, const uint8_t *p) {
+    __m256i h = _mm256_loadu_si256((const __m256i *)p);
+    if (type == XNOR_BLOCK_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+static float dot_half_avx512(xnor_block_type type, const uint8_t *row, size_t blocks, const float *x) {
+    __m512 total = _mm512_setzero_ps();
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *p = row + b * 64;
+        const float *xb = x + b * 32;
+        __m512 sum = _mm512_fmadd_ps(halves_avx512(type, p + 32), _mm512_loadu_ps(xb + 16),
+                                     _mm512_mul_ps(halves_avx512(type, p), _mm512_loadu_ps(xb)));
+        total = _mm512_add_ps(total, sum);
+    }
+    return _mm512_reduce_add_ps(total);
+}
+
 #pragma clang attribute pop
 #endif
 
 void xnor_block_gemm(xnor_isa isa, xnor_block_type type, const void *blocks, size_t k, size_t n0, size_t n1,
                      const float *x, size_t m, float *y, size_t ldy) {
     const size_t per_row = k / 32, row_bytes = per_row * block_bytes(type);
-    float (*dot)(xnor_block_type, const uint8_t *, size_t, const float *) = dot_scalar;
+    const bool half = type == XNOR_BLOCK_F16 || type == XNOR_BLOCK_BF16;
+    float (*dot)(xnor_block_type, const uint8_t *, size_t, const float *) = half ? dot_half_scalar : dot_scalar;
 #if defined(__x86_64__)
     if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) {
-        dot = dot_avx512;
-    } else if (isa != XNOR_ISA_SCALAR && xnor_isa_supported(XNOR_ISA_AVX2)) {
-        dot = dot_avx2;
+        dot = half ? dot_half_avx512 : dot_avx512;
+    } else if ((isa == XNOR_ISA_AVX2 || isa == XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX2)) {
+        dot = half ? dot_half_avx2 : dot_avx2;
     }
 #endif
     for (size_t j = n0; j < n1; j++) {

@@ -28,6 +28,12 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("keep"), help: ArgumentHelp("Keep weights whose name matches GLOB at source precision; repeat for several.", valueName: "GLOB"))
     var keep: [String] = []
 
+    @Option(name: .customLong("output-type"), help: ArgumentHelp("A language model's output projection, kept beside the converted weights: source (as stored), q8_0 or f16, as llama-quantize's --output-tensor-type. A tied embedding is the output projection and takes this type.", valueName: "TYPE"))
+    var outputType: KeptTensorTypePass.StorageType = .source
+
+    @Option(name: .customLong("token-embedding-type"), help: ArgumentHelp("A language model's token embedding: source, q8_0 or f16, as llama-quantize's --token-embedding-type.", valueName: "TYPE"))
+    var tokenEmbeddingType: KeptTensorTypePass.StorageType = .source
+
     @Option(help: "Also write OUT.zst, compressed with zstd, for transport (zstd).")
     var compress: Compression?
 
@@ -159,6 +165,9 @@ struct Convert: ParsableCommand {
                 if !quiet { TerminalText.print("rotation: not applied: \(refusal.description)") }
             }
         }
+        let (typed, typeReport) = try KeptTensorTypePass(output: outputType, tokenEmbedding: tokenEmbeddingType).run(graph)
+        graph = typed
+        if !quiet, !typeReport.isEmpty { TerminalText.print("kept tensors:\n" + typeReport.map { "  \($0)\n" }.joined(), terminator: "") }
         var (rewritten, conversion) = pass.run(graph)
         var calibrated = try calibrate(rewritten, conversion: conversion, graph: graph, source: source, model: model)
         if let result = calibrated, !result.kept.isEmpty {
@@ -206,3 +215,4 @@ struct Convert: ParsableCommand {
 }
 
 extension ConversionMode: ExpressibleByArgument {}
+extension KeptTensorTypePass.StorageType: ExpressibleByArgument {}

@@ -16,6 +16,7 @@ import Testing
         let floats = values(shape.reduce(1, *), seed: seed)
         let bytes: [UInt8] = switch type {
         case .f16: floats.flatMap { v in withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { Array($0) } }
+        case .bf16: floats.flatMap { v in withUnsafeBytes(of: UInt16(v.bitPattern >> 16).littleEndian) { Array($0) } }
         default: floats.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
         }
         return ConstantTensor(name: name, elementType: type, shape: shape, storage: .owned(bytes))
@@ -91,6 +92,26 @@ import Testing
             for threads in [1, 3] {
                 let error = try Self.relativeDifference(graph, inputs, fast: SessionOptions(floatProducts: .fast, threads: threads, isa: isa))
                 #expect(error <= 1e-5, "\(type.name) m \(m) \(isa) threads \(threads): relative difference \(error)")
+            }
+        }
+    }
+
+    /// F16 and BF16 weights read in place by the same kernels (a source model's output head,
+    /// `convert --output-type f16`): within float32 rounding of the reference.
+    @Test(arguments: [ScalarType.f16, .bf16], [1, 3, 16])
+    func gemmWithAHalfWeight(type: ScalarType, m: Int) throws {
+        let (n, k) = (37, 96)
+        let graph = Graph(inputs: [ValueInfo(name: "X", elementType: .f32, shape: [.fixed(m), .fixed(k)])],
+                          outputs: [ValueInfo(name: "Y")],
+                          initializers: [Self.constant("W", [n, k], seed: 5, type: type), Self.constant("C", [n], seed: 2)],
+                          nodes: [Node(name: "g", opType: "Gemm", inputs: ["X", "W", "C"], outputs: ["Y"],
+                                       attributes: [("transB", .int(1)), ("alpha", .float(0.75)), ("beta", .float(-1.5))])],
+                          opsets: ["": 18])
+        let inputs = [["X": try Self.tensor([m, k], seed: 3)]]
+        for isa in KernelISA.allCases where isa.isSupported {
+            for threads in [1, 3] {
+                let error = try Self.relativeDifference(graph, inputs, fast: SessionOptions(floatProducts: .fast, threads: threads, isa: isa))
+                #expect(error <= 1e-5, "\(type) m \(m) \(isa) threads \(threads): relative difference \(error)")
             }
         }
     }

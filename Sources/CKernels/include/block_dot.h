@@ -1,4 +1,5 @@
-// Float products of activations with weights kept in a ggml block type (Q8_0, Q4_0, Q4_1),
+// Float products of activations with weights kept in a ggml block type (Q8_0, Q4_0, Q4_1)
+// or as half-precision elements (F16, BF16),
 // read in place from their blocks: never widened to a float32 copy. Float32 sums, so the
 // results are those of a float32 product up to the order of the additions.
 #ifndef XNOR_BLOCK_DOT_H
@@ -13,6 +14,9 @@ typedef enum {
     XNOR_BLOCK_Q8_0 = 0,
     XNOR_BLOCK_Q4_0 = 1,
     XNOR_BLOCK_Q4_1 = 2,
+    // Plain elements, taken 32 at a time (64 bytes) like the blocks above.
+    XNOR_BLOCK_F16 = 3,
+    XNOR_BLOCK_BF16 = 4,
 } xnor_block_type;
 
 // y [m, ldy] columns [n0, n1) = x [m, k] · Wᵀ, W [n, k] stored as `type` blocks of 32 values

@@ -3,7 +3,7 @@ import CKernels
 import Tensors
 
 /// Y = X · Wᵀ for a few activation rows (a decode step, a short prompt) with W kept in a
-/// ggml block type, read in place by the C dot kernels of CKernels: no float32 copy of W is
+/// ggml block type or as F16 / BF16 elements, read in place by the C dot kernels of CKernels: no float32 copy of W is
 /// made, so a decode step reads the weight's own bytes (a Q8_0 output head: 1.06 bytes per
 /// weight instead of 4). Float32 sums; the columns are split over the session's threads.
 struct BlockProduct {
@@ -16,11 +16,13 @@ struct BlockProduct {
 
     /// nil when the weight's type has no in-place kernel (or K is not whole blocks).
     init?(_ rows: WeightRows) {
-        guard rows.constant.packedTernary == nil, rows.columns % 32 == 0, let blockType = rows.constant.blockType else { return nil }
-        switch blockType {
-        case .q8_0: type = XNOR_BLOCK_Q8_0
-        case .q4_0: type = XNOR_BLOCK_Q4_0
-        case .q4_1: type = XNOR_BLOCK_Q4_1
+        guard rows.constant.packedTernary == nil, rows.columns % 32 == 0 else { return nil }
+        switch (rows.constant.blockType, rows.constant.elementType) {
+        case (.q8_0?, _): type = XNOR_BLOCK_Q8_0
+        case (.q4_0?, _): type = XNOR_BLOCK_Q4_0
+        case (.q4_1?, _): type = XNOR_BLOCK_Q4_1
+        case (nil, .f16): type = XNOR_BLOCK_F16
+        case (nil, .bf16): type = XNOR_BLOCK_BF16
         default: return nil
         }
         self.rows = rows
