@@ -8,12 +8,15 @@ public enum KernelISA: String, Sendable, CaseIterable {
     case scalar
     case avx2
     case avx512
+    /// aarch64; never supported on x86, so the tests that run every supported path skip it there.
+    case neon
 
     /// The fastest path this CPU and OS support.
     public static let best: KernelISA = {
         switch xnor_isa_best() {
         case XNOR_ISA_AVX512: .avx512
         case XNOR_ISA_AVX2: .avx2
+        case XNOR_ISA_NEON: .neon
         default: .scalar
         }
     }()
@@ -30,6 +33,7 @@ public enum KernelISA: String, Sendable, CaseIterable {
         case .scalar: XNOR_ISA_SCALAR
         case .avx2: XNOR_ISA_AVX2
         case .avx512: XNOR_ISA_AVX512
+        case .neon: XNOR_ISA_NEON
         }
     }
 }

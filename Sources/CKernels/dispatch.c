@@ -1,5 +1,6 @@
 // Chooses a path at run time from what the CPU and OS support: one binary runs on the AMD
-// EPYC and the Intel Xeon this project has seen, and on an x86-64 without AVX.
+// EPYC and the Intel Xeon this project has seen, and on an x86-64 without AVX. On aarch64
+// NEON is part of the base architecture, so it needs no detection.
 #include "popcount_kernels.h"
 #include "paths.h"
 
@@ -16,6 +17,9 @@ static bool detect(xnor_isa isa) {
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("popcnt");
+#elif defined(__aarch64__)
+    case XNOR_ISA_NEON:
+        return true;
 #endif
     default:
         return false;
@@ -31,14 +35,16 @@ bool xnor_isa_supported(xnor_isa isa) {
         bits = 1 << XNOR_ISA_SCALAR;
         if (detect(XNOR_ISA_AVX2)) bits |= 1 << XNOR_ISA_AVX2;
         if (detect(XNOR_ISA_AVX512)) bits |= 1 << XNOR_ISA_AVX512;
+        if (detect(XNOR_ISA_NEON)) bits |= 1 << XNOR_ISA_NEON;
         detected = bits;
     }
-    return isa >= XNOR_ISA_SCALAR && isa <= XNOR_ISA_AVX512 && (bits >> isa) & 1;
+    return isa >= XNOR_ISA_SCALAR && isa <= XNOR_ISA_NEON && (bits >> isa) & 1;
 }
 
 xnor_isa xnor_isa_best(void) {
     if (xnor_isa_supported(XNOR_ISA_AVX512)) return XNOR_ISA_AVX512;
     if (xnor_isa_supported(XNOR_ISA_AVX2)) return XNOR_ISA_AVX2;
+    if (xnor_isa_supported(XNOR_ISA_NEON)) return XNOR_ISA_NEON;
     return XNOR_ISA_SCALAR;
 }
 
@@ -50,6 +56,15 @@ xnor_isa xnor_isa_best(void) {
             name##_avx512(__VA_ARGS__);                                                  \
         } else if (isa == XNOR_ISA_AVX2 && xnor_isa_supported(XNOR_ISA_AVX2)) {          \
             name##_avx2(__VA_ARGS__);                                                    \
+        } else {                                                                         \
+            name##_scalar(__VA_ARGS__);                                                  \
+        }                                                                                \
+    } while (0)
+#elif defined(__aarch64__)
+#define XNOR_DISPATCH(name, ...)                                                         \
+    do {                                                                                 \
+        if (isa == XNOR_ISA_NEON && xnor_isa_supported(XNOR_ISA_NEON)) {                 \
+            name##_neon(__VA_ARGS__);                                                    \
         } else {                                                                         \
             name##_scalar(__VA_ARGS__);                                                  \
         }                                                                                \

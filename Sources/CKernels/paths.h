@@ -15,6 +15,8 @@ XNOR_DECLARE_PATH(scalar)
 #if defined(__x86_64__)
 XNOR_DECLARE_PATH(avx2)
 XNOR_DECLARE_PATH(avx512)
+#elif defined(__aarch64__)
+XNOR_DECLARE_PATH(neon)
 #endif
 
 #endif

@@ -15,6 +15,8 @@ typedef enum {
     XNOR_ISA_AVX2 = 1,
     // AVX-512F/DQ/BW with VPOPCNTDQ: one 64-byte line of a8 activation planes per weight word.
     XNOR_ISA_AVX512 = 2,
+    // aarch64 NEON: CNT on 16-byte vectors, two a8 planes per register.
+    XNOR_ISA_NEON = 3,
 } xnor_isa;
 
 // The best path this CPU and OS support.
