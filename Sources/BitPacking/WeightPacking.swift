@@ -1,21 +1,32 @@
+import CKernels
 import Tensors
 
 /// Packing float weights W [N, K] (row-major float32) into bit-planes, by DESIGN.md's
 /// weight modes, streaming over W without an intermediate code array.
 extension PackedWeights {
-    public static func pack(_ weights: [Float], n: Int, k: Int, mode: WeightMode) throws -> PackedWeights {
-        try weights.withUnsafeBufferPointer { try pack($0, n: n, k: k, mode: mode) }
+    public static func pack(_ weights: [Float], n: Int, k: Int, mode: WeightMode, dispatch: KernelDispatch = KernelDispatch()) throws -> PackedWeights {
+        try weights.withUnsafeBufferPointer { try pack($0, n: n, k: k, mode: mode, dispatch: dispatch) }
     }
 
-    /// Packs `weights`, which must hold exactly n·k finite values.
-    public static func pack(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int, mode: WeightMode) throws -> PackedWeights {
+    /// Packs `weights`, which must hold exactly n·k finite values; rows are split over the
+    /// pool of `dispatch` (each row is packed whole by one thread, so the result is the same),
+    /// and the bits set by the C packer of its instruction set (`.swift`: the plain Swift
+    /// loops, which the C packers are tested against).
+    public static func pack(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int, mode: WeightMode,
+                            dispatch: KernelDispatch = KernelDispatch()) throws -> PackedWeights {
         let stride = try checkShape(n: n, k: k)
         try checkWeights(weights, n: n, k: k)
         switch mode {
-        case .w1: return packBinary(weights, n: n, k: k, stride: stride)
+        case .w1: return packBinary(weights, n: n, k: k, stride: stride, dispatch: dispatch)
         case .w1_58:
+            // One float64 sum in index order over the whole matrix: not split, so γ is the same.
             let (gamma, tookCodes) = Numerics.ternaryScale(weights)
-            return packTernary(n: n, k: k, stride: stride, gamma: gamma, tookCodesAsGiven: tookCodes) { index in
+            if let isa = dispatch.isa.cPath, let base = weights.baseAddress {
+                return packTernary(n: n, k: k, stride: stride, gamma: gamma, tookCodesAsGiven: tookCodes, dispatch: dispatch) { rows, nonzero, negative in
+                    xnor_pack_ternary_weights(isa, base, k, rows.lowerBound, rows.upperBound, stride, gamma, nonzero, negative)
+                }
+            }
+            return packTernary(n: n, k: k, stride: stride, gamma: gamma, tookCodesAsGiven: tookCodes, dispatch: dispatch) { index in
                 Numerics.ternaryCode(weights[index], gamma: gamma)
             }
         }
@@ -55,23 +66,29 @@ extension PackedWeights {
         }
     }
 
-    private static func packBinary(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int, stride: Int) -> PackedWeights {
+    private static func packBinary(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int, stride: Int,
+                                   dispatch: KernelDispatch) -> PackedWeights {
         let plane = RawStorage(zeroedByteCount: n * stride * 8)
         let scales = RawStorage(zeroedByteCount: n * 4)
         plane.withMutableWords { words in
             scales.withMutableFloats { alpha in
-                for row in 0..<n {
-                    let values = UnsafeBufferPointer(rebasing: weights[(row * k)..<(row * k + k)])
-                    alpha[row] = Numerics.absMean(values)
-                    let base = row * stride
-                    for word in 0..<BitLayout.dataWords(k: k) {
-                        let start = word * 64
-                        var signs: UInt64 = 0
-                        // < 0 is false for −0.0: both zeros count as +1.
-                        for i in start..<min(start + 64, k) where values[i] < 0 {
-                            signs |= UInt64(1) << UInt64(i - start)
+                dispatch.forEachColumnRange(n) { rows in
+                    for row in rows { alpha[row] = Numerics.absMean(UnsafeBufferPointer(rebasing: weights[(row * k)..<(row * k + k)])) }
+                    if let isa = dispatch.isa.cPath, let base = weights.baseAddress {
+                        xnor_pack_sign_weights(isa, base, k, rows.lowerBound, rows.upperBound, stride, words.baseAddress)
+                        return
+                    }
+                    for row in rows {
+                        let values = UnsafeBufferPointer(rebasing: weights[(row * k)..<(row * k + k)])
+                        for word in 0..<BitLayout.dataWords(k: k) {
+                            let start = word * 64
+                            var signs: UInt64 = 0
+                            // < 0 is false for −0.0: both zeros count as +1.
+                            for i in start..<min(start + 64, k) where values[i] < 0 {
+                                signs |= UInt64(1) << UInt64(i - start)
+                            }
+                            words[row * stride + word] = signs
                         }
-                        words[base + word] = signs
                     }
                 }
             }
@@ -80,16 +97,32 @@ extension PackedWeights {
                              planes: [plane], scales: scales)
     }
 
-    /// Sets the nonzero and negative planes from `code(index)` for every row-major index.
-    private static func packTernary(n: Int, k: Int, stride: Int, gamma: Float, tookCodesAsGiven: Bool,
-                                    code: (Int) -> Int8) -> PackedWeights {
+    /// The planes set by `packRows(rows, nonzero, negative)` over ranges of rows split by `dispatch`.
+    private static func packTernary(n: Int, k: Int, stride: Int, gamma: Float, tookCodesAsGiven: Bool, dispatch: KernelDispatch,
+                                    packRows: (Range<Int>, UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<UInt64>?) -> Void) -> PackedWeights {
         let nonzeroPlane = RawStorage(zeroedByteCount: n * stride * 8)
         let negativePlane = RawStorage(zeroedByteCount: n * stride * 8)
         let scales = RawStorage(zeroedByteCount: 4)
         scales.withMutableFloats { $0[0] = gamma }
         nonzeroPlane.withMutableWords { nz in
             negativePlane.withMutableWords { neg in
-                for row in 0..<n {
+                dispatch.forEachColumnRange(n) { packRows($0, nz.baseAddress, neg.baseAddress) }
+            }
+        }
+        return PackedWeights(format: .w1_58, n: n, k: k, rowStrideWords: stride,
+                             tookTernaryCodesAsGiven: tookCodesAsGiven, planes: [nonzeroPlane, negativePlane], scales: scales)
+    }
+
+    /// Sets the nonzero and negative planes from `code(index)` for every row-major index.
+    private static func packTernary(n: Int, k: Int, stride: Int, gamma: Float, tookCodesAsGiven: Bool,
+                                    dispatch: KernelDispatch = KernelDispatch(), code: (Int) -> Int8) -> PackedWeights {
+        let nonzeroPlane = RawStorage(zeroedByteCount: n * stride * 8)
+        let negativePlane = RawStorage(zeroedByteCount: n * stride * 8)
+        let scales = RawStorage(zeroedByteCount: 4)
+        scales.withMutableFloats { $0[0] = gamma }
+        nonzeroPlane.withMutableWords { nz in
+            negativePlane.withMutableWords { neg in
+                dispatch.forEachColumnRange(n) { rows in for row in rows {
                     let base = row * stride
                     for word in 0..<BitLayout.dataWords(k: k) {
                         let start = word * 64
@@ -103,7 +136,7 @@ extension PackedWeights {
                         nz[base + word] = nonzero
                         neg[base + word] = negative
                     }
-                }
+                } }
             }
         }
         return PackedWeights(format: .w1_58, n: n, k: k, rowStrideWords: stride,

@@ -122,6 +122,8 @@ struct Convert: ParsableCommand {
 
     @OptionGroup var limits: ReadLimits
 
+    @OptionGroup var threadOptions: ThreadOptions
+
     func run() throws {
         limits.apply()
         // Runtime, graph and shape errors name no file of their own.
@@ -174,7 +176,9 @@ struct Convert: ParsableCommand {
             (rewritten, conversion, calibrated) = try keeping(result, pass: pass, graph: graph)
         }
         let progress = Progress("packing weights", quiet: quiet)
-        let packed = try WeightPackingPass.run(calibrated?.graph ?? rewritten, quantized: calibrated?.quantized ?? [:], progress: progress.update)
+        let pool = threadOptions.count > 1 ? WorkerPool(threads: threadOptions.count) : nil
+        let packed = try WeightPackingPass.run(calibrated?.graph ?? rewritten, quantized: calibrated?.quantized ?? [:],
+                                               dispatch: KernelDispatch(pool: pool), progress: progress.update)
         let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")
         let sourceFiles = try SourceModel.files(of: source, model: model)
         let outputs = try OutputSet(outputFiles, inputs: [source] + sourceFiles.map(\.path) + calibrationFiles, replace: force)

@@ -3,4 +3,5 @@
 #include "popcount_kernels.h"
 #include "activation_pack.h"
 #include "block_dot.h"
+#include "weight_pack.h"
 #include "ceilings.h"

@@ -21,7 +21,8 @@ public enum WeightPackingPass {
     /// calibrated quantizer; its N, K and format must match the node's); any other weight in
     /// a grouped format is quantized by round to nearest (`QuantizedMatrix.roundToNearest`),
     /// and a legacy one by DESIGN.md's weight modes, as before.
-    public static func run(_ graph: Graph, quantized: [String: QuantizedMatrix] = [:],
+    /// `dispatch`: the pool whose threads split each weight's rows.
+    public static func run(_ graph: Graph, quantized: [String: QuantizedMatrix] = [:], dispatch: KernelDispatch = KernelDispatch(),
                            progress: ((Int, Int) -> Void)? = nil) throws -> PackedGraph {
         var constants: [String: ConstantTensor] = [:]
         for tensor in graph.initializers { constants[tensor.name] = tensor }
@@ -61,7 +62,7 @@ public enum WeightPackingPass {
                     }
                     packed[weightName] = try PackedWeights.pack(given)
                 } else if let mode = WeightMode.allCases.first(where: { $0.format == format }) {
-                    packed[weightName] = try pack(weight, layout: layout, n: rows, k: columns, mode: mode)
+                    packed[weightName] = try pack(weight, layout: layout, n: rows, k: columns, mode: mode, dispatch: dispatch)
                 } else {
                     let values = try floatRows(weight, layout: layout, n: rows, k: columns)
                     packed[weightName] = try PackedWeights.pack(QuantizedMatrix.roundToNearest(values, n: rows, k: columns, format: format))
@@ -109,27 +110,28 @@ public enum WeightPackingPass {
 
     /// Packs a weight as [N, K] rows. A float32 weight already in [N, K] is packed straight
     /// from the mapped file; a [K, N] one is transposed from it into the one copy needed.
-    static func pack(_ weight: ConstantTensor, layout: String, n: Int, k: Int, mode: WeightMode) throws -> PackedWeights {
+    static func pack(_ weight: ConstantTensor, layout: String, n: Int, k: Int, mode: WeightMode,
+                     dispatch: KernelDispatch = KernelDispatch()) throws -> PackedWeights {
         if let ternary = weight.packedTernary { return try pack(weight, ternary, layout: layout, n: n, k: k, mode: mode) }
         guard weight.elementType == .f32, weight.blockType == nil else {
             let values = try weight.floatValues()
             let nk = layout == "nk" ? values : transpose(values, rows: k, columns: n)
-            return try PackedWeights.pack(nk, n: n, k: k, mode: mode)
+            return try PackedWeights.pack(nk, n: n, k: k, mode: mode, dispatch: dispatch)
         }
         return try weight.withBytes { raw in
             guard raw.count == n * k * 4 else { throw Failure(node: weight.name, message: "weight has \(raw.count) bytes, expected \(n * k * 4)") }
             // Mapped tensors may sit at any offset, so the floats are copied when unaligned.
             if layout == "nk", Int(bitPattern: raw.baseAddress) % MemoryLayout<Float>.alignment == 0 {
-                return try PackedWeights.pack(raw.assumingMemoryBound(to: Float.self), n: n, k: k, mode: mode)
+                return try PackedWeights.pack(raw.assumingMemoryBound(to: Float.self), n: n, k: k, mode: mode, dispatch: dispatch)
             }
             if layout == "nk" {
                 let values = [Float](unsafeUninitializedCapacity: n * k) { out, initialized in
                     _ = raw.copyBytes(to: UnsafeMutableRawBufferPointer(out))
                     initialized = n * k
                 }
-                return try PackedWeights.pack(values, n: n, k: k, mode: mode)
+                return try PackedWeights.pack(values, n: n, k: k, mode: mode, dispatch: dispatch)
             }
-            return try PackedWeights.pack(transpose(raw, rows: k, columns: n), n: n, k: k, mode: mode)
+            return try PackedWeights.pack(transpose(raw, rows: k, columns: n), n: n, k: k, mode: mode, dispatch: dispatch)
         }
     }
 
