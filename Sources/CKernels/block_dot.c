@@ -2,6 +2,7 @@
 // Each output is one row's blocks against one activation row, summed block by block: the
 // same order on every thread count.
 #include "block_dot.h"
+#include "kquant_dot.h"
 
 #include <string.h>
 
@@ -222,6 +223,14 @@ static float dot_half_avx512(xnor_block_type type, const uint8_t *row, size_t bl
 
 void xnor_block_gemm(xnor_isa isa, xnor_block_type type, const void *blocks, size_t k, size_t n0, size_t n1,
                      const float *x, size_t m, float *y, size_t ldy) {
+    if (type == XNOR_BLOCK_Q4_K || type == XNOR_BLOCK_Q6_K) {
+        const size_t superblocks = k / 256, row_bytes = superblocks * xnor_kquant_block_bytes(type);
+        for (size_t j = n0; j < n1; j++) {
+            const uint8_t *row = (const uint8_t *)blocks + j * row_bytes;
+            for (size_t i = 0; i < m; i++) y[i * ldy + j] = xnor_kquant_dot(isa, type, row, superblocks, x + i * k);
+        }
+        return;
+    }
     const size_t per_row = k / 32, row_bytes = per_row * block_bytes(type);
     const bool half = type == XNOR_BLOCK_F16 || type == XNOR_BLOCK_BF16;
     float (*dot)(xnor_block_type, const uint8_t *, size_t, const float *) = half ? dot_half_scalar : dot_scalar;

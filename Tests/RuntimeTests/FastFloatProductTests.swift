@@ -74,6 +74,43 @@ import Testing
         return bytes
     }
 
+    /// Random K-quant super-blocks: random codes, scales and mins, the fp16 factors small.
+    private static func superBlocks(_ type: GGMLType, rows: Int, k: Int, seed: UInt64) -> [UInt8] {
+        var generator = SplitMix64(seed: seed)
+        func half(_ value: Float) -> [UInt8] { withUnsafeBytes(of: Float16(value).bitPattern.littleEndian) { Array($0) } }
+        func random(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) } }
+        var bytes: [UInt8] = []
+        for _ in 0..<(rows * k / 256) {
+            if type == .q4_K {
+                bytes += half(Float(generator.next() % 1000 + 1) / 200000) + half(Float(generator.next() % 1000) / 200000) + random(12 + 128)
+            } else {
+                bytes += random(128 + 64 + 16) + half(Float(generator.next() % 1000 + 1) / 200000)
+            }
+        }
+        return bytes
+    }
+
+    /// Q4_K and Q6_K weights (the K-quants of llama.cpp's usual files) read in their
+    /// super-blocks: within float32 rounding of the reference, which decodes them with Tensors'
+    /// Dequantizer (held to gguf-py).
+    @Test(arguments: [GGMLType.q4_K, .q6_K], [1, 3, 16])
+    func gemmWithAKQuantWeight(type: GGMLType, m: Int) throws {
+        let (n, k) = (37, 512)
+        let weight = ConstantTensor(name: "W", blockType: type, shape: [n, k], storage: .owned(Self.superBlocks(type, rows: n, k: k, seed: 5)))
+        let graph = Graph(inputs: [ValueInfo(name: "X", elementType: .f32, shape: [.fixed(m), .fixed(k)])],
+                          outputs: [ValueInfo(name: "Y")],
+                          initializers: [weight],
+                          nodes: [Node(name: "g", opType: "Gemm", inputs: ["X", "W"], outputs: ["Y"], attributes: [("transB", .int(1))])],
+                          opsets: ["": 18])
+        let inputs = [["X": try Self.tensor([m, k], seed: 3)]]
+        for isa in KernelISA.allCases where isa.isSupported {
+            for threads in [1, 3] {
+                let error = try Self.relativeDifference(graph, inputs, fast: SessionOptions(floatProducts: .fast, threads: threads, isa: isa))
+                #expect(error <= 1e-5, "\(type.name) m \(m) \(isa) threads \(threads): relative difference \(error)")
+            }
+        }
+    }
+
     /// A weight in a block type read in its blocks by the C dot kernels (up to 16 rows, on every
     /// instruction-set path and on 1 and 3 threads) or widened for sgemm (17 rows): both within
     /// float32 rounding of the reference's float64 sums.

@@ -18,6 +18,8 @@ struct BlockProduct {
     init?(_ rows: WeightRows) {
         guard rows.constant.packedTernary == nil, rows.columns % 32 == 0 else { return nil }
         switch (rows.constant.blockType, rows.constant.elementType) {
+        case (.q4_K?, _) where rows.columns % 256 == 0: type = XNOR_BLOCK_Q4_K
+        case (.q6_K?, _) where rows.columns % 256 == 0: type = XNOR_BLOCK_Q6_K
         case (.q8_0?, _): type = XNOR_BLOCK_Q8_0
         case (.q4_0?, _): type = XNOR_BLOCK_Q4_0
         case (.q4_1?, _): type = XNOR_BLOCK_Q4_1
