@@ -15,7 +15,7 @@ extension Bench {
         guard model.isCausal, let vocabulary = model.signature?.vocabulary, vocabulary > 0 else {
             throw ValidationError("\(path) is not a causal language model; bench MODEL measures decoding")
         }
-        let session = Session(model: try model.compiledModel(),
+        let session = Session(model: try model.generationModel(),
                               options: SessionOptions(contextLength: context, floatProducts: .fast, threads: threadOptions.count))
         let generator = Generator(session: session)
         var random = SplitMix64(seed: 1)

@@ -68,7 +68,7 @@ struct ChatCommand: ParsableCommand {
         var options = TextOptions()
         options.chatTemplate = chatTemplate
         let template = try options.template(tokenizer, path: path)
-        let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize, floatProducts: .fast, threads: threadOptions.count))
+        let session = Session(model: try model.generationModel(), options: SessionOptions(contextLength: contextSize, floatProducts: .fast, threads: threadOptions.count))
         let generator = Generator(session: session, sampler: Sampler(sampling.parameters(seed: seed ?? 0)))
         let interactive = isatty(0) == 1
         var conversation = Conversation(template: template, system: system)

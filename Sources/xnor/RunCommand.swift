@@ -97,7 +97,7 @@ struct RunCommand: ParsableCommand {
             try UsageCheck.refuse(inputs.given + [("--seed", inputs.seed != nil && !sampling.draws)],
                                   because: inputs.seed != nil ? "--seed seeds sampling (--temp above 0), which is not asked" : "--prompt takes text, not tensors")
             guard model.isCausal else { throw ValidationError("\(path) is not a causal language model; --prompt needs one") }
-            let session = Session(model: try model.compiledModel(), options: SessionOptions(contextLength: contextSize, floatProducts: floatProducts, threads: threadOptions.count))
+            let session = Session(model: try model.generationModel(), options: SessionOptions(contextLength: contextSize, floatProducts: floatProducts, threads: threadOptions.count))
             try generateText(session, tokenizer: try ModelTokenizer.load(path), vocabulary: model.signature?.vocabulary ?? 0)
             return
         }

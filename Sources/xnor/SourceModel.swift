@@ -1,6 +1,7 @@
 import Conversion
 import XNORLoader
 import Formats
+import Generation
 import Graph
 import Models
 import Runtime
@@ -25,6 +26,13 @@ struct LoadedModel {
     /// The compiled model, compiled now if the signature check did not.
     func compiledModel() throws -> CompiledModel {
         try compiled ?? CompiledModel(graph: graph, registry: registry)
+    }
+
+    /// The compiled model a decoding session runs: for a causal LM, its graph with only the
+    /// last token's logits (`LastTokenLogits`), otherwise `compiledModel()`.
+    func generationModel() throws -> CompiledModel {
+        guard isCausal, let last = LastTokenLogits.graph(graph) else { return try compiledModel() }
+        return try CompiledModel(graph: last, registry: registry)
     }
 
     var takesTokens: Bool { signature != nil }
