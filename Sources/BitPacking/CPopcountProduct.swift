@@ -6,26 +6,22 @@ import CKernels
 struct CPopcountProduct {
     /// Calls `body` with the product, valid only inside it. `groupScales` and `groupOffsets`
     /// are read only by `accumulate`.
-    static func with<R>(_ weights: PackedWeights, _ activations: PackedActivations, isa: xnor_isa,
+    static func with<R>(_ weights: PackedWeights, _ activations: PackedActivations, isa: xnor_isa, scratch: ProductScratch? = nil,
                         _ body: (UnsafePointer<xnor_grouped_product>) -> R) -> R {
         let format = weights.format, k = weights.k
         let dataWords = BitLayout.dataWords(k: k)
         let wordsPerGroup = format.groupSize.map { $0 / 64 } ?? dataWords
         let groups = format.isLegacy ? 1 : format.groupCount(k: k)
         let ternary = format.kind == .ternary
-        var sums = [Int64](repeating: 0, count: activations.rows * groups)
-        return withPlanes(weights.planes[...], []) { planes in
-            activations.words.withUnsafeBufferPointer { words in
-                activations.finite.withUnsafeBufferPointer { finite in
-                    weights.groupScales.withUnsafeBufferPointer { alpha in
-                        weights.groupOffsets.withUnsafeBufferPointer { mu in
-                            sums.withUnsafeMutableBufferPointer { sums in
+        return withSums(activations.rows * groups, scratch) { sums in
+            withPlanes(weights.planes) { planes, planeCount in
+                activations.words.withUnsafeBufferPointer { words in
+                    activations.finite.withUnsafeBufferPointer { finite in
+                        weights.groupScales.withUnsafeBufferPointer { alpha in
+                            weights.groupOffsets.withUnsafeBufferPointer { mu in
                                 var product = xnor_grouped_product()
-                                withUnsafeMutableBytes(of: &product.planes) { slots in
-                                    let slots = slots.bindMemory(to: UnsafePointer<UInt64>?.self)
-                                    for (i, plane) in planes.prefix(3).enumerated() { slots[i] = plane.baseAddress }
-                                }
-                                product.plane_count = Int32(ternary ? 1 : planes.count)
+                                product.planes = planes
+                                product.plane_count = Int32(ternary ? 1 : planeCount)
                                 product.ternary = ternary
                                 product.affine = format.affine
                                 product.a8 = activations.mode == .a8
@@ -50,20 +46,36 @@ struct CPopcountProduct {
         }
     }
 
-    /// acc [M, N] of GroupedPopcountGemm's order, columns split over the dispatch's pool, and
-    /// `finish(acc, columns)` called for each range of columns once its sums are in.
+    /// The group sums' buffer: the scratch's when there is one, else a new array.
+    private static func withSums<R>(_ count: Int, _ scratch: ProductScratch?, _ body: (UnsafeMutableBufferPointer<Int64>) -> R) -> R {
+        if let scratch { return scratch.withSums(count, body) }
+        var sums = [Int64](repeating: 0, count: count)
+        return sums.withUnsafeMutableBufferPointer { body($0) }
+    }
+
+    /// acc [M, N] of GroupedPopcountGemm's order, columns split over the dispatch's pool, then
+    /// `finish(acc, columns)` on the calling thread (its work is a small part of the product's).
     static func accumulate(_ weights: PackedWeights, _ activations: PackedActivations, _ dispatch: KernelDispatch,
                            finish: (UnsafeMutableBufferPointer<Double>, Range<Int>) -> Void) {
         guard let isa = dispatch.isa.cPath else { return }
-        var acc = [Double](repeating: 0, count: activations.rows * weights.n)
-        with(weights, activations, isa: isa) { product in
-            acc.withUnsafeMutableBufferPointer { acc in
-                dispatch.forEachColumnRange(weights.n) { columns in
-                    xnor_grouped_accumulate(isa, product, columns.lowerBound, columns.upperBound, acc.baseAddress)
-                    finish(acc, columns)
+        // Only finite rows are written, and `finish` reads only those: reused scratch needs no clearing.
+        with(weights, activations, isa: isa, scratch: dispatch.scratch) { product in
+            withAccumulations(activations.rows * weights.n, dispatch.scratch) { acc in
+                let width = dispatch.rangeWidth(weights.n)
+                if let pool = dispatch.pool {
+                    pool.withExclusivePool { xnor_grouped_accumulate_pooled($0, isa, product, width, acc.baseAddress) }
+                } else {
+                    xnor_grouped_accumulate_pooled(nil, isa, product, width, acc.baseAddress)
                 }
+                finish(acc, 0..<weights.n)
             }
         }
+    }
+
+    private static func withAccumulations<R>(_ count: Int, _ scratch: ProductScratch?, _ body: (UnsafeMutableBufferPointer<Double>) -> R) -> R {
+        if let scratch { return scratch.withAccumulations(count, body) }
+        var acc = [Double](repeating: 0, count: count)
+        return acc.withUnsafeMutableBufferPointer { body($0) }
     }
 
     /// I [M, N, planes, groups] (legacy: [M, N]); 0 for non-finite rows.
@@ -90,10 +102,14 @@ struct CPopcountProduct {
         return parts
     }
 
-    /// The words of every plane at once (a format has a variable number of planes).
-    private static func withPlanes<R>(_ planes: ArraySlice<RawStorage>, _ done: [UnsafeBufferPointer<UInt64>],
-                                      _ body: ([UnsafeBufferPointer<UInt64>]) -> R) -> R {
-        guard let first = planes.first else { return body(done) }
-        return first.withWords { withPlanes(planes.dropFirst(), done + [$0], body) }
+    /// The words of the first three planes (the C struct's slots) and the plane count, without
+    /// building an array per product.
+    private static func withPlanes<R>(_ planes: [RawStorage],
+                                      _ body: ((UnsafePointer<UInt64>?, UnsafePointer<UInt64>?, UnsafePointer<UInt64>?), Int) -> R) -> R {
+        let count = planes.count
+        func word(_ i: Int, _ inner: (UnsafePointer<UInt64>?) -> R) -> R {
+            i < count ? planes[i].withWords { inner($0.baseAddress) } : inner(nil)
+        }
+        return word(0) { p0 in word(1) { p1 in word(2) { p2 in body((p0, p1, p2), count) } } }
     }
 }

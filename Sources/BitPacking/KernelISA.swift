@@ -44,20 +44,30 @@ public enum KernelISA: String, Sendable, CaseIterable {
 public struct KernelDispatch: Sendable {
     public var isa: KernelISA
     public var pool: WorkerPool?
+    /// The products' buffers, reused from one product to the next (nil: each product allocates its own).
+    public var scratch: ProductScratch?
 
-    public init(isa: KernelISA = .best, pool: WorkerPool? = nil) {
+    public init(isa: KernelISA = .best, pool: WorkerPool? = nil, scratch: ProductScratch? = nil) {
         self.isa = isa
         self.pool = pool
+        self.scratch = scratch
     }
 
     /// Ranges that together cover 0..<n: one when there is no pool, else four per thread,
     /// which the pool hands out the same way every run (thread t takes ranges t, t + T, …), so
     /// a thread's caches keep its columns' weights from one product to the next.
     public func columnRanges(_ n: Int) -> [Range<Int>] {
-        let threads = pool?.threads ?? 1
-        guard threads > 1, n > 1 else { return [0..<n] }
-        let tasks = min(n, threads * 4), width = (n + tasks - 1) / tasks
+        let width = rangeWidth(n)
+        guard width < n else { return [0..<n] }
         return stride(from: 0, to: n, by: width).map { $0..<min(n, $0 + width) }
+    }
+
+    /// The width of the ranges `columnRanges(n)` cuts: n itself without a pool.
+    func rangeWidth(_ n: Int) -> Int {
+        let threads = pool?.threads ?? 1
+        guard threads > 1, n > 1 else { return n }
+        let tasks = min(n, threads * 4)
+        return (n + tasks - 1) / tasks
     }
 
     /// Calls `body(i, ranges[i])` for every range, on the pool's threads.
@@ -69,8 +79,11 @@ public struct KernelDispatch: Sendable {
         pool.parallelFor(ranges.count) { body($0, ranges[$0]) }
     }
 
-    /// Calls `body` with column ranges that together cover 0..<n, on the pool's threads.
+    /// Calls `body` with the ranges of `columnRanges(n)`, on the pool's threads, without
+    /// making the array (a decode step runs hundreds of products).
     func forEachColumnRange(_ n: Int, _ body: (Range<Int>) -> Void) {
-        forEach(columnRanges(n)) { body($1) }
+        let width = rangeWidth(n)
+        guard let pool, width < n else { return body(0..<n) }
+        pool.parallelFor((n + width - 1) / width) { body(($0 * width)..<min(n, ($0 + 1) * width)) }
     }
 }

@@ -42,6 +42,16 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// `body` with the C pool, or with nil while another run holds it (the products then run
+    /// on the calling thread alone): for C code that hands its own tasks to the pool.
+    func withExclusivePool<R>(_ body: (OpaquePointer?) -> R) -> R {
+        guard threads > 1, running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            return body(nil)
+        }
+        defer { running.store(false, ordering: .releasing) }
+        return body(pool)
+    }
+
     /// The number of cores online.
     public static var availableCores: Int {
         max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)

@@ -84,3 +84,26 @@ void xnor_grouped_integers(xnor_isa isa, const xnor_grouped_product *product, si
 void xnor_grouped_accumulate(xnor_isa isa, const xnor_grouped_product *product, size_t n0, size_t n1, double *acc) {
     XNOR_DISPATCH(xnor_grouped_accumulate, product, n0, n1, acc);
 }
+
+// The columns of one product in ranges of `width`, one pool task per range, with no Swift
+// closure per product (a decode step runs hundreds of products).
+typedef struct {
+    xnor_isa isa;
+    const xnor_grouped_product *product;
+    size_t width;
+    double *acc;
+} accumulate_job;
+
+static void accumulate_range(void *context, size_t index) {
+    const accumulate_job *job = context;
+    const size_t n0 = index * job->width, n1 = n0 + job->width < job->product->n ? n0 + job->width : job->product->n;
+    xnor_grouped_accumulate(job->isa, job->product, n0, n1, job->acc);
+}
+
+void xnor_grouped_accumulate_pooled(xnor_pool *pool, xnor_isa isa, const xnor_grouped_product *product, size_t width,
+                                    double *acc) {
+    if (width == 0) width = product->n;
+    if (width == 0) return;
+    accumulate_job job = {isa, product, width, acc};
+    xnor_pool_run(pool, (product->n + width - 1) / width, accumulate_range, &job);
+}

@@ -49,7 +49,7 @@ public final class Session {
         // A pool that cannot start its threads leaves the products on the calling thread.
         let pool = options.threads > 1 ? WorkerPool(threads: options.threads) : nil
         context = KernelContext(contextLength: options.contextLength, floatProducts: options.floatProducts,
-                                dispatch: KernelDispatch(isa: options.isa, pool: pool))
+                                dispatch: KernelDispatch(isa: options.isa, pool: pool, scratch: ProductScratch()))
     }
 
     /// A new session of `model` whose KV caches hold `contextLength` tokens (nil: the graph's).

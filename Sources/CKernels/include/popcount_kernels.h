@@ -67,6 +67,12 @@ void xnor_grouped_accumulate(xnor_isa isa, const xnor_grouped_product *product, 
 
 // A persistent pool of worker threads. The caller's thread takes part in every run.
 typedef struct xnor_pool xnor_pool;
+
+// xnor_grouped_accumulate over every column, in ranges of `width` columns handed to `pool`
+// (NULL: the calling thread alone). Range r is [r · width, (r + 1) · width), so a column's sum
+// does not depend on the pool.
+void xnor_grouped_accumulate_pooled(xnor_pool *pool, xnor_isa isa, const xnor_grouped_product *product, size_t width,
+                                    double *acc);
 // threads ≥ 1 (the caller counts as one); NULL if a thread could not be started.
 xnor_pool *xnor_pool_create(int threads);
 void xnor_pool_destroy(xnor_pool *pool);

@@ -30,16 +30,32 @@ struct HadamardKernel: OpKernel {
     }
 
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        try run(inputs: inputs, outputs: &outputs, work: Work(transform))
+    }
+
+    /// The session's work buffers for this node: a decode step allocates nothing.
+    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
+        try run(inputs: inputs, outputs: &outputs, work: context.slot { Work(transform) })
+    }
+
+    final class Work {
+        var values: [Double]
+        var scratch: [Double]
+
+        init(_ transform: HadamardTransform) {
+            values = [Double](repeating: 0, count: transform.size)
+            scratch = [Double](repeating: 0, count: transform.baseOrder)
+        }
+    }
+
+    private func run(inputs: [Tensor?], outputs: inout [Tensor], work: Work) throws {
         let x = try inputs.required(0)
         let n = transform.size
-        // An empty input needs no work buffer (whose size the attribute alone would set).
         guard x.count > 0 else { return }
-        var values = [Double](repeating: 0, count: n)
-        var scratch = [Double](repeating: 0, count: transform.baseOrder)
         try x.withUnsafeBuffer(of: Float.self) { input in
             try outputs[0].withUnsafeMutableBuffer(of: Float.self) { out in
-                values.withUnsafeMutableBufferPointer { v in
-                    scratch.withUnsafeMutableBufferPointer { s in
+                work.values.withUnsafeMutableBufferPointer { v in
+                    work.scratch.withUnsafeMutableBufferPointer { s in
                         for start in stride(from: 0, to: input.count, by: n) {
                             for i in 0..<n { v[i] = Double(input[start + i]) }
                             transform.apply(v, scratch: s)
