@@ -150,7 +150,11 @@ struct Convert: ParsableCommand {
         }
         if let built = model.built {
             for name in built.keptByDefault {
-                pass.keptByDefault[name] = "the \(name.hasPrefix("output") ? "output projection" : "embedding") stays at source precision by default"
+                let output = name.hasPrefix("output")
+                let type = output ? outputType : tokenEmbeddingType
+                pass.keptByDefault[name] = type == .source
+                    ? "the \(output ? "output projection" : "embedding") stays at source precision by default"
+                    : "the \(output ? "output projection" : "embedding") stays a float product, stored as \(type.rawValue.uppercased()) (\(output ? "--output-type" : "--token-embedding-type"))"
             }
         }
         var graph = model.graph
