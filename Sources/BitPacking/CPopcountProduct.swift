@@ -78,6 +78,40 @@ struct CPopcountProduct {
         return acc.withUnsafeMutableBufferPointer { body($0) }
     }
 
+    /// The legacy formats' integers I [M, N] into the scratch, columns split over the pool (one
+    /// integer per output, so the blocks of xnor_grouped_integers_pooled are [M, width_r]), then
+    /// `body(I, m, column)` reading them: on the calling thread for one row (a decode step),
+    /// else over the pool by column ranges.
+    static func forEachLegacyInteger(_ weights: PackedWeights, _ activations: PackedActivations, _ dispatch: KernelDispatch,
+                                     _ body: (Int, Int, Int64) -> Void) {
+        guard let isa = dispatch.isa.cPath else { return }
+        let rows = activations.rows, n = weights.n, width = dispatch.rangeWidth(n)
+        with(weights, activations, isa: isa, scratch: dispatch.scratch) { product in
+            withIntegers(rows * n, dispatch.scratch) { parts in
+                if let pool = dispatch.pool {
+                    pool.withExclusivePool { xnor_grouped_integers_pooled($0, isa, product, width, 1, parts.baseAddress) }
+                } else {
+                    xnor_grouped_integers_pooled(nil, isa, product, width, 1, parts.baseAddress)
+                }
+                func read(_ columns: Range<Int>) {
+                    for m in 0..<rows where activations.finite[m] {
+                        for column in columns {
+                            let n0 = column / width * width, blockWidth = min(width, n - n0)
+                            body(m, column, parts[rows * n0 + m * blockWidth + (column - n0)])
+                        }
+                    }
+                }
+                if rows == 1 { read(0..<n) } else { dispatch.forEachColumnRange(n, read) }
+            }
+        }
+    }
+
+    private static func withIntegers<R>(_ count: Int, _ scratch: ProductScratch?, _ body: (UnsafeMutableBufferPointer<Int64>) -> R) -> R {
+        if let scratch { return scratch.withIntegers(count, body) }
+        var parts = [Int64](repeating: 0, count: count)
+        return parts.withUnsafeMutableBufferPointer { body($0) }
+    }
+
     /// I [M, N, planes, groups] (legacy: [M, N]); 0 for non-finite rows.
     static func integerParts(_ weights: PackedWeights, _ activations: PackedActivations, _ dispatch: KernelDispatch) -> [Int64] {
         guard let isa = dispatch.isa.cPath else { return [] }

@@ -56,6 +56,16 @@ public enum PopcountGemm {
         guard let mode = legacyMode(weights, activations) else { return }
         let n = weights.n
         let perRowScale = weights.format == .w1
+        if dispatch.isa.cPath != nil {
+            weights.scaleStorage.withBytes { scales in
+                CPopcountProduct.forEachLegacyInteger(weights, activations, dispatch) { m, column, integer in
+                    let weightScale = scales.load(fromByteOffset: perRowScale ? column * 4 : 0, as: Float.self)
+                    let product = Numerics.product(mode, weightScale: weightScale, activationScale: activations.scales[m], integer: integer)
+                    output[m * n + column] = transform.apply(product, column: column)
+                }
+            }
+            return
+        }
         let parts = legacyIntegerParts(weights, activations, dispatch)
         weights.scaleStorage.withBytes { scales in
             for m in 0..<activations.rows where activations.finite[m] {

@@ -1,5 +1,5 @@
-/// The buffers one product needs besides its output (the group sums S and the float64
-/// accumulations), kept between products so that a decode step allocates nothing: a
+/// The buffers one product needs besides its output (the group sums S, the integer parts and
+/// the float64 accumulations), kept between products so that a decode step allocates nothing: a
 /// session's products take them in turn. They grow to the largest product seen and are
 /// 64-byte aligned.
 ///
@@ -8,12 +8,14 @@
 public final class ProductScratch: @unchecked Sendable {
     private var sums = AlignedBuffer<Int64>()
     private var accumulations = AlignedBuffer<Double>()
+    private var integers = AlignedBuffer<Int64>()
 
     public init() {}
 
     deinit {
         sums.release()
         accumulations.release()
+        integers.release()
     }
 
     func withSums<R>(_ count: Int, _ body: (UnsafeMutableBufferPointer<Int64>) -> R) -> R {
@@ -22,6 +24,10 @@ public final class ProductScratch: @unchecked Sendable {
 
     func withAccumulations<R>(_ count: Int, _ body: (UnsafeMutableBufferPointer<Double>) -> R) -> R {
         body(accumulations.reserve(count))
+    }
+
+    func withIntegers<R>(_ count: Int, _ body: (UnsafeMutableBufferPointer<Int64>) -> R) -> R {
+        body(integers.reserve(count))
     }
 }
 

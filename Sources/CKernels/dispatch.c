@@ -107,3 +107,26 @@ void xnor_grouped_accumulate_pooled(xnor_pool *pool, xnor_isa isa, const xnor_gr
     accumulate_job job = {isa, product, width, acc};
     xnor_pool_run(pool, (product->n + width - 1) / width, accumulate_range, &job);
 }
+
+// xnor_grouped_integers in ranges of `width` columns handed to the pool; range r writes its
+// [M, width_r, per] block at parts + M · per · r · width.
+typedef struct {
+    xnor_isa isa;
+    const xnor_grouped_product *product;
+    size_t width, per;
+    int64_t *parts;
+} integers_job;
+
+static void integers_range(void *context, size_t index) {
+    const integers_job *job = context;
+    const size_t n0 = index * job->width, n1 = n0 + job->width < job->product->n ? n0 + job->width : job->product->n;
+    xnor_grouped_integers(job->isa, job->product, n0, n1, job->parts + job->product->rows * job->per * n0);
+}
+
+void xnor_grouped_integers_pooled(xnor_pool *pool, xnor_isa isa, const xnor_grouped_product *product, size_t width, size_t per,
+                                  int64_t *parts) {
+    if (width == 0) width = product->n;
+    if (width == 0) return;
+    integers_job job = {isa, product, width, per, parts};
+    xnor_pool_run(pool, (product->n + width - 1) / width, integers_range, &job);
+}

@@ -73,6 +73,12 @@ typedef struct xnor_pool xnor_pool;
 // does not depend on the pool.
 void xnor_grouped_accumulate_pooled(xnor_pool *pool, xnor_isa isa, const xnor_grouped_product *product, size_t width,
                                     double *acc);
+
+// xnor_grouped_integers over every column, in ranges of `width` columns handed to `pool`:
+// range r, columns [n0, n1) with n0 = r · width, writes its [M, n1 − n0, per] block (per: the
+// integer parts of one output) at parts + M · per · n0. The blocks together fill [M, N, per].
+void xnor_grouped_integers_pooled(xnor_pool *pool, xnor_isa isa, const xnor_grouped_product *product, size_t width, size_t per,
+                                  int64_t *parts);
 // threads ≥ 1 (the caller counts as one); NULL if a thread could not be started.
 xnor_pool *xnor_pool_create(int threads);
 void xnor_pool_destroy(xnor_pool *pool);
