@@ -44,8 +44,14 @@ public enum Numerics {
                 }
             }
         }
+        return ternaryScale(sum: sum, common: common, onlyCommon: onlyCommon, count: values.count)
+    }
+
+    /// γ from the sums of `ternaryScale` (Σ |w| in float64 in index order, the first nonzero
+    /// |w|, whether every nonzero |w| equals it), however they were computed.
+    public static func ternaryScale(sum: Double, common: Float, onlyCommon: Bool, count: Int) -> (gamma: Float, tookCodesAsGiven: Bool) {
         if onlyCommon && common > 0 { return (common, true) }
-        return (max(Float(sum / Double(values.count)), scaleFloor), false)
+        return (max(Float(sum / Double(count)), scaleFloor), false)
     }
 
     /// q = clamp(roundHalfEven(w / γ), −1, 1), with w / γ a float32 division.

@@ -20,7 +20,7 @@ extension PackedWeights {
         case .w1: return packBinary(weights, n: n, k: k, stride: stride, dispatch: dispatch)
         case .w1_58:
             // One float64 sum in index order over the whole matrix: not split, so γ is the same.
-            let (gamma, tookCodes) = Numerics.ternaryScale(weights)
+            let (gamma, tookCodes) = dispatch.isa.cPath == nil ? Numerics.ternaryScale(weights) : cTernaryScale(weights)
             if let isa = dispatch.isa.cPath, let base = weights.baseAddress {
                 return packTernary(n: n, k: k, stride: stride, gamma: gamma, tookCodesAsGiven: tookCodes, dispatch: dispatch) { rows, nonzero, negative in
                     xnor_pack_ternary_weights(isa, base, k, rows.lowerBound, rows.upperBound, stride, gamma, nonzero, negative)
@@ -55,6 +55,14 @@ extension PackedWeights {
             throw BitPackingError("ternary code [\(bad / k), \(bad % k)] is \(codes[bad]), not -1, 0 or 1")
         }
         return packTernary(n: n, k: k, stride: stride, gamma: gamma, tookCodesAsGiven: tookCodesAsGiven) { codes[$0] }
+    }
+
+    /// `Numerics.ternaryScale` with its sums in C: the same float64 chain, without the Swift
+    /// loop's branches (a converter's longest sequential step).
+    private static func cTernaryScale(_ weights: UnsafeBufferPointer<Float>) -> (gamma: Float, tookCodesAsGiven: Bool) {
+        var sum = 0.0, common: Float = 0, onlyCommon = true
+        xnor_ternary_scale_sums(weights.baseAddress, weights.count, &sum, &common, &onlyCommon)
+        return Numerics.ternaryScale(sum: sum, common: common, onlyCommon: onlyCommon, count: weights.count)
     }
 
     private static func checkWeights(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int) throws {

@@ -168,3 +168,23 @@ void xnor_pack_sign_weights(xnor_isa isa, const float *w, size_t k, size_t r0, s
 #endif
     sign_rows_scalar(w, k, r0, r1, stride, signs);
 }
+
+void xnor_ternary_scale_sums(const float *w, size_t count, double *sum, float *common, bool *only_common) {
+    // One float64 chain in index order, exactly as the Swift reference adds (each float32
+    // magnitude is exact in float64; FP_CONTRACT is off and nothing is reassociated).
+    double total = 0;
+    for (size_t i = 0; i < count; i++) total += (double)fabsf(w[i]);
+    *sum = total;
+    // The first nonzero magnitude, then whether every nonzero magnitude equals it: a separate
+    // pass the compiler vectorizes, outside the latency-bound chain above.
+    size_t first = 0;
+    while (first < count && w[first] == 0) first++;
+    const float c = first < count ? fabsf(w[first]) : 0;
+    bool same = true;
+    for (size_t i = first; i < count; i++) {
+        const float m = fabsf(w[i]);
+        same &= (m == 0) | (m == c);
+    }
+    *common = c;
+    *only_common = same;
+}

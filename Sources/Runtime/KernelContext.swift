@@ -45,6 +45,14 @@ public final class KernelContext {
         slots.values.compactMap { $0 as? any SequenceState }
     }
 
+    /// The tokens the longest sequence state holds, without collecting the states (the
+    /// generator asks once per token).
+    var sequenceLength: Int {
+        var longest = 0
+        for case let state as any SequenceState in slots.values { longest = max(longest, state.length) }
+        return longest
+    }
+
     /// Whether some state cannot be truncated or copied (a kernel's own `KernelState`).
     var hasOtherStates: Bool {
         slots.values.contains { $0 is any KernelState && !($0 is any SequenceState) }

@@ -9,7 +9,7 @@ public struct SequenceCache {
     /// The tokens held: the next run's positions start here. Every cache of the session holds
     /// the same count.
     public var length: Int {
-        session.context.sequenceStates.map(\.length).max() ?? 0
+        session.context.sequenceLength
     }
 
     /// The tokens the caches can hold, nil when the model keeps no sequence.

@@ -136,6 +136,9 @@ struct Convert: ParsableCommand {
         // (shards and external data may be links to files elsewhere).
         _ = try OutputSet(outputFiles, inputs: [source] + calibrationFiles, replace: force)
         let model = try SourceModel.open(source)
+        let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")
+        let sourceFiles = try SourceModel.files(of: source, model: model)
+        let hashing = SourceHashing(format: format, files: sourceFiles)
         // Before the packing, so that a tokenizer that does not read fails at once.
         let carried = try CarriedMetadata.of(source, model: model, withTokenizer: !noTokenizer)
         let calibrating = calibration.data != nil && model.built?.defaultMode != ConversionMode.w1_58a8.rawValue
@@ -183,10 +186,8 @@ struct Convert: ParsableCommand {
         let pool = threadOptions.count > 1 ? WorkerPool(threads: threadOptions.count) : nil
         let packed = try WeightPackingPass.run(calibrated?.graph ?? rewritten, quantized: calibrated?.quantized ?? [:],
                                                dispatch: KernelDispatch(pool: pool), progress: progress.update)
-        let format = model.onnx != nil ? "onnx" : (model.checkpoint?.format.rawValue ?? "xnor")
-        let sourceFiles = try SourceModel.files(of: source, model: model)
         let outputs = try OutputSet(outputFiles, inputs: [source] + sourceFiles.map(\.path) + calibrationFiles, replace: force)
-        let sourceInfo = try XNORSource.hashing(format: format, files: sourceFiles)
+        let sourceInfo = try hashing.wait()
         let name = carried.name ?? ModelPath.modelIDName(self.source)
             ?? (model.graph.name.isEmpty ? AtomicFileWriter.baseName(of: source) : model.graph.name)
         let modelWriter = try outputs.writer(for: output)
