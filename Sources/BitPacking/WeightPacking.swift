@@ -124,30 +124,22 @@ extension PackedWeights {
     /// Sets the nonzero and negative planes from `code(index)` for every row-major index.
     private static func packTernary(n: Int, k: Int, stride: Int, gamma: Float, tookCodesAsGiven: Bool,
                                     dispatch: KernelDispatch = KernelDispatch(), code: (Int) -> Int8) -> PackedWeights {
-        let nonzeroPlane = RawStorage(zeroedByteCount: n * stride * 8)
-        let negativePlane = RawStorage(zeroedByteCount: n * stride * 8)
-        let scales = RawStorage(zeroedByteCount: 4)
-        scales.withMutableFloats { $0[0] = gamma }
-        nonzeroPlane.withMutableWords { nz in
-            negativePlane.withMutableWords { neg in
-                dispatch.forEachColumnRange(n) { rows in for row in rows {
-                    let base = row * stride
-                    for word in 0..<BitLayout.dataWords(k: k) {
-                        let start = word * 64
-                        var nonzero: UInt64 = 0, negative: UInt64 = 0
-                        for i in start..<min(start + 64, k) {
-                            let q = code(row * k + i)
-                            let bit = UInt64(1) << UInt64(i - start)
-                            if q != 0 { nonzero |= bit }
-                            if q < 0 { negative |= bit }
-                        }
-                        nz[base + word] = nonzero
-                        neg[base + word] = negative
+        packTernary(n: n, k: k, stride: stride, gamma: gamma, tookCodesAsGiven: tookCodesAsGiven, dispatch: dispatch) { rows, nz, neg in
+            guard let nz, let neg else { return }
+            for row in rows {
+                for word in 0..<BitLayout.dataWords(k: k) {
+                    let start = word * 64
+                    var nonzero: UInt64 = 0, negative: UInt64 = 0
+                    for i in start..<min(start + 64, k) {
+                        let q = code(row * k + i)
+                        let bit = UInt64(1) << UInt64(i - start)
+                        if q != 0 { nonzero |= bit }
+                        if q < 0 { negative |= bit }
                     }
-                } }
+                    nz[row * stride + word] = nonzero
+                    neg[row * stride + word] = negative
+                }
             }
         }
-        return PackedWeights(format: .w1_58, n: n, k: k, rowStrideWords: stride,
-                             tookTernaryCodesAsGiven: tookCodesAsGiven, planes: [nonzeroPlane, negativePlane], scales: scales)
     }
 }

@@ -6,30 +6,11 @@
 
 #include <string.h>
 
+#include "half.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
-
-static inline float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff, bits;
-    if (exponent == 0) {
-        if (mantissa == 0) {
-            bits = sign;
-        } else {
-            // Subnormal: normalize.
-            exponent = 127 - 15 + 1;
-            while (!(mantissa & 0x400)) { mantissa <<= 1; exponent--; }
-            bits = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
-        }
-    } else if (exponent == 31) {
-        bits = sign | 0x7f800000 | (mantissa << 13);
-    } else {
-        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 static inline size_t block_bytes(xnor_block_type type) {
     switch (type) {
@@ -39,8 +20,6 @@ static inline size_t block_bytes(xnor_block_type type) {
     default: return 64;
     }
 }
-
-static inline uint16_t load16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
 // The 32 codes of a block as floats (Q4_1: d · q, its m added by the caller).
 static inline void codes(xnor_block_type type, const uint8_t *block, float *q) {
@@ -64,10 +43,10 @@ static float dot_scalar(xnor_block_type type, const uint8_t *row, size_t blocks,
         float q[32], sum = 0, xsum = 0;
         codes(type, block, q);
         for (int i = 0; i < 32; i++) sum += q[i] * x[b * 32 + i];
-        total += half_to_float(load16(block)) * sum;
+        total += xnor_half_to_float(xnor_load16(block)) * sum;
         if (type == XNOR_BLOCK_Q4_1) {
             for (int i = 0; i < 32; i++) xsum += x[b * 32 + i];
-            total += half_to_float(load16(block + 2)) * xsum;
+            total += xnor_half_to_float(xnor_load16(block + 2)) * xsum;
         }
     }
     return total;
@@ -87,8 +66,8 @@ static float dot_half_scalar(xnor_block_type type, const uint8_t *row, size_t bl
     for (size_t b = 0; b < blocks; b++) {
         float sum = 0;
         for (int i = 0; i < 32; i++) {
-            uint16_t h = load16(row + (b * 32 + i) * 2);
-            sum += (type == XNOR_BLOCK_F16 ? half_to_float(h) : bf16_to_float(h)) * x[b * 32 + i];
+            uint16_t h = xnor_load16(row + (b * 32 + i) * 2);
+            sum += (type == XNOR_BLOCK_F16 ? xnor_half_to_float(h) : bf16_to_float(h)) * x[b * 32 + i];
         }
         total += sum;
     }
@@ -157,10 +136,10 @@ static float dot_avx2(xnor_block_type type, const uint8_t *row, size_t blocks, c
         sum = _mm256_fmadd_ps(q[1], x1, sum);
         sum = _mm256_fmadd_ps(q[2], x2, sum);
         sum = _mm256_fmadd_ps(q[3], x3, sum);
-        total = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(load16(block))), sum, total);
+        total = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(xnor_load16(block))), sum, total);
         if (type == XNOR_BLOCK_Q4_1) {
             __m256 xs = _mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3));
-            offsets = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(load16(block + 2))), xs, offsets);
+            offsets = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(xnor_load16(block + 2))), xs, offsets);
         }
     }
     return sum8(_mm256_add_ps(total, offsets));
@@ -192,9 +171,9 @@ static float dot_avx512(xnor_block_type type, const uint8_t *row, size_t blocks,
         __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi));
         __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
         __m512 sum = _mm512_fmadd_ps(q1, x1, _mm512_mul_ps(q0, x0));
-        total = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(load16(block))), sum, total);
+        total = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(xnor_load16(block))), sum, total);
         if (type == XNOR_BLOCK_Q4_1) {
-            offsets = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(load16(block + 2))), _mm512_add_ps(x0, x1), offsets);
+            offsets = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(xnor_load16(block + 2))), _mm512_add_ps(x0, x1), offsets);
         }
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(total, offsets));

@@ -5,32 +5,11 @@
 
 #include <string.h>
 
+#include "half.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
-
-static inline float half_bits_to_float(uint16_t h) {
-    // Q4_K / Q6_K scales are finite fp16 values; subnormals are handled, NaN and infinity pass through.
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff, bits;
-    if (exponent == 0) {
-        if (mantissa == 0) {
-            bits = sign;
-        } else {
-            exponent = 127 - 15 + 1;
-            while (!(mantissa & 0x400)) { mantissa <<= 1; exponent--; }
-            bits = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
-        }
-    } else if (exponent == 31) {
-        bits = sign | 0x7f800000 | (mantissa << 13);
-    } else {
-        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-static inline uint16_t load16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
 size_t xnor_kquant_block_bytes(xnor_block_type type) { return type == XNOR_BLOCK_Q4_K ? 144 : 210; }
 
@@ -49,7 +28,7 @@ static inline void scale_min_k4(const uint8_t *q, int j, uint8_t *scale, uint8_t
 // the decoding for that instruction set.
 #define DECODE_Q4_K(block, y)                                                                    \
     do {                                                                                         \
-        const float d = half_bits_to_float(load16(block)), dmin = half_bits_to_float(load16((block) + 2)); \
+        const float d = xnor_half_to_float(xnor_load16(block)), dmin = xnor_half_to_float(xnor_load16((block) + 2)); \
         for (int pair = 0; pair < 4; pair++) {                                                   \
             const uint8_t *qs = (block) + 16 + pair * 32;                                        \
             uint8_t sc0, m0, sc1, m1;                                                            \
@@ -66,7 +45,7 @@ static inline void scale_min_k4(const uint8_t *q, int j, uint8_t *scale, uint8_t
 
 #define DECODE_Q6_K(block, y)                                                                    \
     do {                                                                                         \
-        const float d = half_bits_to_float(load16((block) + 208));                               \
+        const float d = xnor_half_to_float(xnor_load16((block) + 208));                               \
         for (int h = 0; h < 2; h++) {                                                            \
             const uint8_t *ql = (block) + h * 64, *qh = (block) + 128 + h * 32;                  \
             const int8_t *sc = (const int8_t *)((block) + 192 + h * 8);                          \

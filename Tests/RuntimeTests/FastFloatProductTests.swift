@@ -22,6 +22,16 @@ import Testing
         return ConstantTensor(name: name, elementType: type, shape: shape, storage: .owned(bytes))
     }
 
+    /// On every instruction-set path, on 1 and 3 threads: within float32 rounding of the reference.
+    private static func expectEveryPathNearTheReference(_ graph: Graph, _ inputs: [[String: Tensor]], _ label: String) throws {
+        for isa in KernelISA.allCases where isa.isSupported {
+            for threads in [1, 3] {
+                let error = try relativeDifference(graph, inputs, fast: SessionOptions(floatProducts: .fast, threads: threads, isa: isa))
+                #expect(error <= 1e-5, "\(label) \(isa) threads \(threads): relative difference \(error)")
+            }
+        }
+    }
+
     /// max |fast − reference| / max |reference| over the graph's output `Y`.
     private static func relativeDifference(_ graph: Graph, _ inputs: [[String: Tensor]], fast options: SessionOptions = SessionOptions(floatProducts: .fast)) throws -> Double {
         let model = try CompiledModel(graph: graph)
@@ -103,12 +113,7 @@ import Testing
                           nodes: [Node(name: "g", opType: "Gemm", inputs: ["X", "W"], outputs: ["Y"], attributes: [("transB", .int(1))])],
                           opsets: ["": 18])
         let inputs = [["X": try Self.tensor([m, k], seed: 3)]]
-        for isa in KernelISA.allCases where isa.isSupported {
-            for threads in [1, 3] {
-                let error = try Self.relativeDifference(graph, inputs, fast: SessionOptions(floatProducts: .fast, threads: threads, isa: isa))
-                #expect(error <= 1e-5, "\(type.name) m \(m) \(isa) threads \(threads): relative difference \(error)")
-            }
-        }
+        try Self.expectEveryPathNearTheReference(graph, inputs, "\(type.name) m \(m)")
     }
 
     /// A weight in a block type read in its blocks by the C dot kernels (up to 16 rows, on every
@@ -125,12 +130,7 @@ import Testing
                                        attributes: [("transB", .int(1)), ("alpha", .float(0.75)), ("beta", .float(-1.5))])],
                           opsets: ["": 18])
         let inputs = [["X": try Self.tensor([m, k], seed: 3)]]
-        for isa in KernelISA.allCases where isa.isSupported {
-            for threads in [1, 3] {
-                let error = try Self.relativeDifference(graph, inputs, fast: SessionOptions(floatProducts: .fast, threads: threads, isa: isa))
-                #expect(error <= 1e-5, "\(type.name) m \(m) \(isa) threads \(threads): relative difference \(error)")
-            }
-        }
+        try Self.expectEveryPathNearTheReference(graph, inputs, "\(type.name) m \(m)")
     }
 
     /// F16 and BF16 weights read in place by the same kernels (a source model's output head,
@@ -145,12 +145,7 @@ import Testing
                                        attributes: [("transB", .int(1)), ("alpha", .float(0.75)), ("beta", .float(-1.5))])],
                           opsets: ["": 18])
         let inputs = [["X": try Self.tensor([m, k], seed: 3)]]
-        for isa in KernelISA.allCases where isa.isSupported {
-            for threads in [1, 3] {
-                let error = try Self.relativeDifference(graph, inputs, fast: SessionOptions(floatProducts: .fast, threads: threads, isa: isa))
-                #expect(error <= 1e-5, "\(type) m \(m) \(isa) threads \(threads): relative difference \(error)")
-            }
-        }
+        try Self.expectEveryPathNearTheReference(graph, inputs, "\(type) m \(m)")
     }
 
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
