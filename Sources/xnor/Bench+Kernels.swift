@@ -31,14 +31,21 @@ extension Bench {
         for (name, format, activation) in formats {
             for m in [1, 64] { cases.append(KernelCase(label: name, n: 4096, k: 4096, format: format, activation: activation, m: m)) }
         }
-        // Beyond the caches: 32768 × 8192 (32 MiB per plane), decode only.
+        // Beyond the caches: 32768 × 8192 (32 MiB per plane; within a large L3), and for the
+        // one-plane formats N rows of 8192 filling twice the last-level cache, decode only.
         for (name, format, activation) in formats where ["w1a1", "w1a8", "b3g192 a8"].contains(name) {
             cases.append(KernelCase(label: name, n: 32768, k: 8192, format: format, activation: activation, m: 1))
+        }
+        let beyondRows = Self.rowsBeyondLastLevelCache(k: 8192)
+        if beyondRows > 32768 {
+            for (name, format, activation) in formats where ["w1a1", "w1a8"].contains(name) {
+                cases.append(KernelCase(label: name, n: beyondRows, k: 8192, format: format, activation: activation, m: 1))
+            }
         }
         var rows: [[(String, JSONValue)]] = []
         var random = SplitMix64(seed: 7)
         for c in cases {
-            let packed = try PackedWeights.pack(Self.randomCodes(c, &random))
+            let packed = c.n > 32768 ? try RandomPlanes.weights(n: c.n, k: c.k, &random) : try PackedWeights.pack(Self.randomCodes(c, &random))
             var activations = PackedActivations()
             let x = (0..<(c.m * c.k)).map { _ in Float(Int(random.next() % 2001) - 1000) / 250 }
             try activations.pack(x, rows: c.m, k: c.k, mode: c.activation)
@@ -52,7 +59,7 @@ extension Bench {
             let planes = Double(c.format.kind == .ternary ? 2 : c.format.planes) * Double(c.activation.planeCount)
             let binaryOps = Double(c.m) * Double(c.n) * Double(c.k) * planes
             let gbs = weightBytes / seconds / 1e9, gops = binaryOps / seconds / 1e9
-            let beyondCache = c.n == 32768
+            let beyondCache = c.n >= 32768
             rows.append([("shape", .string("\(c.n)x\(c.k)")), ("format", .string(c.label)), ("m", .int(Int64(c.m))),
                          ("kind", .string(c.m == 1 ? "gemv" : "gemm")), ("ms", .double(seconds * 1000)),
                          ("weight_gb_per_s", .double(gbs)), ("binary_gops", .double(gops)),
@@ -79,6 +86,20 @@ extension Bench {
     }
 
     /// Random codes and scales of the case's format (scales exact in float16).
+    /// Rows of K inputs whose one-plane packed weights fill twice the last-level cache (sysfs's
+    /// largest cache level of cpu0; 32 MiB when it does not say).
+    static func rowsBeyondLastLevelCache(k: Int) -> Int {
+        var largest = 32 << 20
+        for index in 0..<8 {
+            guard let text = try? String(contentsOfFile: "/sys/devices/system/cpu/cpu0/cache/index\(index)/size", encoding: .utf8) else { continue }
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let scale = trimmed.hasSuffix("K") ? 1 << 10 : trimmed.hasSuffix("M") ? 1 << 20 : 1
+            if let value = Int(trimmed.filter(\.isNumber)) { largest = max(largest, value * scale) }
+        }
+        let rowBytes = (BitLayout.rowStrideWords(k: k) ?? 1) * 8
+        return (2 * largest + rowBytes - 1) / rowBytes
+    }
+
     static func randomCodes(_ c: KernelCase, _ random: inout SplitMix64) -> QuantizedMatrix {
         let count = c.n * c.k
         let planes = c.format.kind == .ternary ? 1 : c.format.planes
