@@ -81,7 +81,7 @@ public struct KernelDispatch: Sendable {
 
     /// Calls `body` with the ranges of `columnRanges(n)`, on the pool's threads, without
     /// making the array (a decode step runs hundreds of products).
-    func forEachColumnRange(_ n: Int, _ body: (Range<Int>) -> Void) {
+    public func forEachColumnRange(_ n: Int, _ body: (Range<Int>) -> Void) {
         let width = rangeWidth(n)
         guard let pool, width < n else { return body(0..<n) }
         pool.parallelFor((n + width - 1) / width) { body(($0 * width)..<min(n, ($0 + 1) * width)) }

@@ -37,7 +37,7 @@ struct BlockProduct {
         let isa = dispatch.isa.cPath ?? XNOR_ISA_SCALAR
         try rows.constant.withBytes { raw in
             guard raw.count >= n &* rows.rowBytes else { throw OpError("internal error: weight '\(rows.constant.name)' is shorter than its rows") }
-            dispatch.forEach(dispatch.columnRanges(n)) { _, columns in
+            dispatch.forEachColumnRange(n) { columns in
                 xnor_block_gemm(isa, type, raw.baseAddress, k, columns.lowerBound, columns.upperBound, x.baseAddress, m, output.baseAddress, n)
             }
         }
