@@ -17,7 +17,8 @@ struct KeptTensorTypePassTests {
         #expect(table.blockType == .q8_0)
         let source = try #require(graph.initializers.first { $0.name == "token_embd.weight" })
         #expect(try table.withBytes { Array($0) } == (try Q8_0Encoder.encode(try source.floatValues())))
-        #expect(report == ["token_embd.weight: F32 → Q8_0"])
+        #expect(report == ["token_embd.weight: tied (the embedding is the output projection): --output-type q8_0 applies, not --token-embedding-type f16",
+                           "token_embd.weight: F32 → Q8_0"])
         // Q8_0's rounding of the embedding and head: small against the logits' spread.
         let before = try TinyDecoder.logits(graph), after = try TinyDecoder.logits(typed)
         let spread = before.map(abs).max()!

@@ -30,12 +30,16 @@ public struct KeptTensorTypePass: Sendable {
         for node in graph.nodes where node.opType == "Embedding" && node.domain == XNORPopcountGemmNode.domain && node.inputs.count == 2 {
             targets[node.inputs[1]] = tokenEmbedding
         }
+        var report: [String] = []
         // After the embedding, so that a tied table takes the output's type.
         for node in graph.nodes where node.opType == "Gemm" && node.outputs.first == LanguageModelNames.logitsOutput && node.inputs.count >= 2 {
-            targets[node.inputs[1]] = output
+            let name = node.inputs[1]
+            if targets[name] != nil, tokenEmbedding != output {
+                report.append("\(name): tied (the embedding is the output projection): --output-type \(output.rawValue) applies, not --token-embedding-type \(tokenEmbedding.rawValue)")
+            }
+            targets[name] = output
         }
         var result = graph
-        var report: [String] = []
         for (name, type) in targets.sorted(by: { $0.key < $1.key }) where type != .source {
             guard let index = result.initializers.firstIndex(where: { $0.name == name }) else { continue }
             let tensor = result.initializers[index]
