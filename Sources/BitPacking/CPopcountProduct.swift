@@ -13,7 +13,8 @@ struct CPopcountProduct {
         let wordsPerGroup = format.groupSize.map { $0 / 64 } ?? dataWords
         let groups = format.isLegacy ? 1 : format.groupCount(k: k)
         let ternary = format.kind == .ternary
-        return withSums(activations.rows * groups, scratch) { sums in
+        // Without a session's scratch (a product outside a session), buffers of its own.
+        return (scratch ?? ProductScratch()).withSums(activations.rows * groups) { sums in
             withPlanes(weights.planes) { planes, planeCount in
                 activations.words.withUnsafeBufferPointer { words in
                     activations.finite.withUnsafeBufferPointer { finite in
@@ -46,21 +47,15 @@ struct CPopcountProduct {
         }
     }
 
-    /// The group sums' buffer: the scratch's when there is one, else a new array.
-    private static func withSums<R>(_ count: Int, _ scratch: ProductScratch?, _ body: (UnsafeMutableBufferPointer<Int64>) -> R) -> R {
-        if let scratch { return scratch.withSums(count, body) }
-        var sums = [Int64](repeating: 0, count: count)
-        return sums.withUnsafeMutableBufferPointer { body($0) }
-    }
-
     /// acc [M, N] of GroupedPopcountGemm's order, columns split over the dispatch's pool, then
     /// `finish(acc, columns)` on the calling thread (its work is a small part of the product's).
     static func accumulate(_ weights: PackedWeights, _ activations: PackedActivations, _ dispatch: KernelDispatch,
                            finish: (UnsafeMutableBufferPointer<Double>, Range<Int>) -> Void) {
         guard let isa = dispatch.isa.cPath else { return }
         // Only finite rows are written, and `finish` reads only those: reused scratch needs no clearing.
-        with(weights, activations, isa: isa, scratch: dispatch.scratch) { product in
-            withAccumulations(activations.rows * weights.n, dispatch.scratch) { acc in
+        let scratch = dispatch.scratch ?? ProductScratch()
+        with(weights, activations, isa: isa, scratch: scratch) { product in
+            scratch.withAccumulations(activations.rows * weights.n) { acc in
                 let width = dispatch.rangeWidth(weights.n)
                 if let pool = dispatch.pool {
                     pool.withExclusivePool { xnor_grouped_accumulate_pooled($0, isa, product, width, acc.baseAddress) }
@@ -72,12 +67,6 @@ struct CPopcountProduct {
         }
     }
 
-    private static func withAccumulations<R>(_ count: Int, _ scratch: ProductScratch?, _ body: (UnsafeMutableBufferPointer<Double>) -> R) -> R {
-        if let scratch { return scratch.withAccumulations(count, body) }
-        var acc = [Double](repeating: 0, count: count)
-        return acc.withUnsafeMutableBufferPointer { body($0) }
-    }
-
     /// The legacy formats' integers I [M, N] into the scratch, columns split over the pool (one
     /// integer per output, so the blocks of xnor_grouped_integers_pooled are [M, width_r]), then
     /// `body(I, m, column)` reading them: on the calling thread for one row (a decode step),
@@ -86,8 +75,9 @@ struct CPopcountProduct {
                                      _ body: (Int, Int, Int64) -> Void) {
         guard let isa = dispatch.isa.cPath else { return }
         let rows = activations.rows, n = weights.n, width = dispatch.rangeWidth(n)
-        with(weights, activations, isa: isa, scratch: dispatch.scratch) { product in
-            withIntegers(rows * n, dispatch.scratch) { parts in
+        let scratch = dispatch.scratch ?? ProductScratch()
+        with(weights, activations, isa: isa, scratch: scratch) { product in
+            scratch.withIntegers(rows * n) { parts in
                 if let pool = dispatch.pool {
                     pool.withExclusivePool { xnor_grouped_integers_pooled($0, isa, product, width, 1, parts.baseAddress) }
                 } else {
@@ -104,12 +94,6 @@ struct CPopcountProduct {
                 if rows == 1 { read(0..<n) } else { dispatch.forEachColumnRange(n, read) }
             }
         }
-    }
-
-    private static func withIntegers<R>(_ count: Int, _ scratch: ProductScratch?, _ body: (UnsafeMutableBufferPointer<Int64>) -> R) -> R {
-        if let scratch { return scratch.withIntegers(count, body) }
-        var parts = [Int64](repeating: 0, count: count)
-        return parts.withUnsafeMutableBufferPointer { body($0) }
     }
 
     /// I [M, N, planes, groups] (legacy: [M, N]); 0 for non-finite rows.

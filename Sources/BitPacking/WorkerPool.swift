@@ -26,18 +26,18 @@ public final class WorkerPool: @unchecked Sendable {
     /// Calls `body(i)` for every i in 0..<count, spread over the threads, and returns when
     /// all have returned.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
-        guard count > 1, threads > 1,
-              running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            for i in 0..<count { body(i) }
-            return
-        }
-        defer { running.store(false, ordering: .releasing) }
-        withoutActuallyEscaping(body) { body in
-            var task = body
-            withUnsafeMutablePointer(to: &task) { pointer in
-                xnor_pool_run(pool, count, { context, index in
-                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(index))
-                }, pointer)
+        withExclusivePool { pool in
+            guard let pool, count > 1 else {
+                for i in 0..<count { body(i) }
+                return
+            }
+            withoutActuallyEscaping(body) { body in
+                var task = body
+                withUnsafeMutablePointer(to: &task) { pointer in
+                    xnor_pool_run(pool, count, { context, index in
+                        context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(index))
+                    }, pointer)
+                }
             }
         }
     }

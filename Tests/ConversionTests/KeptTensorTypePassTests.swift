@@ -40,6 +40,25 @@ struct KeptTensorTypePassTests {
                 == graph.initializers.filter { $0.name != "token_embd.weight" && $0.name != "output.weight" }.map(\.name))
     }
 
+    /// F16 rounding against IEEE 754 bit patterns worked out by hand (numpy's astype gives the
+    /// same): ties go to even, past 65504 the value rounds to infinity, below the smallest
+    /// subnormal to zero.
+    @Test func f16RoundsAsIEEEDoes() throws {
+        let cases: [(Float, UInt16)] = [
+            (1, 0x3C00), (-2, 0xC000), (1 + 0x1p-11, 0x3C00), (1 + 3 * 0x1p-11, 0x3C02), (65504, 0x7BFF),
+            (65520, 0x7C00), (0x1p-24, 0x0001), (0x1p-26, 0x0000), (-0.0, 0x8000), (0.1, 0x2E66),
+        ]
+        let values = cases.map(\.0) + [Float](repeating: 0, count: 32 - cases.count)
+        let tensor = ConstantTensor(name: "output.weight", elementType: .f32, shape: [1, 32], storage: .owned(values.withUnsafeBytes { Array($0) }))
+        var graph = TinyDecoder(vocabulary: 1, hidden: 32, ffn: 12, tied: false).graph
+        graph.initializers.removeAll { $0.name == "output.weight" }
+        graph.initializers.append(tensor)
+        let (typed, _) = try KeptTensorTypePass(output: .f16).run(graph)
+        let stored = try #require(typed.initializers.first { $0.name == "output.weight" })
+        let halves = try stored.withBytes { raw in (0..<cases.count).map { raw.load(fromByteOffset: 2 * $0, as: UInt16.self) } }
+        #expect(halves == cases.map(\.1))
+    }
+
     @Test func sourceLeavesTheGraphAsItIs() throws {
         let graph = TinyDecoder(vocabulary: 11, hidden: 32, ffn: 12, tied: false).graph
         let (typed, report) = try KeptTensorTypePass().run(graph)
