@@ -17,28 +17,31 @@ struct CPopcountProduct {
         return (scratch ?? ProductScratch()).withSums(activations.rows * groups) { sums in
             withPlanes(weights.planes) { planes, planeCount in
                 activations.words.withUnsafeBufferPointer { words in
-                    activations.finite.withUnsafeBufferPointer { finite in
-                        weights.groupScales.withUnsafeBufferPointer { alpha in
-                            weights.groupOffsets.withUnsafeBufferPointer { mu in
-                                var product = xnor_grouped_product()
-                                product.planes = planes
-                                product.plane_count = Int32(ternary ? 1 : planeCount)
-                                product.ternary = ternary
-                                product.affine = format.affine
-                                product.a8 = activations.mode == .a8
-                                product.n = weights.n
-                                product.k = k
-                                product.row_stride_words = weights.rowStrideWords
-                                product.groups = groups
-                                product.words_per_group = wordsPerGroup
-                                product.alpha = alpha.baseAddress
-                                product.mu = mu.baseAddress
-                                product.activations = words.baseAddress
-                                product.rows = activations.rows
-                                product.finite = finite.baseAddress
-                                xnor_group_sums(isa, &product, sums.baseAddress)
-                                product.group_sums = UnsafePointer(sums.baseAddress)
-                                return body(&product)
+                    activations.codes.withUnsafeBufferPointer { codes in
+                        activations.finite.withUnsafeBufferPointer { finite in
+                            weights.groupScales.withUnsafeBufferPointer { alpha in
+                                weights.groupOffsets.withUnsafeBufferPointer { mu in
+                                    var product = xnor_grouped_product()
+                                    product.planes = planes
+                                    product.plane_count = Int32(ternary ? 1 : planeCount)
+                                    product.ternary = ternary
+                                    product.affine = format.affine
+                                    product.a8 = activations.mode == .a8
+                                    product.n = weights.n
+                                    product.k = k
+                                    product.row_stride_words = weights.rowStrideWords
+                                    product.groups = groups
+                                    product.words_per_group = wordsPerGroup
+                                    product.alpha = alpha.baseAddress
+                                    product.mu = mu.baseAddress
+                                    product.activations = words.baseAddress
+                                    product.codes = activations.mode == .a8 && codes.count >= activations.rows * activations.rowStrideWords * 64 ? codes.baseAddress : nil
+                                    product.rows = activations.rows
+                                    product.finite = finite.baseAddress
+                                    xnor_group_sums(isa, &product, sums.baseAddress)
+                                    product.group_sums = UnsafePointer(sums.baseAddress)
+                                    return body(&product)
+                                }
                             }
                         }
                     }

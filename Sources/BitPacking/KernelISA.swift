@@ -1,4 +1,9 @@
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The instruction-set path of the popcount products, chosen at run time from what the CPU
 /// supports (the machines this runs on differ: AMD EPYC and Intel Xeon have both been seen).
@@ -8,12 +13,21 @@ public enum KernelISA: String, Sendable, CaseIterable {
     case scalar
     case avx2
     case avx512
+    /// AVX-512 whose a8 products are VPDPBUSD dot products of the codes with expanded weight bits.
+    case avx512vnni
     /// aarch64; never supported on x86, so the tests that run every supported path skip it there.
     case neon
 
-    /// The fastest path this CPU and OS support.
+    /// The fastest path this CPU and OS support, or the one the environment variable XNOR_ISA
+    /// names (`scalar`, `avx2`, `avx512`, `avx512vnni`, `neon`) when it runs here: for timing
+    /// one path against another in the same run.
     public static let best: KernelISA = {
-        switch xnor_isa_best() {
+        if let name = getenv("XNOR_ISA").map({ String(cString: $0) }), let chosen = KernelISA(rawValue: name),
+           chosen != .swift, chosen.isSupported {
+            return chosen
+        }
+        return switch xnor_isa_best() {
+        case XNOR_ISA_AVX512_VNNI: KernelISA.avx512vnni
         case XNOR_ISA_AVX512: .avx512
         case XNOR_ISA_AVX2: .avx2
         case XNOR_ISA_NEON: .neon
@@ -33,6 +47,7 @@ public enum KernelISA: String, Sendable, CaseIterable {
         case .scalar: XNOR_ISA_SCALAR
         case .avx2: XNOR_ISA_AVX2
         case .avx512: XNOR_ISA_AVX512
+        case .avx512vnni: XNOR_ISA_AVX512_VNNI
         case .neon: XNOR_ISA_NEON
         }
     }

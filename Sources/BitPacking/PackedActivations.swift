@@ -8,7 +8,8 @@ import Tensors
 /// Layout (internal; the kernels are its only readers): a1 holds one sign plane per row,
 /// [M, rowStrideWords]; a8 holds the 8 planes of each 64-element word next to each other,
 /// [M, rowStrideWords, 8], so one weight word meets one 64-byte line of activation bits.
-/// Padding bits are always 0.
+/// Padding bits are always 0. a8 also keeps the codes as bytes, [M, rowStrideWords · 64]
+/// (padding 0), which the VNNI path multiplies as int8.
 ///
 /// A row with a NaN or infinite value is not quantized: it is flagged, its planes are 0,
 /// its scale NaN, and every output of that row is NaN.
@@ -19,6 +20,8 @@ public struct PackedActivations: Sendable {
     public private(set) var rowStrideWords: Int = 0
 
     var words: [UInt64] = []
+    /// a8: q as bytes, [M, rowStrideWords · 64]; empty for a1.
+    var codes: [Int8] = []
     /// β (a1) or s (a8) per row.
     var scales: [Float] = []
     /// Σ_k q_k per row (a8).
@@ -47,9 +50,12 @@ public struct PackedActivations: Sendable {
 
         // Taken out of self so the closures below hold no overlapping access to it; the
         // arrays stay uniquely referenced, so nothing is copied.
-        var words = self.words, scales = self.scales, codeSums = self.codeSums, finite = self.finite
-        self.words = []; self.scales = []; self.codeSums = []; self.finite = []
+        var words = self.words, codes = self.codes, scales = self.scales, codeSums = self.codeSums, finite = self.finite
+        self.words = []; self.codes = []; self.scales = []; self.codeSums = []; self.finite = []
         if words.count < wordCount { words.append(contentsOf: repeatElement(0, count: wordCount - words.count)) }
+        // The byte codes are as many as the a8 words' bits / 8: M · stride · 64.
+        let codeCount = mode == .a8 ? wordCount * 8 : 0
+        if codes.count < codeCount { codes.append(contentsOf: repeatElement(0, count: codeCount - codes.count)) }
         if scales.count < m {
             scales.append(contentsOf: repeatElement(0, count: m - scales.count))
             codeSums.append(contentsOf: repeatElement(0, count: m - codeSums.count))
@@ -57,19 +63,24 @@ public struct PackedActivations: Sendable {
         }
         if let path = isa.cPath {
             words.withUnsafeMutableBufferPointer { words in
-                scales.withUnsafeMutableBufferPointer { scales in
-                    codeSums.withUnsafeMutableBufferPointer { codeSums in
-                        finite.withUnsafeMutableBufferPointer { finite in
-                            xnor_pack_activations(path, mode == .a8, x.baseAddress, k, 0, m, stride, words.baseAddress,
-                                                  scales.baseAddress, codeSums.baseAddress, finite.baseAddress)
+                codes.withUnsafeMutableBufferPointer { codes in
+                    scales.withUnsafeMutableBufferPointer { scales in
+                        codeSums.withUnsafeMutableBufferPointer { codeSums in
+                            finite.withUnsafeMutableBufferPointer { finite in
+                                xnor_pack_activations(path, mode == .a8, x.baseAddress, k, 0, m, stride, words.baseAddress,
+                                                      mode == .a8 ? codes.baseAddress : nil, scales.baseAddress, codeSums.baseAddress,
+                                                      finite.baseAddress)
+                            }
                         }
                     }
                 }
             }
         } else {
-            packInSwift(x, rows: m, k: k, mode: mode, rowWords: rowWords, words: &words, scales: &scales, codeSums: &codeSums, finite: &finite)
+            packInSwift(x, rows: m, k: k, mode: mode, rowWords: rowWords, words: &words, codes: &codes, scales: &scales,
+                        codeSums: &codeSums, finite: &finite)
         }
         self.words = words
+        self.codes = codes
         self.scales = scales
         self.codeSums = codeSums
         self.finite = finite
@@ -81,12 +92,14 @@ public struct PackedActivations: Sendable {
 
     /// The plain Swift packing, the reference of the C paths.
     private func packInSwift(_ x: UnsafeBufferPointer<Float>, rows m: Int, k: Int, mode: ActivationMode, rowWords: Int,
-                             words: inout [UInt64], scales: inout [Float], codeSums: inout [Int64], finite: inout [Bool]) {
+                             words: inout [UInt64], codes: inout [Int8], scales: inout [Float], codeSums: inout [Int64], finite: inout [Bool]) {
+        let rowCodes = mode == .a8 ? rowWords * 8 : 0
         words.withUnsafeMutableBufferPointer { words in
             for r in 0..<m {
                 let row = UnsafeBufferPointer(rebasing: x[(r * k)..<(r * k + k)])
                 let planes = UnsafeMutableBufferPointer(rebasing: words[(r * rowWords)..<(r * rowWords + rowWords)])
                 planes.update(repeating: 0)
+                for i in 0..<rowCodes { codes[r * rowCodes + i] = 0 }
                 guard row.allSatisfy({ $0.isFinite }) else {
                     scales[r] = .nan
                     codeSums[r] = 0
@@ -115,6 +128,7 @@ public struct PackedActivations: Sendable {
                         for i in start..<min(start + 64, k) {
                             let q = Numerics.a8Code(row[i], scale: s)
                             sum += Int64(q)
+                            codes[r * rowCodes + i] = q
                             let bits = UInt64(UInt8(bitPattern: q)), shift = UInt64(i - start)
                             p0 |= (bits & 1) << shift
                             p1 |= ((bits >> 1) & 1) << shift
@@ -161,6 +175,7 @@ public struct PackedActivations: Sendable {
         let stride = BitLayout.rowStrideWords(k: count) ?? 0
         let rowWords = stride * planeCount, sourceRowWords = rowStrideWords * planeCount
         var out = [UInt64](repeating: 0, count: rows * rowWords)
+        var outCodes = [Int8](repeating: 0, count: mode == .a8 ? rows * stride * 64 : 0)
         var sums = [Int64](repeating: 0, count: rows)
         for r in 0..<rows where finite[r] {
             let source = r * sourceRowWords, target = r * rowWords
@@ -176,6 +191,7 @@ public struct PackedActivations: Sendable {
                     out[target + (t >> 6) * 8 + b] |= set
                     code += b == 7 ? -128 : 1 << b
                 }
+                outCodes[r * stride * 64 + t] = Int8(code)
                 sum += Int64(code)
             }
             sums[r] = mode == .a8 ? sum : 0
@@ -185,10 +201,20 @@ public struct PackedActivations: Sendable {
         result.k = count
         result.rowStrideWords = stride
         result.words = out
+        result.codes = outCodes
         result.scales = Array(scales[0..<rows])
         result.codeSums = sums
         result.finite = Array(finite[0..<rows])
         return result
+    }
+
+    /// The codes q of row `row` as the VNNI path reads them (a8; empty for a1): rowStrideWords · 64
+    /// bytes, padding included. For tests and tools.
+    public func codeBytes(row: Int) -> [Int8] {
+        precondition(row >= 0 && row < rows, "row \(row) out of 0..<\(rows)")
+        guard mode == .a8 else { return [] }
+        let width = rowStrideWords * 64
+        return Array(codes[(row * width)..<(row * width + width)])
     }
 
     /// Plane `plane` of row `row` in the weights' layout (rowStrideWords words): the sign

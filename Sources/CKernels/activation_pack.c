@@ -34,7 +34,7 @@ static inline int8_t a8_code(float x, float s) {
     return (int8_t)r;
 }
 
-static void pack_row_scalar(bool a8, const float *x, size_t k, size_t stride, uint64_t *words, float *scale, int64_t *code_sum) {
+static void pack_row_scalar(bool a8, const float *x, size_t k, size_t stride, uint64_t *words, int8_t *codes, float *scale, int64_t *code_sum) {
     if (!a8) {
         *scale = abs_mean(x, k);
         *code_sum = 0;
@@ -50,6 +50,7 @@ static void pack_row_scalar(bool a8, const float *x, size_t k, size_t stride, ui
     for (size_t i = 0; i < k; i++) {
         const uint8_t bits = (uint8_t)a8_code(x[i], s);
         sum += (int8_t)bits;
+        if (codes) codes[i] = (int8_t)bits;
         for (int b = 0; b < 8; b++) {
             if (bits >> b & 1) words[(i >> 6) * 8 + b] |= (uint64_t)1 << (i & 63);
         }
@@ -61,7 +62,7 @@ static void pack_row_scalar(bool a8, const float *x, size_t k, size_t stride, ui
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq"))), apply_to = function)
 
-static void pack_row_avx512(bool a8, const float *x, size_t k, size_t stride, uint64_t *words, float *scale, int64_t *code_sum) {
+static void pack_row_avx512(bool a8, const float *x, size_t k, size_t stride, uint64_t *words, int8_t *codes, float *scale, int64_t *code_sum) {
     const size_t data = (k + 63) / 64;
     if (!a8) {
         *scale = abs_mean(x, k);
@@ -101,9 +102,11 @@ static void pack_row_avx512(bool a8, const float *x, size_t k, size_t stride, ui
             sums = _mm512_add_epi32(sums, q);
             bytes[part] = _mm512_cvtepi32_epi8(q);
         }
-        __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(bytes[1], bytes[0])),
-                                           _mm256_set_m128i(bytes[3], bytes[2]), 1);
-        for (int b = 0; b < 8; b++) words[w * 8 + b] = _mm512_test_epi8_mask(codes, _mm512_set1_epi8((char)(1 << b)));
+        __m512i word_codes = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(bytes[1], bytes[0])),
+                                                _mm256_set_m128i(bytes[3], bytes[2]), 1);
+        // Past k the loads were masked to 0, so the padding codes are 0.
+        if (codes) _mm512_storeu_si512((void *)(codes + w * 64), word_codes);
+        for (int b = 0; b < 8; b++) words[w * 8 + b] = _mm512_test_epi8_mask(word_codes, _mm512_set1_epi8((char)(1 << b)));
     }
     *scale = s;
     *code_sum = (int64_t)_mm512_reduce_add_epi32(sums);
@@ -113,12 +116,15 @@ static void pack_row_avx512(bool a8, const float *x, size_t k, size_t stride, ui
 #endif
 
 void xnor_pack_activations(xnor_isa isa, bool a8, const float *x, size_t k, size_t r0, size_t r1, size_t stride,
-                           uint64_t *words, float *scales, int64_t *code_sums, bool *finite) {
+                           uint64_t *words, int8_t *codes, float *scales, int64_t *code_sums, bool *finite) {
     const size_t row_words = stride * (a8 ? 8 : 1);
+    if (!a8) codes = NULL;
     for (size_t r = r0; r < r1; r++) {
         const float *row = x + r * k;
         uint64_t *out = words + r * row_words;
+        int8_t *row_codes = codes ? codes + r * stride * 64 : NULL;
         memset(out, 0, row_words * sizeof(uint64_t));
+        if (row_codes) memset(row_codes, 0, stride * 64);
         if (!row_finite(row, k)) {
             finite[r] = false;
             scales[r] = NAN;
@@ -127,11 +133,11 @@ void xnor_pack_activations(xnor_isa isa, bool a8, const float *x, size_t k, size
         }
         finite[r] = true;
 #if defined(__x86_64__)
-        if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) {
-            pack_row_avx512(a8, row, k, stride, out, scales + r, code_sums + r);
+        if (xnor_isa_includes(isa, XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX512)) {
+            pack_row_avx512(a8, row, k, stride, out, row_codes, scales + r, code_sums + r);
             continue;
         }
 #endif
-        pack_row_scalar(a8, row, k, stride, out, scales + r, code_sums + r);
+        pack_row_scalar(a8, row, k, stride, out, row_codes, scales + r, code_sums + r);
     }
 }

@@ -214,9 +214,9 @@ void xnor_block_gemm(xnor_isa isa, xnor_block_type type, const void *blocks, siz
     const bool half = type == XNOR_BLOCK_F16 || type == XNOR_BLOCK_BF16;
     float (*dot)(xnor_block_type, const uint8_t *, size_t, const float *) = half ? dot_half_scalar : dot_scalar;
 #if defined(__x86_64__)
-    if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) {
+    if (xnor_isa_includes(isa, XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX512)) {
         dot = half ? dot_half_avx512 : dot_avx512;
-    } else if ((isa == XNOR_ISA_AVX2 || isa == XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX2)) {
+    } else if (xnor_isa_includes(isa, XNOR_ISA_AVX2) && xnor_isa_supported(XNOR_ISA_AVX2)) {
         dot = half ? dot_half_avx2 : dot_avx2;
     }
 #endif

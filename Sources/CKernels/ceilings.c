@@ -41,7 +41,7 @@ static uint64_t popcount_avx512(const uint64_t *b, size_t words, size_t repeats)
 
 uint64_t xnor_read_words(xnor_isa isa, const uint64_t *buffer, size_t w0, size_t w1) {
 #if defined(__x86_64__)
-    if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) return read_avx512(buffer, w0, w1);
+    if (xnor_isa_includes(isa, XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX512)) return read_avx512(buffer, w0, w1);
 #endif
     uint64_t a = 0, b = 0;
     size_t j = w0;
@@ -52,7 +52,7 @@ uint64_t xnor_read_words(xnor_isa isa, const uint64_t *buffer, size_t w0, size_t
 
 uint64_t xnor_popcount_words(xnor_isa isa, const uint64_t *buffer, size_t words, size_t repeats) {
 #if defined(__x86_64__)
-    if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) return popcount_avx512(buffer, words, repeats);
+    if (xnor_isa_includes(isa, XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX512)) return popcount_avx512(buffer, words, repeats);
 #endif
     uint64_t total = 0;
     for (size_t r = 0; r < repeats; r++) {

@@ -17,6 +17,9 @@ static bool detect(xnor_isa isa) {
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("popcnt");
+    case XNOR_ISA_AVX512_VNNI:
+        __builtin_cpu_init();
+        return detect(XNOR_ISA_AVX512) && __builtin_cpu_supports("avx512vnni");
 #elif defined(__aarch64__)
     case XNOR_ISA_NEON:
         return true;
@@ -36,12 +39,27 @@ bool xnor_isa_supported(xnor_isa isa) {
         if (detect(XNOR_ISA_AVX2)) bits |= 1 << XNOR_ISA_AVX2;
         if (detect(XNOR_ISA_AVX512)) bits |= 1 << XNOR_ISA_AVX512;
         if (detect(XNOR_ISA_NEON)) bits |= 1 << XNOR_ISA_NEON;
+        if (detect(XNOR_ISA_AVX512_VNNI)) bits |= 1 << XNOR_ISA_AVX512_VNNI;
         detected = bits;
     }
-    return isa >= XNOR_ISA_SCALAR && isa <= XNOR_ISA_NEON && (bits >> isa) & 1;
+    return isa >= XNOR_ISA_SCALAR && isa <= XNOR_ISA_AVX512_VNNI && (bits >> isa) & 1;
+}
+
+bool xnor_isa_includes(xnor_isa isa, xnor_isa base) {
+    switch (base) {
+    case XNOR_ISA_SCALAR:
+        return true;
+    case XNOR_ISA_AVX2:
+        return isa == XNOR_ISA_AVX2 || isa == XNOR_ISA_AVX512 || isa == XNOR_ISA_AVX512_VNNI;
+    case XNOR_ISA_AVX512:
+        return isa == XNOR_ISA_AVX512 || isa == XNOR_ISA_AVX512_VNNI;
+    default:
+        return isa == base;
+    }
 }
 
 xnor_isa xnor_isa_best(void) {
+    if (xnor_isa_supported(XNOR_ISA_AVX512_VNNI)) return XNOR_ISA_AVX512_VNNI;
     if (xnor_isa_supported(XNOR_ISA_AVX512)) return XNOR_ISA_AVX512;
     if (xnor_isa_supported(XNOR_ISA_AVX2)) return XNOR_ISA_AVX2;
     if (xnor_isa_supported(XNOR_ISA_NEON)) return XNOR_ISA_NEON;
@@ -52,7 +70,9 @@ xnor_isa xnor_isa_best(void) {
 #if defined(__x86_64__)
 #define XNOR_DISPATCH(name, ...)                                                         \
     do {                                                                                 \
-        if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) {             \
+        if (isa == XNOR_ISA_AVX512_VNNI && xnor_isa_supported(XNOR_ISA_AVX512_VNNI)) {   \
+            name##_avx512vnni(__VA_ARGS__);                                              \
+        } else if (xnor_isa_includes(isa, XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX512)) { \
             name##_avx512(__VA_ARGS__);                                                  \
         } else if (isa == XNOR_ISA_AVX2 && xnor_isa_supported(XNOR_ISA_AVX2)) {          \
             name##_avx2(__VA_ARGS__);                                                    \

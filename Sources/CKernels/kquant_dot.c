@@ -121,7 +121,7 @@ static float dot_avx512(xnor_block_type type, const uint8_t *row, size_t superbl
 
 float xnor_kquant_dot(xnor_isa isa, xnor_block_type type, const uint8_t *row, size_t superblocks, const float *x) {
 #if defined(__x86_64__)
-    if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) return dot_avx512(type, row, superblocks, x);
+    if (xnor_isa_includes(isa, XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX512)) return dot_avx512(type, row, superblocks, x);
     if (isa == XNOR_ISA_AVX2 && xnor_isa_supported(XNOR_ISA_AVX2)) return dot_avx2(type, row, superblocks, x);
 #endif
     return dot_scalar(type, row, superblocks, x);

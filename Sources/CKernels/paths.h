@@ -15,6 +15,7 @@ XNOR_DECLARE_PATH(scalar)
 #if defined(__x86_64__)
 XNOR_DECLARE_PATH(avx2)
 XNOR_DECLARE_PATH(avx512)
+XNOR_DECLARE_PATH(avx512vnni)
 #elif defined(__aarch64__)
 XNOR_DECLARE_PATH(neon)
 #endif

@@ -165,28 +165,49 @@ static inline __m512i tile_integers(const xnor_grouped_product *p, const uint64_
     return p->ternary ? sum_lanes8(counts) : _mm512_sub_epi64(_mm512_set1_epi64(group_sum), _mm512_slli_epi64(sum_lanes8(counts), 1));
 }
 
-// acc for 8 columns [c0, c0 + 8) of every finite row at once (a8), the float64 sums of the 8
-// columns side by side in one register. Each lane does the operations of the scalar order,
-// one at a time (multiply, then add; no fused multiply-add), so the result is the same bit
-// for bit.
-static void accumulate_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
-    const size_t data = (p->k + 63) / 64, stride = p->row_stride_words, groups = p->groups, n = p->n;
-    const int planes = p->ternary ? 1 : p->plane_count;
+enum { TILE_CHUNK = 32 };
+
+// total + the terms of groups [g0, g1) for 8 columns [c0, c0 + 8), in the contract's order
+// (for g, for p: + α · I; then + μ · S when affine), from their integers [plane][g − g0]. Each
+// lane does the operations of the scalar order one at a time (multiply, then add; no fused
+// multiply-add), so the result is the same bit for bit.
+static inline __m512d add_tile_chunk(const xnor_grouped_product *p, size_t c0, size_t g0, size_t g1, int planes,
+                                     __m512i integers[3][TILE_CHUNK], const int64_t *sums, __m512d total) {
+    const size_t groups = p->groups, n = p->n;
     // Column c's scale of (plane q, group g) is alpha[(q · n + c) · groups + g]: the 8 columns
     // are `groups` floats apart.
     const __m256i scale_index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)groups));
+    for (size_t g = g0; g < g1; g++) {
+        for (int q = 0; q < planes; q++) {
+            const float *scales = p->alpha + ((size_t)q * n + c0) * groups + g;
+            __m512d alpha = _mm512_cvtps_pd(_mm256_i32gather_ps(scales, scale_index, 4));
+            total = _mm512_add_pd(total, _mm512_mul_pd(alpha, _mm512_cvtepi64_pd(integers[q][g - g0])));
+        }
+        if (p->affine) {
+            const float *offsets = p->mu + c0 * groups + g;
+            __m512d mu = _mm512_cvtps_pd(_mm256_i32gather_ps(offsets, scale_index, 4));
+            total = _mm512_add_pd(total, _mm512_mul_pd(mu, _mm512_set1_pd((double)sums[g])));
+        }
+    }
+    return total;
+}
+
+// acc for 8 columns [c0, c0 + 8) of every finite row at once (a8), the float64 sums of the 8
+// columns side by side in one register.
+static void accumulate_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
+    const size_t data = (p->k + 63) / 64, stride = p->row_stride_words, groups = p->groups, n = p->n;
+    const int planes = p->ternary ? 1 : p->plane_count;
     // The integers of a chunk of groups are computed plane by plane, so each of the 8 columns'
     // rows of one plane is read front to back (8 streams, not 8 × planes); the float64 sums
     // then take them in the contract's order, group by group.
-    enum { CHUNK = 32 };
-    __m512i integers[3][CHUNK];
+    __m512i integers[3][TILE_CHUNK];
     for (size_t m = 0; m < p->rows; m++) {
         if (!p->finite[m]) continue;
         const uint64_t *a = p->activations + m * stride * 8;
         const int64_t *sums = p->group_sums + m * groups;
         __m512d total = _mm512_setzero_pd();
-        for (size_t g0 = 0; g0 < groups; g0 += CHUNK) {
-            const size_t g1 = g0 + CHUNK < groups ? g0 + CHUNK : groups;
+        for (size_t g0 = 0; g0 < groups; g0 += TILE_CHUNK) {
+            const size_t g1 = g0 + TILE_CHUNK < groups ? g0 + TILE_CHUNK : groups;
             for (int q = 0; q < planes; q++) {
                 for (size_t g = g0; g < g1; g++) {
                     size_t first = g * p->words_per_group, end = first + p->words_per_group;
@@ -194,18 +215,7 @@ static void accumulate_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0,
                     integers[q][g - g0] = tile_integers(p, a, c0, first, end, q, sums[g]);
                 }
             }
-            for (size_t g = g0; g < g1; g++) {
-                for (int q = 0; q < planes; q++) {
-                    const float *scales = p->alpha + ((size_t)q * n + c0) * groups + g;
-                    __m512d alpha = _mm512_cvtps_pd(_mm256_i32gather_ps(scales, scale_index, 4));
-                    total = _mm512_add_pd(total, _mm512_mul_pd(alpha, _mm512_cvtepi64_pd(integers[q][g - g0])));
-                }
-                if (p->affine) {
-                    const float *offsets = p->mu + c0 * groups + g;
-                    __m512d mu = _mm512_cvtps_pd(_mm256_i32gather_ps(offsets, scale_index, 4));
-                    total = _mm512_add_pd(total, _mm512_mul_pd(mu, _mm512_set1_pd((double)sums[g])));
-                }
-            }
+            total = add_tile_chunk(p, c0, g0, g1, planes, integers, sums, total);
         }
         _mm512_storeu_pd(acc + m * n + c0, total);
     }
@@ -236,6 +246,164 @@ static void integers_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, s
 #define A8_TILE_ACCUMULATE accumulate_a8_tile8_avx512
 #define A8_TILE_INTEGERS integers_a8_tile8_avx512
 #define A8_TILE_WIDTH 8
+
+#include "product_template.h"
+
+#pragma clang attribute pop
+
+// The VNNI path: the same integers as the popcounts above, as int8 dot products. Each weight
+// word becomes 64 bytes (binary: 1 where the bit is set; ternary: w + 1 ∈ {0, 1, 2}) that
+// VPDPBUSD multiplies with the 64 activation codes, 16 int32 lanes per column. The expanded
+// word serves two activation rows, so a prompt pays the expansion once per row pair.
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vpopcntdq,avx512vnni,popcnt"))), apply_to = function)
+
+// A group's int32 lanes stay exact while 64 · words · 256 < 2^31; past that, the popcounts.
+enum { VNNI_MAX_GROUP_WORDS = 1 << 16 };
+
+static inline bool vnni_applies(const xnor_grouped_product *p) {
+    return p->codes != NULL && p->words_per_group <= VNNI_MAX_GROUP_WORDS;
+}
+
+// Eight vectors of 16 int32 lanes to the 8 sums as int64, by a transposing tree of adds.
+static inline __m512i sum_lanes8_epi32(const __m512i v[8]) {
+    __m512i a0 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpackhi_epi32(v[0], v[1]));
+    __m512i a1 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]), _mm512_unpackhi_epi32(v[2], v[3]));
+    __m512i a2 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[4], v[5]), _mm512_unpackhi_epi32(v[4], v[5]));
+    __m512i a3 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[6], v[7]), _mm512_unpackhi_epi32(v[6], v[7]));
+    // Each 128-bit block now holds [v0, v1, v2, v3] (b0) or [v4 … v7] (b1), partially summed.
+    __m512i b0 = _mm512_add_epi32(_mm512_unpacklo_epi64(a0, a1), _mm512_unpackhi_epi64(a0, a1));
+    __m512i b1 = _mm512_add_epi32(_mm512_unpacklo_epi64(a2, a3), _mm512_unpackhi_epi64(a2, a3));
+    __m512i c = _mm512_add_epi32(_mm512_shuffle_i32x4(b0, b1, 0x88), _mm512_shuffle_i32x4(b0, b1, 0xdd));
+    __m512i d = _mm512_add_epi32(c, _mm512_shuffle_i32x4(c, c, 0xb1));
+    return _mm512_cvtepi32_epi64(_mm512_castsi512_si256(_mm512_shuffle_i32x4(d, d, 0x08)));
+}
+
+// The integers of 8 columns [c0, c0 + 8) for `rows` (1 or 2) activation rows of codes, group
+// words [first, end) and plane q (binary), or the ternary pair, into out[r].
+static inline __attribute__((always_inline)) void tile_integers_vnni(const xnor_grouped_product *p, const int8_t *const codes[2],
+                                                                     const int rows, size_t c0, size_t first, size_t end, int q,
+                                                                     const int64_t group_sum[2], __m512i out[2]) {
+    const size_t stride = p->row_stride_words;
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2);
+    __m512i acc0[8], acc1[8];
+    for (int c = 0; c < 8; c++) acc0[c] = acc1[c] = zero;
+    const uint64_t *w = p->planes[p->ternary ? 0 : q] + c0 * stride, *ng = p->planes[1] + c0 * stride;
+    for (size_t j = first; j < end; j++) {
+        const __m512i a0 = _mm512_loadu_si512((const void *)(codes[0] + j * 64));
+        const __m512i a1 = rows > 1 ? _mm512_loadu_si512((const void *)(codes[1] + j * 64)) : zero;
+        for (int c = 0; c < 8; c++) {
+            __m512i bytes;
+            if (p->ternary) {
+                // Nonzero and not negative: 2; nonzero and negative: 0; zero: 1.
+                __m512i signed_part = _mm512_mask_blend_epi8((__mmask64)ng[c * stride + j], two, zero);
+                bytes = _mm512_mask_blend_epi8((__mmask64)w[c * stride + j], one, signed_part);
+            } else {
+                bytes = _mm512_maskz_mov_epi8((__mmask64)w[c * stride + j], one);
+            }
+            acc0[c] = _mm512_dpbusd_epi32(acc0[c], bytes, a0);
+            if (rows > 1) acc1[c] = _mm512_dpbusd_epi32(acc1[c], bytes, a1);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        // Binary: Σ_{b=−1} q, so I = S − 2 · it. Ternary: Σ (w + 1) · q = I + S.
+        __m512i dot = sum_lanes8_epi32(r == 0 ? acc0 : acc1), sum = _mm512_set1_epi64(group_sum[r]);
+        out[r] = p->ternary ? _mm512_sub_epi64(dot, sum) : _mm512_sub_epi64(sum, _mm512_slli_epi64(dot, 1));
+    }
+}
+
+// The next up to two finite rows from *m on: their indices into pair[], how many.
+static inline int next_row_pair(const xnor_grouped_product *p, size_t *m, size_t pair[2]) {
+    int count = 0;
+    while (*m < p->rows && count < 2) {
+        if (p->finite[*m]) pair[count++] = *m;
+        (*m)++;
+    }
+    return count;
+}
+
+static inline void tile_integers_vnni_rows(const xnor_grouped_product *p, const int8_t *const codes[2], int rows, size_t c0,
+                                           size_t first, size_t end, int q, const int64_t group_sum[2], __m512i out[2]) {
+    if (rows == 2) {
+        tile_integers_vnni(p, codes, 2, c0, first, end, q, group_sum, out);
+    } else {
+        tile_integers_vnni(p, codes, 1, c0, first, end, q, group_sum, out);
+    }
+}
+
+static void accumulate_a8_tile8_avx512vnni(const xnor_grouped_product *p, size_t c0, double *acc) {
+    if (!vnni_applies(p)) {
+        accumulate_a8_tile8_avx512(p, c0, acc);
+        return;
+    }
+    const size_t data = (p->k + 63) / 64, groups = p->groups, n = p->n, code_stride = p->row_stride_words * 64;
+    const int planes = p->ternary ? 1 : p->plane_count;
+    __m512i integers[2][3][TILE_CHUNK];
+    size_t m = 0, pair[2];
+    int rows;
+    while ((rows = next_row_pair(p, &m, pair)) > 0) {
+        const int8_t *codes[2] = {p->codes + pair[0] * code_stride, p->codes + pair[rows - 1] * code_stride};
+        const int64_t *sums[2] = {p->group_sums + pair[0] * groups, p->group_sums + pair[rows - 1] * groups};
+        __m512d total[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+        for (size_t g0 = 0; g0 < groups; g0 += TILE_CHUNK) {
+            const size_t g1 = g0 + TILE_CHUNK < groups ? g0 + TILE_CHUNK : groups;
+            for (int q = 0; q < planes; q++) {
+                for (size_t g = g0; g < g1; g++) {
+                    size_t first = g * p->words_per_group, end = first + p->words_per_group;
+                    if (end > data) end = data;
+                    const int64_t group_sum[2] = {sums[0][g], sums[1][g]};
+                    __m512i out[2];
+                    tile_integers_vnni_rows(p, codes, rows, c0, first, end, q, group_sum, out);
+                    integers[0][q][g - g0] = out[0];
+                    integers[1][q][g - g0] = out[1];
+                }
+            }
+            for (int r = 0; r < rows; r++) total[r] = add_tile_chunk(p, c0, g0, g1, planes, integers[r], sums[r], total[r]);
+        }
+        for (int r = 0; r < rows; r++) _mm512_storeu_pd(acc + pair[r] * n + c0, total[r]);
+    }
+}
+
+static void integers_a8_tile8_avx512vnni(const xnor_grouped_product *p, size_t c0, size_t n0, size_t width, int64_t *parts) {
+    if (!vnni_applies(p)) {
+        integers_a8_tile8_avx512(p, c0, n0, width, parts);
+        return;
+    }
+    const size_t data = (p->k + 63) / 64, groups = p->groups, code_stride = p->row_stride_words * 64;
+    const int planes = p->ternary ? 1 : p->plane_count;
+    const size_t per = (size_t)planes * groups;
+    size_t m = 0, pair[2];
+    int rows;
+    while ((rows = next_row_pair(p, &m, pair)) > 0) {
+        const int8_t *codes[2] = {p->codes + pair[0] * code_stride, p->codes + pair[rows - 1] * code_stride};
+        for (size_t g = 0; g < groups; g++) {
+            size_t first = g * p->words_per_group, end = first + p->words_per_group;
+            if (end > data) end = data;
+            const int64_t group_sum[2] = {p->group_sums[pair[0] * groups + g], p->group_sums[pair[rows - 1] * groups + g]};
+            for (int q = 0; q < planes; q++) {
+                __m512i out[2];
+                tile_integers_vnni_rows(p, codes, rows, c0, first, end, q, group_sum, out);
+                for (int r = 0; r < rows; r++) {
+                    int64_t lanes[8];
+                    _mm512_storeu_si512((void *)lanes, out[r]);
+                    for (int c = 0; c < 8; c++) parts[(pair[r] * width + (c0 - n0 + (size_t)c)) * per + (size_t)q * groups + g] = lanes[c];
+                }
+            }
+        }
+    }
+}
+
+// The rest of the VNNI path is the AVX-512 one.
+#undef SUFFIX
+#undef A8_TILE_ACCUMULATE
+#undef A8_TILE_INTEGERS
+#define SUFFIX(name) name##_avx512vnni
+#define a8_negdot_avx512vnni a8_negdot_avx512
+#define a8_ternary_avx512vnni a8_ternary_avx512
+#define a8_sum_avx512vnni a8_sum_avx512
+#define a1_differing_avx512vnni a1_differing_avx512
+#define a1_negatives_avx512vnni a1_negatives_avx512
+#define A8_TILE_ACCUMULATE accumulate_a8_tile8_avx512vnni
+#define A8_TILE_INTEGERS integers_a8_tile8_avx512vnni
 
 #include "product_template.h"
 

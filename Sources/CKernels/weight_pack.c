@@ -143,11 +143,11 @@ static void sign_rows_avx512(const float *w, size_t k, size_t r0, size_t r1, siz
 void xnor_pack_ternary_weights(xnor_isa isa, const float *w, size_t k, size_t r0, size_t r1, size_t stride, float gamma,
                                uint64_t *nonzero, uint64_t *negative) {
 #if defined(__x86_64__)
-    if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) {
+    if (xnor_isa_includes(isa, XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX512)) {
         ternary_rows_avx512(w, k, r0, r1, stride, gamma, nonzero, negative);
         return;
     }
-    if ((isa == XNOR_ISA_AVX512 || isa == XNOR_ISA_AVX2) && xnor_isa_supported(XNOR_ISA_AVX2)) {
+    if (xnor_isa_includes(isa, XNOR_ISA_AVX2) && xnor_isa_supported(XNOR_ISA_AVX2)) {
         ternary_rows_avx2(w, k, r0, r1, stride, gamma, nonzero, negative);
         return;
     }
@@ -157,11 +157,11 @@ void xnor_pack_ternary_weights(xnor_isa isa, const float *w, size_t k, size_t r0
 
 void xnor_pack_sign_weights(xnor_isa isa, const float *w, size_t k, size_t r0, size_t r1, size_t stride, uint64_t *signs) {
 #if defined(__x86_64__)
-    if (isa == XNOR_ISA_AVX512 && xnor_isa_supported(XNOR_ISA_AVX512)) {
+    if (xnor_isa_includes(isa, XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX512)) {
         sign_rows_avx512(w, k, r0, r1, stride, signs);
         return;
     }
-    if ((isa == XNOR_ISA_AVX512 || isa == XNOR_ISA_AVX2) && xnor_isa_supported(XNOR_ISA_AVX2)) {
+    if (xnor_isa_includes(isa, XNOR_ISA_AVX2) && xnor_isa_supported(XNOR_ISA_AVX2)) {
         sign_rows_avx2(w, k, r0, r1, stride, signs);
         return;
     }

@@ -30,11 +30,26 @@ import Testing
                 #expect(packed.scale(row: r).bitPattern == reference.scale(row: r).bitPattern || (packed.scale(row: r).isNaN && reference.scale(row: r).isNaN),
                         "\(isa) k \(k) row \(r): scale \(packed.scale(row: r)) against \(reference.scale(row: r))")
                 #expect(packed.codeSum(row: r) == reference.codeSum(row: r), "\(isa) k \(k) row \(r)")
+                #expect(packed.codeBytes(row: r) == reference.codeBytes(row: r), "\(isa) k \(k) row \(r) code bytes")
                 for plane in 0..<mode.planeCount {
                     #expect(packed.planeWords(row: r, plane: plane) == reference.planeWords(row: r, plane: plane), "\(isa) k \(k) row \(r) plane \(plane)")
                 }
             }
         }
         #expect(!reference.isFinite(row: 2) && !reference.isFinite(row: 3) && reference.isFinite(row: 5))
+        // The reference's code bytes are the codes its planes hold (c_b = 2^b, c_7 = −128), 0 in
+        // the padding and in non-finite rows.
+        guard mode == .a8 else { return }
+        for r in 0..<6 {
+            let bytes = reference.codeBytes(row: r)
+            #expect(bytes.count == reference.rowStrideWords * 64)
+            let planes = (0..<8).map { reference.planeWords(row: r, plane: $0) }
+            for i in 0..<bytes.count {
+                var code = 0
+                for b in 0..<8 where planes[b][i >> 6] >> UInt64(i & 63) & 1 == 1 { code += b == 7 ? -128 : 1 << b }
+                #expect(Int(bytes[i]) == code, "row \(r) element \(i)")
+                if i >= k || !reference.isFinite(row: r) { #expect(bytes[i] == 0, "row \(r) padding \(i)") }
+            }
+        }
     }
 }

@@ -28,6 +28,7 @@ float harness_float(void) {
 harness_path harness_paths[] = {
     {XNOR_ISA_AVX2, "avx2", false},
     {XNOR_ISA_AVX512, "avx512", false},
+    {XNOR_ISA_AVX512_VNNI, "avx512vnni", false},
     {XNOR_ISA_NEON, "neon", false},
 };
 const size_t harness_path_count = sizeof harness_paths / sizeof harness_paths[0];

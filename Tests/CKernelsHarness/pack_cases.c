@@ -43,19 +43,22 @@ size_t harness_pack_cases(void) {
                     snprintf(name, sizeof name, "K %zu %s rows [%zu, %zu)", k, a8 ? "a8" : "a1", r0, r1);
                     // The same garbage in both, so rows outside the range must be left alone.
                     uint64_t words[2][ROWS * 16 * 8];
+                    int8_t codes[2][ROWS * 16 * 64];
                     float scales[2][ROWS];
                     int64_t sums[2][ROWS];
                     bool finite[2][ROWS];
                     if (count > sizeof words[0] / sizeof words[0][0]) abort();
                     for (size_t i = 0; i < count; i++) words[0][i] = words[1][i] = harness_random();
+                    for (size_t i = 0; i < count * 8; i++) codes[0][i] = codes[1][i] = (int8_t)harness_random();
                     for (size_t r = 0; r < ROWS; r++) {
                         scales[0][r] = scales[1][r] = harness_float();
                         sums[0][r] = sums[1][r] = (int64_t)harness_random();
                         finite[0][r] = finite[1][r] = r % 2;
                     }
-                    xnor_pack_activations(XNOR_ISA_SCALAR, a8, x, k, r0, r1, stride, words[0], scales[0], sums[0], finite[0]);
-                    xnor_pack_activations(path->isa, a8, x, k, r0, r1, stride, words[1], scales[1], sums[1], finite[1]);
+                    xnor_pack_activations(XNOR_ISA_SCALAR, a8, x, k, r0, r1, stride, words[0], codes[0], scales[0], sums[0], finite[0]);
+                    xnor_pack_activations(path->isa, a8, x, k, r0, r1, stride, words[1], codes[1], scales[1], sums[1], finite[1]);
                     harness_expect_bytes("xnor_pack_activations words", path->name, name, words[0], words[1], count * sizeof(uint64_t));
+                    harness_expect_bytes("xnor_pack_activations codes", path->name, name, codes[0], codes[1], count * 8);
                     harness_expect_bytes("xnor_pack_activations scales", path->name, name, scales[0], scales[1], sizeof scales[0]);
                     harness_expect_int64("xnor_pack_activations code sums", path->name, name, sums[0], sums[1], ROWS);
                     harness_expect_bytes("xnor_pack_activations finite", path->name, name, finite[0], finite[1], sizeof finite[0]);

@@ -51,6 +51,22 @@ static uint64_t *activations(bool a8, size_t m, size_t k, size_t stride, const b
     return words;
 }
 
+// The codes of a8 activation planes as bytes [m, stride · 64] (c_b = 2^b, c_7 = −128), as the
+// packer writes them beside the planes.
+static int8_t *activation_codes(const uint64_t *words, size_t m, size_t stride) {
+    int8_t *codes = zeroed(m * stride * 64, 1);
+    for (size_t r = 0; r < m; r++) {
+        for (size_t i = 0; i < stride * 64; i++) {
+            int code = 0;
+            for (int b = 0; b < 8; b++) {
+                if (words[(r * stride + i / 64) * 8 + (size_t)b] >> (i % 64) & 1) code += b == 7 ? -128 : 1 << b;
+            }
+            codes[r * stride * 64 + i] = (int8_t)code;
+        }
+    }
+    return codes;
+}
+
 // One call's output, first filled with garbage that every path gets the same of, so that a
 // write outside what the call promises shows too.
 typedef struct {
@@ -155,6 +171,7 @@ static size_t run_case(size_t k, size_t n, size_t m, bool a8, int kind, bool aff
     for (size_t i = 0; i < scale_planes * n * groups; i++) alpha[i] = harness_float();
     for (size_t i = 0; i < n * groups; i++) mu[i] = harness_float();
     uint64_t *words = activations(a8, m, k, stride, finite);
+    int8_t *codes = a8 ? activation_codes(words, m, stride) : NULL;
 
     // Filled as CPopcountProduct.with does.
     xnor_grouped_product p;
@@ -172,6 +189,7 @@ static size_t run_case(size_t k, size_t n, size_t m, bool a8, int kind, bool aff
     p.alpha = alpha;
     p.mu = mu;
     p.activations = words;
+    p.codes = codes;
     p.rows = m;
     p.finite = finite;
     int64_t *sums = zeroed(m * groups, sizeof(int64_t));
@@ -192,6 +210,7 @@ static size_t run_case(size_t k, size_t n, size_t m, bool a8, int kind, bool aff
     expectation_free(&e);
     free(sums);
     free(words);
+    free(codes);
     free(alpha);
     free(mu);
     for (size_t q = 0; q < stored_planes; q++) free(planes[q]);

@@ -17,7 +17,14 @@ typedef enum {
     XNOR_ISA_AVX512 = 2,
     // aarch64 NEON: CNT on 16-byte vectors, two a8 planes per register.
     XNOR_ISA_NEON = 3,
+    // The AVX-512 path whose a8 products are int8 dot products (VPDPBUSD) of the activation
+    // codes with the weight bits expanded to bytes: the same integers, fewer operations.
+    XNOR_ISA_AVX512_VNNI = 4,
 } xnor_isa;
+
+// Whether `isa` has every instruction of `base` (AVX-512 VNNI ⊃ AVX-512 ⊃ AVX2 ⊃ scalar), so a
+// kernel written for `base` serves it.
+bool xnor_isa_includes(xnor_isa isa, xnor_isa base);
 
 // The best path this CPU and OS support.
 xnor_isa xnor_isa_best(void);
@@ -45,6 +52,9 @@ typedef struct {
     const float *alpha;
     const float *mu;
     const uint64_t *activations;
+    // a8 only, may be NULL: the codes q as bytes, [M, row_stride_words · 64], padding 0. The
+    // VNNI path multiplies these; without them it takes the AVX-512 popcounts.
+    const int8_t *codes;
     size_t rows;
     // Rows with a non-finite value are skipped: their outputs are left as they are.
     const bool *finite;
