@@ -72,10 +72,10 @@ struct CPopcountProduct {
 
     /// The legacy formats' integers I [M, N] into the scratch, columns split over the pool (one
     /// integer per output, so the blocks of xnor_grouped_integers_pooled are [M, width_r]), then
-    /// `body(I, m, column)` reading them: on the calling thread for one row (a decode step),
-    /// else over the pool by column ranges.
-    static func forEachLegacyInteger(_ weights: PackedWeights, _ activations: PackedActivations, _ dispatch: KernelDispatch,
-                                     _ body: (Int, Int, Int64) -> Void) {
+    /// `body(columns, I)` for each block, I being [M, columns.count] (rows that are not finite
+    /// hold 0): on the calling thread for one row (a decode step), else over the pool.
+    static func forEachLegacyBlock(_ weights: PackedWeights, _ activations: PackedActivations, _ dispatch: KernelDispatch,
+                                   _ body: (Range<Int>, UnsafeBufferPointer<Int64>) -> Void) {
         guard let isa = dispatch.isa.cPath else { return }
         let rows = activations.rows, n = weights.n, width = dispatch.rangeWidth(n)
         let scratch = dispatch.scratch ?? ProductScratch()
@@ -86,15 +86,44 @@ struct CPopcountProduct {
                 } else {
                     xnor_grouped_integers_pooled(nil, isa, product, width, 1, parts.baseAddress)
                 }
-                func read(_ columns: Range<Int>) {
-                    for m in 0..<rows where activations.finite[m] {
-                        for column in columns {
-                            let n0 = column / width * width, blockWidth = min(width, n - n0)
-                            body(m, column, parts[rows * n0 + m * blockWidth + (column - n0)])
+                let blocks = (n + width - 1) / width
+                func block(_ b: Int) {
+                    let n0 = b * width, n1 = min(n, n0 + width)
+                    body(n0..<n1, UnsafeBufferPointer(rebasing: parts[(rows * n0)..<(rows * n1)]))
+                }
+                if rows == 1 || blocks == 1 {
+                    for b in 0..<blocks { block(b) }
+                } else if let pool = dispatch.pool {
+                    pool.parallelFor(blocks, block)
+                } else {
+                    for b in 0..<blocks { block(b) }
+                }
+            }
+        }
+    }
+
+    /// The legacy formats' outputs [M, N]: the integers of forEachLegacyBlock, then per block
+    /// xnor_legacy_finish, the operations of Numerics.product (w · a, or w / a when `divide`,
+    /// times I) and of OutputTransform.apply, in the same order.
+    static func legacyOutputs(_ weights: PackedWeights, _ activations: PackedActivations, divide: Bool, perRowScale: Bool,
+                              _ transform: OutputTransform, _ dispatch: KernelDispatch, _ output: UnsafeMutableBufferPointer<Float>) {
+        let n = weights.n
+        var outputScale = transform.scale ?? 1
+        let hasOutputScale = transform.scale != nil
+        weights.scaleStorage.withBytes { scales in
+            activations.scales.withUnsafeBufferPointer { activationScales in
+                activations.finite.withUnsafeBufferPointer { finite in
+                    (transform.bias ?? []).withUnsafeBufferPointer { bias in
+                        withUnsafePointer(to: &outputScale) { outputScale in
+                            CPopcountProduct.forEachLegacyBlock(weights, activations, dispatch) { columns, integers in
+                                xnor_legacy_finish(integers.baseAddress, activations.rows, columns.lowerBound, columns.upperBound,
+                                                   finite.baseAddress, scales.baseAddress, perRowScale, activationScales.baseAddress,
+                                                   divide, hasOutputScale ? outputScale : nil,
+                                                   transform.bias == nil ? nil : bias.baseAddress, output.baseAddress, n)
+                            }
                         }
                     }
                 }
-                if rows == 1 { read(0..<n) } else { dispatch.forEachColumnRange(n, read) }
             }
         }
     }

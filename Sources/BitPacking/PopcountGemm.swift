@@ -57,13 +57,8 @@ public enum PopcountGemm {
         let n = weights.n
         let perRowScale = weights.format == .w1
         if dispatch.isa.cPath != nil {
-            weights.scaleStorage.withBytes { scales in
-                CPopcountProduct.forEachLegacyInteger(weights, activations, dispatch) { m, column, integer in
-                    let weightScale = scales.load(fromByteOffset: perRowScale ? column * 4 : 0, as: Float.self)
-                    let product = Numerics.product(mode, weightScale: weightScale, activationScale: activations.scales[m], integer: integer)
-                    output[m * n + column] = transform.apply(product, column: column)
-                }
-            }
+            // The same operations as Numerics.product and transform.apply below, in C (legacy_finish.c).
+            CPopcountProduct.legacyOutputs(weights, activations, divide: mode != .w1a1, perRowScale: perRowScale, transform, dispatch, output)
             return
         }
         let parts = legacyIntegerParts(weights, activations, dispatch)

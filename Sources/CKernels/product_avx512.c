@@ -192,60 +192,168 @@ static inline __m512d add_tile_chunk(const xnor_grouped_product *p, size_t c0, s
     return total;
 }
 
-// acc for 8 columns [c0, c0 + 8) of every finite row at once (a8), the float64 sums of the 8
-// columns side by side in one register.
-static void accumulate_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
-    const size_t data = (p->k + 63) / 64, stride = p->row_stride_words, groups = p->groups, n = p->n;
+// The next up to two finite rows from *m on: their indices into pair[], how many.
+static inline int next_row_pair(const xnor_grouped_product *p, size_t *m, size_t pair[2]) {
+    int count = 0;
+    while (*m < p->rows && count < 2) {
+        if (p->finite[*m]) pair[count++] = *m;
+        (*m)++;
+    }
+    return count;
+}
+
+// Words [first, end) of group g.
+static inline void group_words(const xnor_grouped_product *p, size_t g, size_t *first, size_t *end) {
+    const size_t data = (p->k + 63) / 64;
+    *first = g * p->words_per_group;
+    *end = *first + p->words_per_group < data ? *first + p->words_per_group : data;
+}
+
+// The integers of 8 columns [c0, c0 + 8), group g and plane q (ternary: the pair) for the
+// finite rows pair[0 .. rows), as int64 vectors out[r].
+typedef void tile_pair_integers(const xnor_grouped_product *p, const size_t pair[2], int rows, size_t c0, size_t g, int q,
+                                __m512i out[2]);
+
+// acc for 8 columns [c0, c0 + 8) of every finite row, two rows at a time, the float64 sums of
+// the 8 columns side by side in one register. The integers of a chunk of groups are computed
+// plane by plane, so each of the 8 columns' rows of one plane is read front to back (8 streams,
+// not 8 × planes); the float64 sums then take them in the contract's order, group by group.
+static inline __attribute__((always_inline)) void accumulate_tile8_pairs(const xnor_grouped_product *p, size_t c0, double *acc,
+                                                                         tile_pair_integers *integers_of) {
+    const size_t groups = p->groups, n = p->n;
     const int planes = p->ternary ? 1 : p->plane_count;
-    // The integers of a chunk of groups are computed plane by plane, so each of the 8 columns'
-    // rows of one plane is read front to back (8 streams, not 8 × planes); the float64 sums
-    // then take them in the contract's order, group by group.
-    __m512i integers[3][TILE_CHUNK];
-    for (size_t m = 0; m < p->rows; m++) {
-        if (!p->finite[m]) continue;
-        const uint64_t *a = p->activations + m * stride * 8;
-        const int64_t *sums = p->group_sums + m * groups;
-        __m512d total = _mm512_setzero_pd();
+    __m512i integers[2][3][TILE_CHUNK];
+    size_t m = 0, pair[2];
+    int rows;
+    while ((rows = next_row_pair(p, &m, pair)) > 0) {
+        const int64_t *sums[2] = {p->group_sums + pair[0] * groups, p->group_sums + pair[rows - 1] * groups};
+        __m512d total[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
         for (size_t g0 = 0; g0 < groups; g0 += TILE_CHUNK) {
             const size_t g1 = g0 + TILE_CHUNK < groups ? g0 + TILE_CHUNK : groups;
             for (int q = 0; q < planes; q++) {
                 for (size_t g = g0; g < g1; g++) {
-                    size_t first = g * p->words_per_group, end = first + p->words_per_group;
-                    if (end > data) end = data;
-                    integers[q][g - g0] = tile_integers(p, a, c0, first, end, q, sums[g]);
+                    __m512i out[2];
+                    integers_of(p, pair, rows, c0, g, q, out);
+                    integers[0][q][g - g0] = out[0];
+                    integers[1][q][g - g0] = out[1];
                 }
             }
-            total = add_tile_chunk(p, c0, g0, g1, planes, integers, sums, total);
+            for (int r = 0; r < rows; r++) total[r] = add_tile_chunk(p, c0, g0, g1, planes, integers[r], sums[r], total[r]);
         }
-        _mm512_storeu_pd(acc + m * n + c0, total);
+        for (int r = 0; r < rows; r++) _mm512_storeu_pd(acc + pair[r] * n + c0, total[r]);
     }
 }
 
-// The integers of 8 columns [c0, c0 + 8) of every finite row (a8) into parts [M, width, per],
+// The integers of 8 columns [c0, c0 + 8) of every finite row into parts [M, width, per],
 // whose column 0 is n0.
-static void integers_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, size_t n0, size_t width, int64_t *parts) {
-    const size_t data = (p->k + 63) / 64, groups = p->groups;
+static inline __attribute__((always_inline)) void integers_tile8_pairs(const xnor_grouped_product *p, size_t c0, size_t n0,
+                                                                       size_t width, int64_t *parts, tile_pair_integers *integers_of) {
+    const size_t groups = p->groups;
     const int planes = p->ternary ? 1 : p->plane_count;
     const size_t per = (size_t)planes * groups;
-    for (size_t m = 0; m < p->rows; m++) {
-        if (!p->finite[m]) continue;
-        const uint64_t *a = p->activations + m * p->row_stride_words * 8;
-        const int64_t *sums = p->group_sums + m * groups;
+    size_t m = 0, pair[2];
+    int rows;
+    while ((rows = next_row_pair(p, &m, pair)) > 0) {
         for (size_t g = 0; g < groups; g++) {
-            size_t first = g * p->words_per_group, end = first + p->words_per_group;
-            if (end > data) end = data;
             for (int q = 0; q < planes; q++) {
-                int64_t lanes[8];
-                _mm512_storeu_si512((void *)lanes, tile_integers(p, a, c0, first, end, q, sums[g]));
-                for (int c = 0; c < 8; c++) parts[(m * width + (c0 - n0 + (size_t)c)) * per + (size_t)q * groups + g] = lanes[c];
+                __m512i out[2];
+                integers_of(p, pair, rows, c0, g, q, out);
+                for (int r = 0; r < rows; r++) {
+                    int64_t lanes[8];
+                    _mm512_storeu_si512((void *)lanes, out[r]);
+                    for (int c = 0; c < 8; c++) parts[(pair[r] * width + (c0 - n0 + (size_t)c)) * per + (size_t)q * groups + g] = lanes[c];
+                }
             }
         }
     }
+}
+
+// a8 by popcounts: each row on its own (the broadcast weight word is the cheap part).
+static void a8_pair_integers(const xnor_grouped_product *p, const size_t pair[2], int rows, size_t c0, size_t g, int q,
+                             __m512i out[2]) {
+    size_t first, end;
+    group_words(p, g, &first, &end);
+    out[1] = _mm512_setzero_si512();
+    for (int r = 0; r < rows; r++) {
+        const uint64_t *a = p->activations + pair[r] * p->row_stride_words * 8;
+        out[r] = tile_integers(p, a, c0, first, end, q, p->group_sums[pair[r] * p->groups + g]);
+    }
+}
+
+static void accumulate_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
+    accumulate_tile8_pairs(p, c0, acc, a8_pair_integers);
+}
+
+static void integers_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, size_t n0, size_t width, int64_t *parts) {
+    integers_tile8_pairs(p, c0, n0, width, parts, a8_pair_integers);
+}
+
+// a1 (binary weights): the differing bits of 8 weight words at once per column, for two
+// activation rows per weight load, then I = group length − 2 · differing. The group's last
+// vector is loaded under a mask, and the row's last data word keeps only its K bits (a file
+// may hold anything in the weights' padding).
+static inline __attribute__((always_inline)) void a1_tile_integers(const xnor_grouped_product *p, const size_t pair[2], const int rows,
+                                                                   size_t c0, size_t g, int q, __m512i out[2]) {
+    const size_t stride = p->row_stride_words, data = (p->k + 63) / 64;
+    size_t first, end;
+    group_words(p, g, &first, &end);
+    const uint64_t *w = p->planes[q] + c0 * stride;
+    const uint64_t *a0 = p->activations + pair[0] * stride, *a1 = p->activations + pair[rows - 1] * stride;
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i acc0[8], acc1[8];
+    for (int c = 0; c < 8; c++) acc0[c] = acc1[c] = zero;
+    size_t j = first;
+    for (; j + 8 < end; j += 8) {
+        const __m512i x0 = _mm512_loadu_si512((const void *)(a0 + j));
+        const __m512i x1 = rows > 1 ? _mm512_loadu_si512((const void *)(a1 + j)) : zero;
+        for (int c = 0; c < 8; c++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(w + c * stride + j));
+            acc0[c] = _mm512_add_epi64(acc0[c], _mm512_popcnt_epi64(_mm512_xor_si512(x0, v)));
+            if (rows > 1) acc1[c] = _mm512_add_epi64(acc1[c], _mm512_popcnt_epi64(_mm512_xor_si512(x1, v)));
+        }
+    }
+    // The last 1 to 8 words.
+    const unsigned left = (unsigned)(end - j);
+    const __mmask8 lanes = (__mmask8)((1u << left) - 1);
+    __m512i keep = _mm512_maskz_mov_epi64(lanes, _mm512_set1_epi64(-1));
+    if (end == data && p->k % 64) keep = _mm512_mask_set1_epi64(keep, (__mmask8)(1u << (left - 1)), (long long)(((uint64_t)1 << (p->k % 64)) - 1));
+    const __m512i x0 = _mm512_maskz_loadu_epi64(lanes, (const void *)(a0 + j));
+    const __m512i x1 = rows > 1 ? _mm512_maskz_loadu_epi64(lanes, (const void *)(a1 + j)) : zero;
+    for (int c = 0; c < 8; c++) {
+        const __m512i v = _mm512_maskz_loadu_epi64(lanes, (const void *)(w + c * stride + j));
+        acc0[c] = _mm512_add_epi64(acc0[c], _mm512_popcnt_epi64(_mm512_and_si512(_mm512_xor_si512(x0, v), keep)));
+        if (rows > 1) acc1[c] = _mm512_add_epi64(acc1[c], _mm512_popcnt_epi64(_mm512_and_si512(_mm512_xor_si512(x1, v), keep)));
+    }
+    const size_t size = p->words_per_group * 64, length = p->k - first * 64 < size ? p->k - first * 64 : size;
+    const __m512i group_length = _mm512_set1_epi64((long long)length);
+    out[0] = _mm512_sub_epi64(group_length, _mm512_slli_epi64(sum_lanes8(acc0), 1));
+    if (rows > 1) out[1] = _mm512_sub_epi64(group_length, _mm512_slli_epi64(sum_lanes8(acc1), 1));
+}
+
+static void a1_pair_integers(const xnor_grouped_product *p, const size_t pair[2], int rows, size_t c0, size_t g, int q,
+                             __m512i out[2]) {
+    if (rows == 2) {
+        a1_tile_integers(p, pair, 2, c0, g, q, out);
+    } else {
+        a1_tile_integers(p, pair, 1, c0, g, q, out);
+        out[1] = out[0];
+    }
+}
+
+static void accumulate_a1_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
+    accumulate_tile8_pairs(p, c0, acc, a1_pair_integers);
+}
+
+static void integers_a1_tile8_avx512(const xnor_grouped_product *p, size_t c0, size_t n0, size_t width, int64_t *parts) {
+    integers_tile8_pairs(p, c0, n0, width, parts, a1_pair_integers);
 }
 
 #define A8_TILE_ACCUMULATE accumulate_a8_tile8_avx512
 #define A8_TILE_INTEGERS integers_a8_tile8_avx512
 #define A8_TILE_WIDTH 8
+#define A1_TILE_ACCUMULATE accumulate_a1_tile8_avx512
+#define A1_TILE_INTEGERS integers_a1_tile8_avx512
+#define A1_TILE_WIDTH 8
 
 #include "product_template.h"
 
@@ -311,84 +419,34 @@ static inline __attribute__((always_inline)) void tile_integers_vnni(const xnor_
     }
 }
 
-// The next up to two finite rows from *m on: their indices into pair[], how many.
-static inline int next_row_pair(const xnor_grouped_product *p, size_t *m, size_t pair[2]) {
-    int count = 0;
-    while (*m < p->rows && count < 2) {
-        if (p->finite[*m]) pair[count++] = *m;
-        (*m)++;
-    }
-    return count;
-}
-
-static inline void tile_integers_vnni_rows(const xnor_grouped_product *p, const int8_t *const codes[2], int rows, size_t c0,
-                                           size_t first, size_t end, int q, const int64_t group_sum[2], __m512i out[2]) {
+static void vnni_pair_integers(const xnor_grouped_product *p, const size_t pair[2], int rows, size_t c0, size_t g, int q,
+                               __m512i out[2]) {
+    size_t first, end;
+    group_words(p, g, &first, &end);
+    const size_t code_stride = p->row_stride_words * 64, last = pair[rows - 1];
+    const int8_t *codes[2] = {p->codes + pair[0] * code_stride, p->codes + last * code_stride};
+    const int64_t group_sum[2] = {p->group_sums[pair[0] * p->groups + g], p->group_sums[last * p->groups + g]};
     if (rows == 2) {
         tile_integers_vnni(p, codes, 2, c0, first, end, q, group_sum, out);
     } else {
         tile_integers_vnni(p, codes, 1, c0, first, end, q, group_sum, out);
+        out[1] = out[0];
     }
 }
 
 static void accumulate_a8_tile8_avx512vnni(const xnor_grouped_product *p, size_t c0, double *acc) {
-    if (!vnni_applies(p)) {
+    if (vnni_applies(p)) {
+        accumulate_tile8_pairs(p, c0, acc, vnni_pair_integers);
+    } else {
         accumulate_a8_tile8_avx512(p, c0, acc);
-        return;
-    }
-    const size_t data = (p->k + 63) / 64, groups = p->groups, n = p->n, code_stride = p->row_stride_words * 64;
-    const int planes = p->ternary ? 1 : p->plane_count;
-    __m512i integers[2][3][TILE_CHUNK];
-    size_t m = 0, pair[2];
-    int rows;
-    while ((rows = next_row_pair(p, &m, pair)) > 0) {
-        const int8_t *codes[2] = {p->codes + pair[0] * code_stride, p->codes + pair[rows - 1] * code_stride};
-        const int64_t *sums[2] = {p->group_sums + pair[0] * groups, p->group_sums + pair[rows - 1] * groups};
-        __m512d total[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-        for (size_t g0 = 0; g0 < groups; g0 += TILE_CHUNK) {
-            const size_t g1 = g0 + TILE_CHUNK < groups ? g0 + TILE_CHUNK : groups;
-            for (int q = 0; q < planes; q++) {
-                for (size_t g = g0; g < g1; g++) {
-                    size_t first = g * p->words_per_group, end = first + p->words_per_group;
-                    if (end > data) end = data;
-                    const int64_t group_sum[2] = {sums[0][g], sums[1][g]};
-                    __m512i out[2];
-                    tile_integers_vnni_rows(p, codes, rows, c0, first, end, q, group_sum, out);
-                    integers[0][q][g - g0] = out[0];
-                    integers[1][q][g - g0] = out[1];
-                }
-            }
-            for (int r = 0; r < rows; r++) total[r] = add_tile_chunk(p, c0, g0, g1, planes, integers[r], sums[r], total[r]);
-        }
-        for (int r = 0; r < rows; r++) _mm512_storeu_pd(acc + pair[r] * n + c0, total[r]);
     }
 }
 
 static void integers_a8_tile8_avx512vnni(const xnor_grouped_product *p, size_t c0, size_t n0, size_t width, int64_t *parts) {
-    if (!vnni_applies(p)) {
+    if (vnni_applies(p)) {
+        integers_tile8_pairs(p, c0, n0, width, parts, vnni_pair_integers);
+    } else {
         integers_a8_tile8_avx512(p, c0, n0, width, parts);
-        return;
-    }
-    const size_t data = (p->k + 63) / 64, groups = p->groups, code_stride = p->row_stride_words * 64;
-    const int planes = p->ternary ? 1 : p->plane_count;
-    const size_t per = (size_t)planes * groups;
-    size_t m = 0, pair[2];
-    int rows;
-    while ((rows = next_row_pair(p, &m, pair)) > 0) {
-        const int8_t *codes[2] = {p->codes + pair[0] * code_stride, p->codes + pair[rows - 1] * code_stride};
-        for (size_t g = 0; g < groups; g++) {
-            size_t first = g * p->words_per_group, end = first + p->words_per_group;
-            if (end > data) end = data;
-            const int64_t group_sum[2] = {p->group_sums[pair[0] * groups + g], p->group_sums[pair[rows - 1] * groups + g]};
-            for (int q = 0; q < planes; q++) {
-                __m512i out[2];
-                tile_integers_vnni_rows(p, codes, rows, c0, first, end, q, group_sum, out);
-                for (int r = 0; r < rows; r++) {
-                    int64_t lanes[8];
-                    _mm512_storeu_si512((void *)lanes, out[r]);
-                    for (int c = 0; c < 8; c++) parts[(pair[r] * width + (c0 - n0 + (size_t)c)) * per + (size_t)q * groups + g] = lanes[c];
-                }
-            }
-        }
     }
 }
 

@@ -94,6 +94,11 @@ void SUFFIX(xnor_grouped_integers)(const xnor_grouped_product *p, size_t n0, siz
         for (; start + A8_TILE_WIDTH <= n1; start += A8_TILE_WIDTH) A8_TILE_INTEGERS(p, start, n0, width, parts);
     }
 #endif
+#ifdef A1_TILE_INTEGERS
+    if (!p->a8 && !p->ternary) {
+        for (; start + A1_TILE_WIDTH <= n1; start += A1_TILE_WIDTH) A1_TILE_INTEGERS(p, start, n0, width, parts);
+    }
+#endif
     for (size_t column = start; column < n1; column++) {
         for (size_t m = 0; m < p->rows; m++) {
             if (!p->finite[m]) continue;
@@ -114,6 +119,11 @@ void SUFFIX(xnor_grouped_accumulate)(const xnor_grouped_product *p, size_t n0, s
     // Whole tiles of columns by the path's own kernel; the rest below.
     if (p->a8) {
         for (; start + A8_TILE_WIDTH <= n1; start += A8_TILE_WIDTH) A8_TILE_ACCUMULATE(p, start, acc);
+    }
+#endif
+#ifdef A1_TILE_ACCUMULATE
+    if (!p->a8 && !p->ternary) {
+        for (; start + A1_TILE_WIDTH <= n1; start += A1_TILE_WIDTH) A1_TILE_ACCUMULATE(p, start, acc);
     }
 #endif
     for (size_t column = start; column < n1; column++) {

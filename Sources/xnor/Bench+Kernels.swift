@@ -19,7 +19,8 @@ extension Bench {
     /// read-bandwidth and popcount ceilings measured in the same run.
     func benchKernels() throws {
         let pool = threadOptions.count > 1 ? WorkerPool(threads: threadOptions.count) : nil
-        let dispatch = KernelDispatch(pool: pool)
+        // With a scratch, as a session runs its products: the buffers are not allocated per product.
+        let dispatch = KernelDispatch(pool: pool, scratch: ProductScratch())
         let bandwidth = KernelCeilings.readBandwidth(bytes: 1 << 30, repeats: repetitions, dispatch: dispatch)
         let peak = KernelCeilings.popcountPeak(repeats: repetitions, dispatch: dispatch)
         let formats: [(String, WeightFormat, ActivationMode)] = [

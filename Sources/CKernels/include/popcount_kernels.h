@@ -75,6 +75,14 @@ void xnor_grouped_integers(xnor_isa isa, const xnor_grouped_product *product, si
 // acc is [M, N], row-major; other columns are not touched.
 void xnor_grouped_accumulate(xnor_isa isa, const xnor_grouped_product *product, size_t n0, size_t n1, double *acc);
 
+// The legacy formats' outputs of columns [n0, n1) from their integers I [rows, n1 − n0]:
+// output[m · n + c] = float32(((w_c · a_m) or (w_c / a_m)) · I, then · output_scale, + bias[c]),
+// each step in float64 (formats/XNORPopcountGemm.md); w_c is weight_scales[c] per row, else
+// weight_scales[0] (float32, any alignment); output_scale and bias may be NULL. Rows that are not finite are not touched.
+void xnor_legacy_finish(const int64_t *integers, size_t rows, size_t n0, size_t n1, const bool *finite, const void *weight_scales,
+                        bool per_row_weight_scale, const float *activation_scales, bool divide, const float *output_scale,
+                        const float *bias, float *output, size_t n);
+
 // A persistent pool of worker threads. The caller's thread takes part in every run.
 typedef struct xnor_pool xnor_pool;
 
