@@ -28,8 +28,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
-        // The float32 products of SessionOptions.floatProducts = .fast and calibration's Σ xᵀx.
-        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // The float32 products of SessionOptions.floatProducts = .fast and calibration's Σ xᵀx:
+        // Debian's OpenBLAS (libopenblas0), opened at first use (openblas_loader.c says why).
+        .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "Tensors"),
         .target(
             name: "Formats",

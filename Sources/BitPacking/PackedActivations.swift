@@ -38,7 +38,10 @@ public struct PackedActivations: Sendable {
 
     /// Quantizes and packs `x`, M rows of K values, row-major: by the C path `isa` of
     /// CKernels, or by the plain Swift code below (`.swift`) that the C paths are held to.
-    public mutating func pack(_ x: UnsafeBufferPointer<Float>, rows m: Int, k: Int, mode: ActivationMode, isa: KernelISA = .best) throws {
+    /// With a pool, the C paths pack contiguous blocks of rows on its threads (rows are packed
+    /// independently, so the result does not depend on the pool).
+    public mutating func pack(_ x: UnsafeBufferPointer<Float>, rows m: Int, k: Int, mode: ActivationMode, isa: KernelISA = .best,
+                              pool: WorkerPool? = nil) throws {
         guard k >= 1 else { throw BitPackingError("K = \(k): an activation row needs at least one value") }
         guard m >= 0, x.count / k == m, x.count % k == 0 else {
             throw BitPackingError("activations have \(x.count) values, expected M × K = \(m) × \(k)")
@@ -67,9 +70,18 @@ public struct PackedActivations: Sendable {
                     scales.withUnsafeMutableBufferPointer { scales in
                         codeSums.withUnsafeMutableBufferPointer { codeSums in
                             finite.withUnsafeMutableBufferPointer { finite in
-                                xnor_pack_activations(path, mode == .a8, x.baseAddress, k, 0, m, stride, words.baseAddress,
-                                                      mode == .a8 ? codes.baseAddress : nil, scales.baseAddress, codeSums.baseAddress,
-                                                      finite.baseAddress)
+                                func packRows(_ first: Int, _ end: Int) {
+                                    xnor_pack_activations(path, mode == .a8, x.baseAddress, k, first, end, stride, words.baseAddress,
+                                                          mode == .a8 ? codes.baseAddress : nil, scales.baseAddress, codeSums.baseAddress,
+                                                          finite.baseAddress)
+                                }
+                                // A block of rows is worth a thread from about 64K values on.
+                                let blocks = min(pool?.threads ?? 1, m * k / 65536)
+                                if let pool, blocks > 1 {
+                                    pool.parallelFor(blocks) { i in packRows(m * i / blocks, m * (i + 1) / blocks) }
+                                } else {
+                                    packRows(0, m)
+                                }
                             }
                         }
                     }

@@ -35,6 +35,21 @@ public final class KernelContext {
         return created
     }
 
+    /// Calls `body` on ranges that together cover 0..<count, one contiguous range per thread of
+    /// the session's pool, or on 0..<count alone when there is no pool or fewer than two
+    /// ranges of `grain` items: for the element-wise and row-wise kernels around the products,
+    /// which would otherwise leave the pool's other threads idle. Items must be independent,
+    /// so the results do not depend on the thread count.
+    public func forEachRange(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        let threads = dispatch.pool?.threads ?? 1
+        let chunks = min(threads, count / max(grain, 1))
+        guard chunks > 1, let pool = dispatch.pool else {
+            body(0..<count)
+            return
+        }
+        pool.parallelFor(chunks) { i in body((count * i / chunks)..<(count * (i + 1) / chunks)) }
+    }
+
     /// Starts a new sequence: every state (KV cache) forgets what it holds; scratch stays.
     func resetStates() {
         for case let state as any KernelState in slots.values { state.reset() }

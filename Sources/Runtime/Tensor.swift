@@ -233,10 +233,11 @@ public struct Tensor: Sendable {
             if array.capacity < capacity { array.reserveCapacity(capacity) }
             if array.count > count {
                 array.removeLast(array.count - count)
-            } else {
-                // Element by element: within the reserved capacity this never allocates
-                // (append(contentsOf:) of a repeated sequence boxes it in unoptimized builds).
-                while array.count < count { array.append(zero) }
+            } else if array.count < count {
+                // Within the reserved capacity this never allocates in an optimized build, and
+                // fills at memset speed: element by element, a prompt's buffers, regrown between
+                // ops of 1536 and 4096 columns, took 3.5% of a 700M-shape model's prompt.
+                array.append(contentsOf: repeatElement(zero, count: count - array.count))
             }
         }
         // Each case drops `storage`'s reference before resizing, so the array is resized in place.

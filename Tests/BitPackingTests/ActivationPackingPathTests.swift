@@ -52,4 +52,33 @@ import Testing
             }
         }
     }
+
+    /// Packing split over a pool (blocks of rows on its threads, from 64K values on) packs as
+    /// the plain Swift packing does, whatever the pool's size: no row is left out or packed twice.
+    @Test(arguments: [ActivationMode.a1, .a8])
+    func rowsSplitOverAPoolPackAsSwiftDoes(mode: ActivationMode) throws {
+        let k = 4097, blocks = 11
+        let x = (0..<blocks).flatMap { Self.rows(k: k, seed: UInt64(100 + $0)) }
+        let m = 6 * blocks
+        var reference = PackedActivations()
+        try reference.pack(x, rows: m, k: k, mode: mode, isa: .swift)
+        for threads in [2, 3] {
+            let pool = try #require(WorkerPool(threads: threads))
+            for isa in KernelISA.allCases where isa != .swift && isa.isSupported {
+                var packed = PackedActivations()
+                // Stale values from a larger earlier product, which every row must overwrite.
+                try packed.pack((0..<(2 * m * k)).map { Float($0 % 7) - 3 }, rows: 2 * m, k: k, mode: mode, isa: isa)
+                try x.withUnsafeBufferPointer { try packed.pack($0, rows: m, k: k, mode: mode, isa: isa, pool: pool) }
+                for r in 0..<m {
+                    #expect(packed.scale(row: r).bitPattern == reference.scale(row: r).bitPattern || (packed.scale(row: r).isNaN && reference.scale(row: r).isNaN),
+                            "\(isa) \(threads) threads row \(r)")
+                    #expect(packed.codeSum(row: r) == reference.codeSum(row: r), "\(isa) \(threads) threads row \(r)")
+                    #expect(packed.codeBytes(row: r) == reference.codeBytes(row: r), "\(isa) \(threads) threads row \(r) code bytes")
+                    for plane in 0..<mode.planeCount {
+                        #expect(packed.planeWords(row: r, plane: plane) == reference.planeWords(row: r, plane: plane), "\(isa) \(threads) threads row \(r) plane \(plane)")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -43,8 +43,7 @@ final class GramAccumulator {
         let k = self.k
         if scratch.values.count < k &* k { scratch.values = [Float](repeating: 0, count: k &* k) }
         scratch.values.withUnsafeMutableBufferPointer { c in
-            cblas_ssyrk(CblasRowMajor, CblasUpper, transposed ? CblasNoTrans : CblasTrans, Int32(k), Int32(count),
-                        1, base, Int32(transposed ? count : k), 0, c.baseAddress, Int32(k))
+            xnor_ssyrk_upper(!transposed, Int32(k), Int32(count), 1, base, Int32(transposed ? count : k), 0, c.baseAddress, Int32(k))
         }
         scratch.values.withUnsafeBufferPointer { c in
             total.withUnsafeMutableBufferPointer { t in

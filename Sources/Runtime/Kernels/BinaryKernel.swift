@@ -60,6 +60,15 @@ struct BinaryKernel: OpKernel {
     }
 
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        try run(inputs: inputs, outputs: &outputs, context: nil)
+    }
+
+    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
+        try run(inputs: inputs, outputs: &outputs, context: Optional(context))
+    }
+
+    /// With a context, float arithmetic on operands of one shape is split over its pool.
+    private func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext?) throws {
         let a = try inputs.required(0)
         if operation.isVariadic {
             try variadic(inputs, &outputs[0])
@@ -67,20 +76,20 @@ struct BinaryKernel: OpKernel {
         }
         let b = try inputs.required(1)
         switch a.elementType {
-        case .float32: try floatOp(a, b, &outputs[0])
+        case .float32: try floatOp(a, b, &outputs[0], context)
         case .int64: try integerOp(Int64.self, a, b, &outputs[0])
         case .int32: try integerOp(Int32.self, a, b, &outputs[0])
         case .bool: try boolOp(a, b, &outputs[0])
         }
     }
 
-    private func floatOp(_ a: Tensor, _ b: Tensor, _ out: inout Tensor) throws {
+    private func floatOp(_ a: Tensor, _ b: Tensor, _ out: inout Tensor, _ context: KernelContext?) throws {
         typealias F = Float
         switch operation {
-        case .add: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x + y }
-        case .sub: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x - y }
-        case .mul: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x * y }
-        case .div: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x / y }
+        case .add: try ElementLoops.zip(a, b, into: &out, context: context) { (x: F, y: F) in x + y }
+        case .sub: try ElementLoops.zip(a, b, into: &out, context: context) { (x: F, y: F) in x - y }
+        case .mul: try ElementLoops.zip(a, b, into: &out, context: context) { (x: F, y: F) in x * y }
+        case .div: try ElementLoops.zip(a, b, into: &out, context: context) { (x: F, y: F) in x / y }
         case .mod: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in fmodf(x, y) }
         case .min, .max: break
         case .equal: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x == y }

@@ -1,20 +1,27 @@
 /// The element loops the arithmetic kernels share: a map, and a broadcasting zip.
 enum ElementLoops {
-    /// out[i] = f(x[i]); `out` has x's shape.
-    static func map<A: TensorElement, R: TensorElement>(_ x: Tensor, into out: inout Tensor, _ f: (A) -> R) throws {
+    /// Elements per thread below which a loop is not split over the session's pool.
+    static let grain = 16384
+
+    /// out[i] = f(x[i]); `out` has x's shape. With a context, split over its pool.
+    static func map<A: TensorElement, R: TensorElement>(_ x: Tensor, into out: inout Tensor, context: KernelContext? = nil,
+                                                       _ f: (A) -> R) throws {
         try x.withUnsafeBuffer(of: A.self) { source in
             try out.withUnsafeMutableBuffer(of: R.self) { destination in
                 guard source.count == destination.count else {
                     throw OpError("internal error: output holds \(destination.count) elements, input \(source.count)")
                 }
-                for i in 0..<source.count { destination[i] = f(source[i]) }
+                forEachRange(source.count, context) { range in
+                    for i in range { destination[i] = f(source[i]) }
+                }
             }
         }
     }
 
-    /// out = f(a, b) with numpy broadcasting; `out` has the broadcast shape.
+    /// out = f(a, b) with numpy broadcasting; `out` has the broadcast shape. With a context,
+    /// operands of one shape are split over its pool.
     static func zip<A: TensorElement, B: TensorElement, R: TensorElement>(
-        _ a: Tensor, _ b: Tensor, into out: inout Tensor, _ f: (A, B) -> R
+        _ a: Tensor, _ b: Tensor, into out: inout Tensor, context: KernelContext? = nil, _ f: (A, B) -> R
     ) throws {
         if a.shape == b.shape && a.shape == out.shape {
             // No broadcasting (a residual Add, a gated Mul): one flat loop, no walk to build.
@@ -24,7 +31,9 @@ enum ElementLoops {
                         guard pa.count == po.count, pb.count == po.count else {
                             throw OpError("internal error: element counts \(pa.count), \(pb.count) and \(po.count) differ")
                         }
-                        for i in 0..<po.count { po[i] = f(pa[i], pb[i]) }
+                        forEachRange(po.count, context) { range in
+                            for i in range { po[i] = f(pa[i], pb[i]) }
+                        }
                     }
                 }
             }
@@ -60,6 +69,11 @@ enum ElementLoops {
                 }
             }
         }
+    }
+
+    private static func forEachRange(_ count: Int, _ context: KernelContext?, _ body: (Range<Int>) -> Void) {
+        guard let context else { return body(0..<count) }
+        context.forEachRange(count, grain: grain, body)
     }
 
     /// Fails when an integer divisor tensor holds a zero (Div, Mod).

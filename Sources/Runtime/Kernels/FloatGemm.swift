@@ -1,13 +1,17 @@
 import COpenBLAS
 import Tensors
 
-/// The float32 matrix product of `FloatProducts.fast`: OpenBLAS's sgemm on row-major operands.
+/// The float32 matrix product of `FloatProducts.fast`: OpenBLAS's sgemm on row-major operands
+/// (single-threaded: a session splits its work over its own pool).
 ///
 /// C[m, n] = alpha · op(A) · op(B) + beta · C, where op(A) is A [m, k] or, transposed, Aᵀ of
 /// A [k, m]; each operand is addressed by its leading dimension (the distance between rows),
 /// so a block of columns of a wider matrix (one attention head) is used in place. The extent
 /// every operand needs is checked against its buffer before OpenBLAS reads or writes.
 public struct FloatGemm: Sendable {
+    /// What the products run on (OpenBLAS's version, core and threads), for `xnor bench`.
+    public static var implementation: String { String(cString: xnor_blas_description()) }
+
     public var m: Int, n: Int, k: Int
     public var transA = false, transB = false
     /// Distances between rows; 0: the row length of the operand as stored.
@@ -48,7 +52,6 @@ public struct FloatGemm: Sendable {
             }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, aBase, Int32(lda), bBase, Int32(ldb), beta, cBase, Int32(ldc))
+        xnor_sgemm(transA, transB, Int32(m), Int32(n), Int32(k), alpha, aBase, Int32(lda), bBase, Int32(ldb), beta, cBase, Int32(ldc))
     }
 }

@@ -25,9 +25,18 @@ struct UnaryKernel: OpKernel {
     }
 
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        try run(inputs: inputs, outputs: &outputs, context: nil)
+    }
+
+    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
+        try run(inputs: inputs, outputs: &outputs, context: Optional(context))
+    }
+
+    /// With a context, float functions are split over its pool.
+    private func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext?) throws {
         let x = try inputs.required(0)
         switch x.elementType {
-        case .float32: if let f = float { try ElementLoops.map(x, into: &outputs[0], f) }
+        case .float32: if let f = float { try ElementLoops.map(x, into: &outputs[0], context: context, f) }
         case .int64: if let f = int64 { try ElementLoops.map(x, into: &outputs[0], f) }
         case .int32: if let f = int32 { try ElementLoops.map(x, into: &outputs[0], f) }
         case .bool: if let f = bool { try ElementLoops.map(x, into: &outputs[0], f) }

@@ -36,17 +36,31 @@ struct RMSNormKernel: OpKernel {
     }
 
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        try run(inputs: inputs, outputs: &outputs, context: nil)
+    }
+
+    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
+        try run(inputs: inputs, outputs: &outputs, context: Optional(context))
+    }
+
+    /// With a context, the groups are split over its pool.
+    private func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext?) throws {
         let x = try inputs.required(0)
         let group = weight.count
         try x.withUnsafeBuffer(of: Float.self) { input in
             try outputs[0].withUnsafeMutableBuffer(of: Float.self) { out in
                 weight.withUnsafeBufferPointer { w in
-                    for start in stride(from: 0, to: input.count, by: group) {
-                        var sum = 0.0
-                        for i in 0..<group { let v = Double(input[start + i]); sum += v * v }
-                        let inverse = 1 / (sum / Double(group) + epsilon).squareRoot()
-                        for i in 0..<group { out[start + i] = Float(Double(input[start + i]) * inverse * w[i]) }
+                    func normalize(_ groups: Range<Int>) {
+                        for start in stride(from: groups.lowerBound * group, to: groups.upperBound * group, by: group) {
+                            var sum = 0.0
+                            for i in 0..<group { let v = Double(input[start + i]); sum += v * v }
+                            let inverse = 1 / (sum / Double(group) + epsilon).squareRoot()
+                            for i in 0..<group { out[start + i] = Float(Double(input[start + i]) * inverse * w[i]) }
+                        }
                     }
+                    let groups = input.count / group
+                    guard let context else { return normalize(0..<groups) }
+                    context.forEachRange(groups, grain: max(1, ElementLoops.grain / group), normalize)
                 }
             }
         }

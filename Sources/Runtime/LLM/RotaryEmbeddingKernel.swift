@@ -42,26 +42,43 @@ struct RotaryEmbeddingKernel: OpKernel {
     }
 
     func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        try run(inputs: inputs, outputs: &outputs, context: nil)
+    }
+
+    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
+        try run(inputs: inputs, outputs: &outputs, context: Optional(context))
+    }
+
+    /// With a context, the rows are split over its pool.
+    private func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext?) throws {
         let x = try inputs.required(0)
         let positions = try inputs.required(1)
         let width = x.shape[1]
         let half = inverseFrequencies.count
+        for t in 0..<positions.count {
+            let position = try positions.integer(at: t)
+            guard position >= 0 else { throw OpError("position \(position) at row \(t) is negative") }
+        }
         try x.withUnsafeBuffer(of: Float.self) { input in
             try outputs[0].withUnsafeMutableBuffer(of: Float.self) { out in
-                for t in 0..<positions.count {
-                    let position = try positions.integer(at: t)
-                    guard position >= 0 else { throw OpError("position \(position) at row \(t) is negative") }
-                    for i in 0..<half {
-                        let angle = Float(position) * inverseFrequencies[i]
-                        let c = Double(Float(cos(Double(angle)))), s = Double(Float(sin(Double(angle))))
-                        for head in stride(from: t * width, to: (t + 1) * width, by: headDim) {
-                            let (a, b) = interleaved ? (head + 2 * i, head + 2 * i + 1) : (head + i, head + i + half)
-                            let x1 = Double(input[a]), x2 = Double(input[b])
-                            out[a] = Float(x1 * c - x2 * s)
-                            out[b] = Float(x2 * c + x1 * s)
+                func rotate(_ rows: Range<Int>) {
+                    for t in rows {
+                        // Checked above; a position is an integer tensor's element.
+                        let position = (try? positions.integer(at: t)) ?? 0
+                        for i in 0..<half {
+                            let angle = Float(position) * inverseFrequencies[i]
+                            let c = Double(Float(cos(Double(angle)))), s = Double(Float(sin(Double(angle))))
+                            for head in stride(from: t * width, to: (t + 1) * width, by: headDim) {
+                                let (a, b) = interleaved ? (head + 2 * i, head + 2 * i + 1) : (head + i, head + i + half)
+                                let x1 = Double(input[a]), x2 = Double(input[b])
+                                out[a] = Float(x1 * c - x2 * s)
+                                out[b] = Float(x2 * c + x1 * s)
+                            }
                         }
                     }
                 }
+                guard let context else { return rotate(0..<positions.count) }
+                context.forEachRange(positions.count, grain: max(1, ElementLoops.grain / max(width, 1)), rotate)
             }
         }
     }

@@ -88,7 +88,8 @@ public final class XNORPopcountGemmKernel: OpKernel, Sendable {
             case .popcount:
                 // The session's packed-activation buffer, reused so a token allocates nothing.
                 let activations = context.slot { Scratch(PackedActivations()) }
-                try activations.value.pack(input, rows: rows, k: weights.k, mode: activationMode, isa: context.dispatch.isa)
+                try activations.value.pack(input, rows: rows, k: weights.k, mode: activationMode, isa: context.dispatch.isa,
+                                           pool: context.dispatch.pool)
                 try outputs[0].withUnsafeMutableBuffer(of: Float.self) { output in
                     try PopcountGemm.run(weights: weights, activations: activations.value, transform: transform,
                                          dispatch: context.dispatch, into: output)
