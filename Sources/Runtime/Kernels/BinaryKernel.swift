@@ -85,6 +85,7 @@ struct BinaryKernel: OpKernel {
 
     private func floatOp(_ a: Tensor, _ b: Tensor, _ out: inout Tensor, _ context: KernelContext?) throws {
         typealias F = Float
+        if try sameShapeArithmetic(a, b, &out, context) { return }
         switch operation {
         case .add: try ElementLoops.zip(a, b, into: &out, context: context) { (x: F, y: F) in x + y }
         case .sub: try ElementLoops.zip(a, b, into: &out, context: context) { (x: F, y: F) in x - y }
@@ -99,6 +100,38 @@ struct BinaryKernel: OpKernel {
         case .greaterOrEqual: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x >= y }
         case .and, .or, .xor: break
         }
+    }
+
+    /// Float add, sub, mul and div of operands of one shape (a residual Add, a gated Mul), by
+    /// loops the compiler vectorizes; false for anything else. ElementLoops.zip calls its
+    /// closure once per element: 6% of a 700M-shape model's prompt.
+    private func sameShapeArithmetic(_ a: Tensor, _ b: Tensor, _ out: inout Tensor, _ context: KernelContext?) throws -> Bool {
+        switch operation {
+        case .add, .sub, .mul, .div: break
+        default: return false
+        }
+        guard a.shape == b.shape, a.shape == out.shape else { return false }
+        let operation = self.operation
+        try a.withUnsafeBuffer(of: Float.self) { x in
+            try b.withUnsafeBuffer(of: Float.self) { y in
+                try out.withUnsafeMutableBuffer(of: Float.self) { z in
+                    guard x.count == z.count, y.count == z.count else {
+                        throw OpError("internal error: element counts \(x.count), \(y.count) and \(z.count) differ")
+                    }
+                    func apply(_ range: Range<Int>) {
+                        switch operation {
+                        case .add: for i in range { z[i] = x[i] + y[i] }
+                        case .sub: for i in range { z[i] = x[i] - y[i] }
+                        case .mul: for i in range { z[i] = x[i] * y[i] }
+                        default: for i in range { z[i] = x[i] / y[i] }
+                        }
+                    }
+                    guard let context else { return apply(0..<z.count) }
+                    context.forEachRange(z.count, grain: ElementLoops.grain, apply)
+                }
+            }
+        }
+        return true
     }
 
     private func integerOp<I: FixedWidthInteger & SignedInteger & TensorElement>(

@@ -4,6 +4,9 @@ enum ElementLoops {
     static let grain = 16384
 
     /// out[i] = f(x[i]); `out` has x's shape. With a context, split over its pool.
+    // Inlined so that each caller's element type and closure are compiled into the loop: the
+    // loop split over the pool otherwise ran generic code, a witness call per element.
+    @inline(__always)
     static func map<A: TensorElement, R: TensorElement>(_ x: Tensor, into out: inout Tensor, context: KernelContext? = nil,
                                                        _ f: (A) -> R) throws {
         try x.withUnsafeBuffer(of: A.self) { source in
@@ -20,6 +23,7 @@ enum ElementLoops {
 
     /// out = f(a, b) with numpy broadcasting; `out` has the broadcast shape. With a context,
     /// operands of one shape are split over its pool.
+    @inline(__always)
     static func zip<A: TensorElement, B: TensorElement, R: TensorElement>(
         _ a: Tensor, _ b: Tensor, into out: inout Tensor, context: KernelContext? = nil, _ f: (A, B) -> R
     ) throws {
