@@ -21,6 +21,22 @@ extension Float {
         }
     }
 
+    /// The same values as `init(halfBits:)`, bit for bit, by selects instead of branches, so that
+    /// a loop of them vectorizes (F. Giesen's half_to_float_fast4): the bulk decode of F16
+    /// tensors, which took 12% of converting a 700M-shape F16 GGUF element by element.
+    @inlinable @inline(__always)
+    public init(halfBitsWithoutBranches h: UInt16) {
+        let magnitude = UInt32(h & 0x7FFF) << 13
+        let exponent = magnitude & 0x0F80_0000
+        // Rebias 15 → 127; infinities and NaNs rebias to 255; zeros and subnormals are the
+        // float m · 2^−24, made as (1 + m · 2^−10) · 2^−14 − 2^−14.
+        let rebiased = magnitude &+ 0x3800_0000
+        let special = rebiased &+ 0x3800_0000
+        let small = (Float(bitPattern: rebiased &+ 0x0080_0000) - Float(bitPattern: 113 << 23)).bitPattern
+        let bits = exponent == 0x0F80_0000 ? special : (exponent == 0 ? small : rebiased)
+        self.init(bitPattern: bits | UInt32(h & 0x8000) << 16)
+    }
+
     /// bfloat16: the top half of a float32.
     @inlinable
     public init(bfloat16Bits b: UInt16) {
@@ -106,7 +122,7 @@ extension ScalarType {
         case .i32: convert(from, UInt32.self, count, to) { Float(Int32(bitPattern: $0)) }
         case .u64: convert(from, UInt64.self, count, to) { Float($0) }
         case .i64: convert(from, UInt64.self, count, to) { Float(Int64(bitPattern: $0)) }
-        case .f16: convert(from, UInt16.self, count, to) { Float(halfBits: $0) }
+        case .f16: convert(from, UInt16.self, count, to) { Float(halfBitsWithoutBranches: $0) }
         case .bf16: convert(from, UInt16.self, count, to) { Float(bfloat16Bits: $0) }
         case .f32: convert(from, UInt32.self, count, to) { Float(bitPattern: $0) }
         case .f64: convert(from, UInt64.self, count, to) { Float(Double(bitPattern: $0)) }

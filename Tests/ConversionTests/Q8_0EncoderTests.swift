@@ -1,5 +1,5 @@
 import Formats
-import Tensors
+@testable import Tensors
 import Testing
 import TestSupport
 
@@ -30,6 +30,21 @@ struct Q8_0EncoderTests {
             let amax = values[(block * 32)..<((block + 1) * 32)].map(abs).max()!
             for i in (block * 32)..<((block + 1) * 32) { #expect(abs(decoded[i] - values[i]) <= amax / 127 * 0.51) }
         }
+    }
+
+    /// The rounding without roundf is roundf's, clamped: on every tie k + ½ and its float
+    /// neighbours, and past the clamp.
+    @Test func roundingIsRoundfs() {
+        var values: [Float] = [0, -0, 1e-30, -1e-30, 126.9, 127.49999, 127.5, 128, 1e9, -1e9, .infinity, -.infinity]
+        for k in -130...130 {
+            let tie = Float(k) + 0.5
+            values += [tie, tie.nextUp, tie.nextDown, Float(k), Float(k).nextUp, Float(k).nextDown]
+        }
+        for v in values {
+            let expected = Int32(min(max(v.rounded(.toNearestOrAwayFromZero), -128), 127))
+            #expect(Q8_0Encoder.roundedAwayFromZero(v) == expected, "\(v)")
+        }
+        #expect(Q8_0Encoder.roundedAwayFromZero(.nan) == 0)
     }
 
     @Test func aCountThatIsNotWholeBlocksOrANonFiniteValueIsRefused() {

@@ -26,6 +26,23 @@ import Tensors
         #expect(Float(halfBits: 0xFDFF).bitPattern == 0xFFBF_E000)
     }
 
+    /// The bulk F16 decode (selects, no branches) gives every one of the 65536 patterns as
+    /// `init(halfBits:)` does, bit for bit, and, NaNs aside, as the compiler's own Float16
+    /// conversion does.
+    @Test func bulkHalfDecodeCoversEveryPattern() throws {
+        let bytes = (0...UInt16.max).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        var decoded = [Float](repeating: .nan, count: 65536)
+        try bytes.withUnsafeBytes { source in
+            try decoded.withUnsafeMutableBufferPointer { try ScalarType.f16.decode(source: source, count: 65536, into: $0) }
+        }
+        for bits in 0...UInt16.max {
+            let value = decoded[Int(bits)]
+            #expect(value.bitPattern == Float(halfBits: bits).bitPattern, "0x\(String(bits, radix: 16))")
+            let native = Float(Float16(bitPattern: bits))
+            if !native.isNaN { #expect(value.bitPattern == native.bitPattern, "0x\(String(bits, radix: 16))") } else { #expect(value.isNaN) }
+        }
+    }
+
     @Test func bfloat16IsTheTopHalf() {
         #expect(Float(bfloat16Bits: 0x3F80) == 1.0)
         #expect(Float(bfloat16Bits: 0xC049) == -3.140625)

@@ -8,6 +8,19 @@ public enum Q8_0Encoder {
     public static let blockSize = 32
     public static let bytesPerBlock = 34
 
+    /// `v.rounded(.toNearestOrAwayFromZero)` clamped to [−128, 127] without a call to roundf
+    /// per value: the truncation and the remainder v − t are exact, so the loop vectorizes and
+    /// gives roundf's result. A NaN (0 · ∞, when a block's scale is so small that 1 / d
+    /// overflows) is 0.
+    @inline(__always)
+    static func roundedAwayFromZero(_ value: Float) -> Int32 {
+        let v = value.isNaN ? 0 : min(max(value, -128), 127)
+        let t = Int32(v)
+        let remainder = v - Float(t)
+        let q = t + (remainder >= 0.5 ? 1 : 0) - (remainder <= -0.5 ? 1 : 0)
+        return min(max(q, -128), 127)
+    }
+
     /// The blocks of `values` (a multiple of 32 elements), little-endian.
     public static func encode(_ values: [Float]) throws -> [UInt8] {
         guard values.count % blockSize == 0 else {
@@ -16,19 +29,22 @@ public enum Q8_0Encoder {
         // A NaN or infinity has no scale: its block would hold NaN codes.
         guard values.allSatisfy(\.isFinite) else { throw DequantizeError.unsupportedType("Q8_0 of non-finite values") }
         var out = [UInt8](repeating: 0, count: values.count / blockSize * bytesPerBlock)
-        for block in 0..<(values.count / blockSize) {
-            let x = values[(block * blockSize)..<((block + 1) * blockSize)]
-            var amax: Float = 0
-            for v in x { amax = max(amax, abs(v)) }
-            let d = amax / 127
-            let inverse: Float = d != 0 ? 1 / d : 0
-            let bits = Float16(d).bitPattern
-            let base = block * bytesPerBlock
-            out[base] = UInt8(bits & 0xFF)
-            out[base + 1] = UInt8(bits >> 8)
-            for (j, v) in x.enumerated() {
-                let q = (v * inverse).rounded(.toNearestOrAwayFromZero)
-                out[base + 2 + j] = UInt8(bitPattern: Int8(min(max(q, -128), 127)))
+        values.withUnsafeBufferPointer { values in
+            out.withUnsafeMutableBufferPointer { out in
+                for block in 0..<(values.count / blockSize) {
+                    let x = UnsafeBufferPointer(rebasing: values[(block * blockSize)..<((block + 1) * blockSize)])
+                    var amax: Float = 0
+                    for v in x { amax = max(amax, abs(v)) }
+                    let d = amax / 127
+                    let inverse: Float = d != 0 ? 1 / d : 0
+                    let bits = Float16(d).bitPattern
+                    let base = block * bytesPerBlock
+                    out[base] = UInt8(bits & 0xFF)
+                    out[base + 1] = UInt8(bits >> 8)
+                    for j in 0..<blockSize {
+                        out[base + 2 + j] = UInt8(bitPattern: Int8(roundedAwayFromZero(x[j] * inverse)))
+                    }
+                }
             }
         }
         return out
