@@ -308,6 +308,9 @@ static inline __attribute__((always_inline)) void a1_tile_integers(const xnor_gr
         const __m512i x1 = rows > 1 ? _mm512_loadu_si512((const void *)(a1 + j)) : zero;
         for (int c = 0; c < 8; c++) {
             const __m512i v = _mm512_loadu_si512((const void *)(w + c * stride + j));
+            // One row (a decode step) streams the weights once: the same line of the next
+            // tile's column, 8 rows on, is asked for now, so it arrives before it is needed.
+            if (rows == 1) _mm_prefetch((const char *)(w + (c + 8) * stride + j), _MM_HINT_T0);
             acc0[c] = _mm512_add_epi64(acc0[c], _mm512_popcnt_epi64(_mm512_xor_si512(x0, v)));
             if (rows > 1) acc1[c] = _mm512_add_epi64(acc1[c], _mm512_popcnt_epi64(_mm512_xor_si512(x1, v)));
         }
@@ -400,6 +403,11 @@ static inline __attribute__((always_inline)) void tile_integers_vnni(const xnor_
         const __m512i a0 = _mm512_loadu_si512((const void *)(codes[0] + j * 64));
         const __m512i a1 = rows > 1 ? _mm512_loadu_si512((const void *)(codes[1] + j * 64)) : zero;
         for (int c = 0; c < 8; c++) {
+            // A decode step streams the weights once: the next tile's line, as in a1_tile_integers.
+            if (rows == 1 && (j & 7) == 0) {
+                _mm_prefetch((const char *)(w + (c + 8) * stride + j), _MM_HINT_T0);
+                if (p->ternary) _mm_prefetch((const char *)(ng + (c + 8) * stride + j), _MM_HINT_T0);
+            }
             __m512i bytes;
             if (p->ternary) {
                 // Nonzero and not negative: 2; nonzero and negative: 0; zero: 1.
