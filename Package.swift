@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "ConversionTests", dependencies: ["TestSupport", "Conversion", "XNORLoader", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Graph", "BitPacking", "Formats", "Tensors"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Graph", "BitPacking", "Formats", "Tensors", "COpenBLAS"]),
         .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Models", "Runtime", "Formats"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestSupport", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "CalibrationTests", dependencies: ["TestSupport", "Calibration", "Conversion", "Generation", "Models", "BitPacking", "Runtime", "Graph", "Tokenizers", "Formats", "Tensors"]),

@@ -90,8 +90,13 @@ void xnor_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, co
                 const float *b, int ldb, float beta, float *c, int ldc) {
     if (xnor_blas_load()) {
         sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
+    } else {
+        xnor_sgemm_plain(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
+}
+
+void xnor_sgemm_plain(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc) {
     for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
             float sum = 0;
@@ -109,8 +114,12 @@ void xnor_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, co
 void xnor_ssyrk_upper(bool trans, int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc) {
     if (xnor_blas_load()) {
         ssyrk(ROW_MAJOR, UPPER, trans ? TRANS : NO_TRANS, n, k, alpha, a, lda, beta, c, ldc);
-        return;
+    } else {
+        xnor_ssyrk_upper_plain(trans, n, k, alpha, a, lda, beta, c, ldc);
     }
+}
+
+void xnor_ssyrk_upper_plain(bool trans, int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc) {
     for (int i = 0; i < n; i++) {
         for (int j = i; j < n; j++) {
             float sum = 0;

@@ -18,4 +18,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     public mutating func nextUnitDouble() -> Double {
         Double(next() >> 11) / 9_007_199_254_740_992.0
     }
+
+    /// `count` floats uniform in [−magnitude, magnitude), from successive unit doubles.
+    public mutating func uniformFloats(_ count: Int, magnitude: Double = 1) -> [Float] {
+        (0..<count).map { _ in Float((nextUnitDouble() * 2 - 1) * magnitude) }
+    }
 }

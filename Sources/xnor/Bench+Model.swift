@@ -1,4 +1,5 @@
 import ArgumentParser
+import BitPacking
 import Formats
 import Generation
 import Runtime
@@ -61,6 +62,8 @@ extension Bench {
                            ("\(key)_tokens_per_s_sd", .double(sd(r.rates)))]
             }
             fields.append(("peak_rss_bytes", .int(peakBytes)))
+            fields.append(("kernels", .string(KernelISA.best.rawValue)))
+            fields.append(("float_products", .string(FloatGemm.implementation)))
             print(JSONWriter().string(.object(fields)))
         } else {
             print("| model | threads | test | t/s |")
@@ -69,6 +72,7 @@ extension Bench {
                 print("| \(path) | \(threads) | \(r.name) | \(String(format1: mean(r.rates))) ± \(String(format1: sd(r.rates))) |")
             }
             print("peak resident memory: \(String(format1: Double(peakBytes) / 1_048_576)) MiB")
+            print("kernels: \(KernelISA.best.rawValue); float products: \(FloatGemm.implementation)")
         }
     }
 }

@@ -9,7 +9,7 @@ import Testing
 @Suite struct FastFloatProductTests {
     private static func values(_ count: Int, seed: UInt64) -> [Float] {
         var generator = SplitMix64(seed: seed)
-        return (0..<count).map { _ in Float(Double(generator.next() >> 11) / Double(1 << 53) * 2 - 1) }
+        return generator.uniformFloats(count)
     }
 
     private static func constant(_ name: String, _ shape: [Int], seed: UInt64, type: ScalarType = .f32) -> ConstantTensor {

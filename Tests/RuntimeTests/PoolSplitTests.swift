@@ -12,7 +12,7 @@ import Testing
 @Suite struct PoolSplitTests {
     private static func values(_ count: Int, seed: UInt64) -> [Float] {
         var generator = SplitMix64(seed: seed)
-        return (0..<count).map { _ in Float(Double(generator.next() >> 11) / Double(1 << 53) * 4 - 2) }
+        return generator.uniformFloats(count, magnitude: 2)
     }
 
     private static func outputs(_ graph: Graph, _ steps: [[String: Tensor]], threads: Int) throws -> [[Float]] {

@@ -18,3 +18,9 @@ void xnor_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, co
 // The upper triangle of C[n, n] = alpha · A·Aᵀ + beta · C with A [n, k] (trans false), or
 // alpha · Aᵀ·A + beta · C with A [k, n] (trans true), row-major, as cblas_ssyrk with CblasUpper.
 void xnor_ssyrk_upper(bool trans, int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc);
+
+// The plain loops the two products fall back to without OpenBLAS (public for the tests, which
+// hold OpenBLAS and them to each other).
+void xnor_sgemm_plain(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc);
+void xnor_ssyrk_upper_plain(bool trans, int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc);
