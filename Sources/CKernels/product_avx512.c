@@ -209,10 +209,24 @@ static inline void group_words(const xnor_grouped_product *p, size_t g, size_t *
     *end = *first + p->words_per_group < data ? *first + p->words_per_group : data;
 }
 
-// The integers of 8 columns [c0, c0 + 8), group g and plane q (ternary: the pair) for the
-// finite rows pair[0 .. rows), as int64 vectors out[r].
-typedef void tile_pair_integers(const xnor_grouped_product *p, const size_t pair[2], int rows, size_t c0, size_t g, int q,
-                                __m512i out[2]);
+// The integers of 8 columns [c0, c0 + 8), groups [g0, g1) and plane q (ternary: the pair) for
+// the finite rows pair[0 .. rows), as int64 vectors out0[g − g0] (row pair[0]) and out1[g − g0]
+// (row pair[1]; row pair[0]'s again when rows is 1). A chunk of groups per call, not one:
+// with a group of one word (b1g64), the call and its setup cost more than the group's products.
+typedef void tile_pair_integers(const xnor_grouped_product *p, const size_t pair[2], int rows, size_t c0, size_t g0, size_t g1,
+                                int q, __m512i *out0, __m512i *out1);
+
+// A tile_pair_integers from a function of one group, inlined into its loop over the chunk.
+#define TILE_PAIR_INTEGERS(name, one_group)                                                                                      \
+    static void name(const xnor_grouped_product *p, const size_t pair[2], int rows, size_t c0, size_t g0, size_t g1, int q,     \
+                     __m512i *out0, __m512i *out1) {                                                                            \
+        for (size_t g = g0; g < g1; g++) {                                                                                      \
+            __m512i out[2];                                                                                                     \
+            one_group(p, pair, rows, c0, g, q, out);                                                                            \
+            out0[g - g0] = out[0];                                                                                              \
+            out1[g - g0] = out[1];                                                                                              \
+        }                                                                                                                       \
+    }
 
 // acc for 8 columns [c0, c0 + 8) of every finite row, two rows at a time, the float64 sums of
 // the 8 columns side by side in one register. The integers of a chunk of groups are computed
@@ -230,14 +244,7 @@ static inline __attribute__((always_inline)) void accumulate_tile8_pairs(const x
         __m512d total[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
         for (size_t g0 = 0; g0 < groups; g0 += TILE_CHUNK) {
             const size_t g1 = g0 + TILE_CHUNK < groups ? g0 + TILE_CHUNK : groups;
-            for (int q = 0; q < planes; q++) {
-                for (size_t g = g0; g < g1; g++) {
-                    __m512i out[2];
-                    integers_of(p, pair, rows, c0, g, q, out);
-                    integers[0][q][g - g0] = out[0];
-                    integers[1][q][g - g0] = out[1];
-                }
-            }
+            for (int q = 0; q < planes; q++) integers_of(p, pair, rows, c0, g0, g1, q, integers[0][q], integers[1][q]);
             for (int r = 0; r < rows; r++) total[r] = add_tile_chunk(p, c0, g0, g1, planes, integers[r], sums[r], total[r]);
         }
         for (int r = 0; r < rows; r++) _mm512_storeu_pd(acc + pair[r] * n + c0, total[r]);
@@ -253,15 +260,18 @@ static inline __attribute__((always_inline)) void integers_tile8_pairs(const xno
     const size_t per = (size_t)planes * groups;
     size_t m = 0, pair[2];
     int rows;
+    __m512i integers[2][TILE_CHUNK];
     while ((rows = next_row_pair(p, &m, pair)) > 0) {
-        for (size_t g = 0; g < groups; g++) {
+        for (size_t g0 = 0; g0 < groups; g0 += TILE_CHUNK) {
+            const size_t g1 = g0 + TILE_CHUNK < groups ? g0 + TILE_CHUNK : groups;
             for (int q = 0; q < planes; q++) {
-                __m512i out[2];
-                integers_of(p, pair, rows, c0, g, q, out);
-                for (int r = 0; r < rows; r++) {
-                    int64_t lanes[8];
-                    _mm512_storeu_si512((void *)lanes, out[r]);
-                    for (int c = 0; c < 8; c++) parts[(pair[r] * width + (c0 - n0 + (size_t)c)) * per + (size_t)q * groups + g] = lanes[c];
+                integers_of(p, pair, rows, c0, g0, g1, q, integers[0], integers[1]);
+                for (size_t g = g0; g < g1; g++) {
+                    for (int r = 0; r < rows; r++) {
+                        int64_t lanes[8];
+                        _mm512_storeu_si512((void *)lanes, integers[r][g - g0]);
+                        for (int c = 0; c < 8; c++) parts[(pair[r] * width + (c0 - n0 + (size_t)c)) * per + (size_t)q * groups + g] = lanes[c];
+                    }
                 }
             }
         }
@@ -269,8 +279,8 @@ static inline __attribute__((always_inline)) void integers_tile8_pairs(const xno
 }
 
 // a8 by popcounts: each row on its own (the broadcast weight word is the cheap part).
-static void a8_pair_integers(const xnor_grouped_product *p, const size_t pair[2], int rows, size_t c0, size_t g, int q,
-                             __m512i out[2]) {
+static inline __attribute__((always_inline)) void a8_group_integers(const xnor_grouped_product *p, const size_t pair[2], int rows,
+                                                                    size_t c0, size_t g, int q, __m512i out[2]) {
     size_t first, end;
     group_words(p, g, &first, &end);
     out[1] = _mm512_setzero_si512();
@@ -278,7 +288,9 @@ static void a8_pair_integers(const xnor_grouped_product *p, const size_t pair[2]
         const uint64_t *a = p->activations + pair[r] * p->row_stride_words * 8;
         out[r] = tile_integers(p, a, c0, first, end, q, p->group_sums[pair[r] * p->groups + g]);
     }
+    if (rows == 1) out[1] = out[0];
 }
+TILE_PAIR_INTEGERS(a8_pair_integers, a8_group_integers)
 
 static void accumulate_a8_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
     accumulate_tile8_pairs(p, c0, acc, a8_pair_integers);
@@ -333,8 +345,8 @@ static inline __attribute__((always_inline)) void a1_tile_integers(const xnor_gr
     if (rows > 1) out[1] = _mm512_sub_epi64(group_length, _mm512_slli_epi64(sum_lanes8(acc1), 1));
 }
 
-static void a1_pair_integers(const xnor_grouped_product *p, const size_t pair[2], int rows, size_t c0, size_t g, int q,
-                             __m512i out[2]) {
+static inline __attribute__((always_inline)) void a1_group_integers(const xnor_grouped_product *p, const size_t pair[2], int rows,
+                                                                    size_t c0, size_t g, int q, __m512i out[2]) {
     if (rows == 2) {
         a1_tile_integers(p, pair, 2, c0, g, q, out);
     } else {
@@ -342,6 +354,7 @@ static void a1_pair_integers(const xnor_grouped_product *p, const size_t pair[2]
         out[1] = out[0];
     }
 }
+TILE_PAIR_INTEGERS(a1_pair_integers, a1_group_integers)
 
 static void accumulate_a1_tile8_avx512(const xnor_grouped_product *p, size_t c0, double *acc) {
     accumulate_tile8_pairs(p, c0, acc, a1_pair_integers);
@@ -427,8 +440,8 @@ static inline __attribute__((always_inline)) void tile_integers_vnni(const xnor_
     }
 }
 
-static void vnni_pair_integers(const xnor_grouped_product *p, const size_t pair[2], int rows, size_t c0, size_t g, int q,
-                               __m512i out[2]) {
+static inline __attribute__((always_inline)) void vnni_group_integers(const xnor_grouped_product *p, const size_t pair[2], int rows,
+                                                                      size_t c0, size_t g, int q, __m512i out[2]) {
     size_t first, end;
     group_words(p, g, &first, &end);
     const size_t code_stride = p->row_stride_words * 64, last = pair[rows - 1];
@@ -441,6 +454,7 @@ static void vnni_pair_integers(const xnor_grouped_product *p, const size_t pair[
         out[1] = out[0];
     }
 }
+TILE_PAIR_INTEGERS(vnni_pair_integers, vnni_group_integers)
 
 static void accumulate_a8_tile8_avx512vnni(const xnor_grouped_product *p, size_t c0, double *acc) {
     if (vnni_applies(p)) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Formats
+import Runtime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +19,7 @@ struct XNOR: ParsableCommand {
         // A write past `ulimit -f` then fails with EFBIG and the usual error line, instead of
         // the process being killed with none.
         signal(SIGXFSZ, SIG_IGN)
+        FloatGemm.load()
         do {
             var command = try parseAsRoot()
             try command.run()

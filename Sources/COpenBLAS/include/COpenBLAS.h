@@ -4,7 +4,8 @@
 
 #include <stdbool.h>
 
-// Loads OpenBLAS once; true if it is loaded. The products below work either way.
+// Loads OpenBLAS once; true if it is loaded. The products below work either way. It sets
+// environment variables around dlopen, so a program should call it before starting threads.
 bool xnor_blas_load(void);
 
 // What the products run on: "OpenBLAS 0.3.21 … (core SkylakeX, 1 thread)", or why OpenBLAS

@@ -12,6 +12,11 @@ public struct FloatGemm: Sendable {
     /// What the products run on (OpenBLAS's version, core and threads), for `xnor bench`.
     public static var implementation: String { String(cString: xnor_blas_description()) }
 
+    /// Opens OpenBLAS now. A program calls it while it has one thread: the loader sets two
+    /// environment variables for OpenBLAS's constructor, and setenv may not race another
+    /// thread's getenv. (Without it, the first product opens OpenBLAS.)
+    public static func load() { _ = xnor_blas_load() }
+
     public var m: Int, n: Int, k: Int
     public var transA = false, transB = false
     /// Distances between rows; 0: the row length of the operand as stored.
