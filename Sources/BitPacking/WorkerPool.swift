@@ -42,6 +42,24 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Calls `job.run(i)` for every i in 0..<count, spread over the threads. Unlike
+    /// `parallelFor`, no closure is made: a job its owner keeps between runs (in a session's
+    /// slot) costs no allocation per run, where a closure over many captures was boxed twice.
+    public func run(_ count: Int, _ job: any PoolJob) {
+        withExclusivePool { pool in
+            guard let pool, count > 1 else {
+                for i in 0..<count { job.run(i) }
+                return
+            }
+            var job = job
+            withUnsafeMutablePointer(to: &job) { pointer in
+                xnor_pool_run(pool, count, { context, index in
+                    context!.assumingMemoryBound(to: (any PoolJob).self).pointee.run(Int(index))
+                }, pointer)
+            }
+        }
+    }
+
     /// `body` with the C pool, or with nil while another run holds it (the products then run
     /// on the calling thread alone): for C code that hands its own tasks to the pool.
     func withExclusivePool<R>(_ body: (OpaquePointer?) -> R) -> R {
@@ -56,4 +74,10 @@ public final class WorkerPool: @unchecked Sendable {
     public static var availableCores: Int {
         max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
     }
+}
+
+/// Work a `WorkerPool` runs by index (`WorkerPool.run`); a class, so that the pool passes one
+/// reference to its threads.
+public protocol PoolJob: AnyObject {
+    func run(_ index: Int)
 }

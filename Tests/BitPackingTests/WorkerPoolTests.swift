@@ -17,6 +17,22 @@ import Testing
         }
     }
 
+    /// A job the owner keeps (`run(_:_:)`, no closure): every index once, whatever the threads.
+    @Test(arguments: [1, 2, 5])
+    func everyIndexOfAJobRunsOnce(threads: Int) throws {
+        final class Hits: PoolJob {
+            let counts: Mutex<[Int]>
+            init(_ count: Int) { counts = Mutex([Int](repeating: 0, count: count)) }
+            func run(_ index: Int) { counts.withLock { $0[index] += 1 } }
+        }
+        let pool = try #require(WorkerPool(threads: threads))
+        for count in [0, 1, 7, 1000] {
+            let job = Hits(count)
+            pool.run(count, job)
+            #expect(job.counts.withLock { $0.allSatisfy { $0 == 1 } }, "\(count) indices on \(threads) threads")
+        }
+    }
+
     @Test func aNestedRunRunsInline() throws {
         let pool = try #require(WorkerPool(threads: 3))
         let total = Atomic<Int>(0)

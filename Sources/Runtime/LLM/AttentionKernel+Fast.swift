@@ -1,3 +1,4 @@
+import BitPacking
 import Foundation
 
 extension AttentionKernel {
@@ -21,42 +22,73 @@ extension AttentionKernel {
         guard tokens > 0 else { return }
         let block = min(tokens, Self.queryBlock)
         // Heads are independent: the pool's threads take them in turn (thread t heads t, t + T,
-        // …), each with scores of its own.
+        // …), each with scores of its own. The job is the node's, kept between calls.
         let pool = context.dispatch.pool
         let tasks = min(heads, pool?.threads ?? 1)
-        let scratch = context.slot { Scratch<[Float]>([]) }
-        if scratch.value.count < tasks * block * rows { scratch.value = [Float](repeating: 0, count: tasks * block * rows) }
-        let scale = Float(self.scale), softcap = self.softcap.map(Float.init)
-        // Kept between calls, as the scores are: nothing is allocated per token.
-        let failureSlots = context.slot { Scratch<[Error?]>([]) }
-        if failureSlots.value.count < tasks { failureSlots.value = [Error?](repeating: nil, count: tasks) }
+        let job = context.slot { HeadsJob() }
+        if job.scores.count < tasks * block * rows { job.scores = [Float](repeating: 0, count: tasks * block * rows) }
+        if job.failures.count < tasks { job.failures = [Error?](repeating: nil, count: tasks) }
+        for t in 0..<tasks { job.failures[t] = nil }
         try q.withUnsafeBuffer(of: Float.self) { query in
             try output.withUnsafeMutableBuffer(of: Float.self) { out in
-                scratch.value.withUnsafeMutableBufferPointer { allScores in
-                    failureSlots.value.withUnsafeMutableBufferPointer { failures in
-                        func task(_ t: Int) {
-                            let scores = UnsafeMutableBufferPointer(rebasing: allScores[(t * block * rows)..<((t + 1) * block * rows)])
-                            do {
-                                for h in stride(from: t, to: heads, by: tasks) {
-                                    try attendHead(h, query: query, keys: keys, values: values, out: out, scores: scores, tokens: tokens,
-                                                   block: block, rows: rows, firstVisible: firstVisible, scale: scale, softcap: softcap)
-                                }
-                            } catch {
-                                failures[t] = error
-                            }
+                var scores = job.scores, failures = job.failures
+                job.scores = []; job.failures = []
+                // Taken out of the job while the threads write them, and put back after.
+                defer { job.scores = scores; job.failures = failures }
+                try scores.withUnsafeMutableBufferPointer { scores in
+                    try failures.withUnsafeMutableBufferPointer { failures in
+                        guard let scoresBase = scores.baseAddress, let failuresBase = failures.baseAddress else {
+                            throw OpError("internal error: empty attention scratch")
                         }
-                        for t in 0..<tasks { failures[t] = nil }
-                        if let pool, tasks > 1 { pool.parallelFor(tasks, task) } else { task(0) }
+                        job.attention = Heads(kernel: self, query: query, keys: keys, values: values, out: out, scores: scoresBase,
+                                              failures: failuresBase, tokens: tokens, block: block, rows: rows,
+                                              firstVisible: firstVisible, tasks: tasks)
+                        if let pool, tasks > 1 { pool.run(tasks, job) } else { job.run(0) }
+                        job.attention = nil
                     }
                 }
             }
         }
-        for case let failure? in failureSlots.value.prefix(tasks) { throw failure }
+        for case let failure? in job.failures.prefix(tasks) { throw failure }
+    }
+
+    /// One call's attention, head by head: what a thread of the pool needs to take its heads.
+    struct Heads {
+        let kernel: AttentionKernel
+        let query: UnsafeBufferPointer<Float>, keys: UnsafeBufferPointer<Float>, values: UnsafeBufferPointer<Float>
+        let out: UnsafeMutableBufferPointer<Float>
+        /// `tasks` blocks of `block · rows` scores, and `tasks` error slots: one each per thread.
+        let scores: UnsafeMutablePointer<Float>
+        let failures: UnsafeMutablePointer<Error?>
+        let tokens: Int, block: Int, rows: Int, firstVisible: Int?, tasks: Int
+    }
+
+    /// The pool job of `attendFast`, in the node's context slot: its scores and error slots are
+    /// reused from call to call, and `attention` is set for the length of one call.
+    final class HeadsJob: PoolJob {
+        var scores: [Float] = []
+        var failures: [Error?] = []
+        var attention: Heads?
+
+        func run(_ t: Int) {
+            guard let a = attention else { return }
+            let scores = UnsafeMutableBufferPointer(start: a.scores + t * a.block * a.rows, count: a.block * a.rows)
+            do {
+                for h in stride(from: t, to: a.kernel.heads, by: a.tasks) {
+                    try a.kernel.attendHead(h, query: a.query, keys: a.keys, values: a.values, out: a.out, scores: scores,
+                                            tokens: a.tokens, block: a.block, rows: a.rows, firstVisible: a.firstVisible,
+                                            scale: Float(a.kernel.scale), softcap: a.kernel.softcap.map(Float.init))
+                }
+            } catch {
+                // Each thread writes its own slot; the caller reads them after the run.
+                a.failures[t] = error
+            }
+        }
     }
 
     /// One head's attention, block of query rows by block: the scores by one sgemm over the
     /// visible key rows, a float32 softmax, and the weighted sum of the values by a second.
-    private func attendHead(_ h: Int, query: UnsafeBufferPointer<Float>, keys: UnsafeBufferPointer<Float>, values: UnsafeBufferPointer<Float>,
+    fileprivate func attendHead(_ h: Int, query: UnsafeBufferPointer<Float>, keys: UnsafeBufferPointer<Float>, values: UnsafeBufferPointer<Float>,
                             out: UnsafeMutableBufferPointer<Float>, scores: UnsafeMutableBufferPointer<Float>, tokens: Int, block: Int,
                             rows: Int, firstVisible: Int?, scale: Float, softcap: Float?) throws {
         let width = heads * headDim, kvWidth = kvHeads * headDim
