@@ -150,3 +150,20 @@ extension Array where Element == Tensor? {
         index < count ? self[index] : nil
     }
 }
+
+/// A kernel that splits its work over the session's pool when it runs in a session, and runs
+/// it whole without one: it writes one `run(inputs:outputs:splitting:)`, and both of
+/// OpKernel's entry points come to it.
+protocol PoolSplittingKernel: OpKernel {
+    func run(inputs: [Tensor?], outputs: inout [Tensor], splitting context: KernelContext?) throws
+}
+
+extension PoolSplittingKernel {
+    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
+        try run(inputs: inputs, outputs: &outputs, splitting: nil)
+    }
+
+    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
+        try run(inputs: inputs, outputs: &outputs, splitting: context)
+    }
+}

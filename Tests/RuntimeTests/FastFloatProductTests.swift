@@ -177,26 +177,9 @@ import Testing
     /// tokens through the KV cache; with and without a soft cap; and the encoders' form.
     @Test(arguments: [(true, nil), (true, 5.0), (false, nil)] as [(Bool, Float?)])
     func attention(causal: Bool, softcap: Float?) throws {
-        let (heads, kvHeads, headDim) = (4, 2, 8)
-        var attributes: [(name: String, value: AttributeValue)] = [
-            ("num_heads", .int(Int64(heads))), ("num_kv_heads", .int(Int64(kvHeads))), ("head_dim", .int(Int64(headDim))),
-            ("causal", .int(causal ? 1 : 0)), ("capacity", .int(128)),
-        ]
-        if let softcap { attributes.append(("softcap", .float(softcap))) }
-        let graph = Graph(inputs: [ValueInfo(name: "Q", elementType: .f32, shape: [.symbolic("t"), .fixed(heads * headDim)]),
-                                   ValueInfo(name: "K", elementType: .f32, shape: [.symbolic("t"), .fixed(kvHeads * headDim)]),
-                                   ValueInfo(name: "V", elementType: .f32, shape: [.symbolic("t"), .fixed(kvHeads * headDim)]),
-                                   ValueInfo(name: "P", elementType: .i64, shape: [.symbolic("t")])],
-                          outputs: [ValueInfo(name: "Y")],
-                          nodes: [Node(name: "attn", opType: "Attention", domain: "xnorkit", inputs: ["Q", "K", "V", "P"], outputs: ["Y"],
-                                       attributes: attributes)],
-                          opsets: ["": 18, "xnorkit": 1])
-        func step(_ start: Int, _ count: Int) throws -> [String: Tensor] {
-            ["Q": try Self.tensor([count, heads * headDim], seed: UInt64(10 + start)),
-             "K": try Self.tensor([count, kvHeads * headDim], seed: UInt64(200 + start)),
-             "V": try Self.tensor([count, kvHeads * headDim], seed: UInt64(400 + start)),
-             "P": try Tensor(shape: [count], int64s: (start..<(start + count)).map(Int64.init))]
-        }
+        let attention = AttentionTestGraph(heads: 4, kvHeads: 2, headDim: 8, causal: causal, capacity: 128, softcap: softcap)
+        let step = attention.step
+        let graph = attention.graph
         let steps = causal ? [try step(0, 70), try step(70, 1), try step(71, 1)] : [try step(0, 70)]
         let error = try Self.relativeDifference(graph, steps)
         #expect(error <= 1e-5, "relative difference \(error)")

@@ -57,22 +57,7 @@ import Testing
     /// Causal attention with its KV cache over a prompt and two decode steps, 8 heads over 2
     /// KV heads.
     @Test func attentionHeads() throws {
-        let (heads, kvHeads, headDim) = (8, 2, 16)
-        let graph = Graph(inputs: [ValueInfo(name: "Q", elementType: .f32, shape: [.symbolic("t"), .fixed(heads * headDim)]),
-                                   ValueInfo(name: "K", elementType: .f32, shape: [.symbolic("t"), .fixed(kvHeads * headDim)]),
-                                   ValueInfo(name: "V", elementType: .f32, shape: [.symbolic("t"), .fixed(kvHeads * headDim)]),
-                                   ValueInfo(name: "P", elementType: .i64, shape: [.symbolic("t")])],
-                          outputs: [ValueInfo(name: "Y")],
-                          nodes: [Node(name: "attn", opType: "Attention", domain: "xnorkit", inputs: ["Q", "K", "V", "P"], outputs: ["Y"],
-                                       attributes: [("num_heads", .int(Int64(heads))), ("num_kv_heads", .int(Int64(kvHeads))),
-                                                    ("head_dim", .int(Int64(headDim))), ("causal", .int(1)), ("capacity", .int(256))])],
-                          opsets: ["": 18, "xnorkit": 1])
-        func step(_ start: Int, _ count: Int) throws -> [String: Tensor] {
-            ["Q": try Tensor(shape: [count, heads * headDim], floats: Self.values(count * heads * headDim, seed: UInt64(10 + start))),
-             "K": try Tensor(shape: [count, kvHeads * headDim], floats: Self.values(count * kvHeads * headDim, seed: UInt64(200 + start))),
-             "V": try Tensor(shape: [count, kvHeads * headDim], floats: Self.values(count * kvHeads * headDim, seed: UInt64(400 + start))),
-             "P": try Tensor(shape: [count], int64s: (start..<(start + count)).map(Int64.init))]
-        }
-        try Self.expectSameForEveryThreadCount(graph, [try step(0, 70), try step(70, 1), try step(71, 1)])
+        let attention = AttentionTestGraph(heads: 8, kvHeads: 2, headDim: 16, causal: true, capacity: 256)
+        try Self.expectSameForEveryThreadCount(attention.graph, [try attention.step(0, 70), try attention.step(70, 1), try attention.step(71, 1)])
     }
 }

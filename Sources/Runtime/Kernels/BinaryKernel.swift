@@ -6,7 +6,7 @@ import Darwin
 
 /// The element-wise ops of two (or, for Min and Max, any number of) inputs of one type, with
 /// numpy broadcasting: arithmetic, comparisons and logic.
-struct BinaryKernel: OpKernel {
+struct BinaryKernel: PoolSplittingKernel {
     enum Operation: Sendable {
         case add, sub, mul, div, mod(fmod: Bool), min, max
         case equal, less, greater, lessOrEqual, greaterOrEqual
@@ -59,16 +59,8 @@ struct BinaryKernel: OpKernel {
         return [TensorType(operation.isComparison || operation.isLogical ? .bool : type, shape)]
     }
 
-    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
-        try run(inputs: inputs, outputs: &outputs, context: nil)
-    }
-
-    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
-        try run(inputs: inputs, outputs: &outputs, context: Optional(context))
-    }
-
     /// With a context, float arithmetic on operands of one shape is split over its pool.
-    private func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext?) throws {
+    func run(inputs: [Tensor?], outputs: inout [Tensor], splitting context: KernelContext?) throws {
         let a = try inputs.required(0)
         if operation.isVariadic {
             try variadic(inputs, &outputs[0])

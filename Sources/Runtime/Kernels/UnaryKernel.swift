@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// An element-wise op of one input whose output has the input's type and shape.
-struct UnaryKernel: OpKernel {
+struct UnaryKernel: PoolSplittingKernel {
     let opType: String
     var float: (@Sendable (Float) -> Float)?
     var int64: (@Sendable (Int64) -> Int64)?
@@ -24,16 +24,8 @@ struct UnaryKernel: OpKernel {
         return [x]
     }
 
-    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
-        try run(inputs: inputs, outputs: &outputs, context: nil)
-    }
-
-    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
-        try run(inputs: inputs, outputs: &outputs, context: Optional(context))
-    }
-
     /// With a context, float functions are split over its pool.
-    private func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext?) throws {
+    func run(inputs: [Tensor?], outputs: inout [Tensor], splitting context: KernelContext?) throws {
         let x = try inputs.required(0)
         switch x.elementType {
         case .float32: if let f = float { try ElementLoops.map(x, into: &outputs[0], context: context, f) }
@@ -77,7 +69,7 @@ struct UnaryKernel: OpKernel {
 /// Sigmoid, a kernel of its own because a decoder's SiLU runs it on every FFN activation: its
 /// loop calls `value(_:)` directly, where UnaryKernel's calls a stored closure per element
 /// (a 700M-shape prompt spent 11% of its time there).
-struct SigmoidKernel: OpKernel {
+struct SigmoidKernel: PoolSplittingKernel {
     @inline(__always)
     static func value(_ x: Float) -> Float {
         // The two forms keep exp's argument non-positive, so neither overflows.
@@ -92,15 +84,7 @@ struct SigmoidKernel: OpKernel {
         return [x]
     }
 
-    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
-        try run(inputs: inputs, outputs: &outputs, context: nil)
-    }
-
-    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
-        try run(inputs: inputs, outputs: &outputs, context: Optional(context))
-    }
-
-    private func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext?) throws {
+    func run(inputs: [Tensor?], outputs: inout [Tensor], splitting context: KernelContext?) throws {
         let x = try inputs.required(0)
         try x.withUnsafeBuffer(of: Float.self) { source in
             try outputs[0].withUnsafeMutableBuffer(of: Float.self) { destination in

@@ -6,7 +6,7 @@ import Graph
 ///
 /// `weight_offset` is added to every weight (in float64): Gemma's norms scale by (1 + weight),
 /// which a Hugging Face checkpoint stores without the 1 and llama.cpp's GGUF with it.
-struct RMSNormKernel: OpKernel {
+struct RMSNormKernel: PoolSplittingKernel {
     static let opType = "RMSNorm"
     let epsilon: Double
     let weight: [Double]
@@ -35,16 +35,8 @@ struct RMSNormKernel: OpKernel {
         return [x]
     }
 
-    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
-        try run(inputs: inputs, outputs: &outputs, context: nil)
-    }
-
-    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
-        try run(inputs: inputs, outputs: &outputs, context: Optional(context))
-    }
-
     /// With a context, the groups are split over its pool.
-    private func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext?) throws {
+    func run(inputs: [Tensor?], outputs: inout [Tensor], splitting context: KernelContext?) throws {
         let x = try inputs.required(0)
         let group = weight.count
         try x.withUnsafeBuffer(of: Float.self) { input in

@@ -7,7 +7,7 @@ import Graph
 /// the model builder. Pairs are (i, i + d/2) in the Hugging Face layout (`interleaved` 0) or
 /// (2i, 2i + 1) in ggml's normal layout (`interleaved` 1). The angle is the float32 product
 /// position · inv_freq, as transformers forms it in float32 whatever the model's dtype.
-struct RotaryEmbeddingKernel: OpKernel {
+struct RotaryEmbeddingKernel: PoolSplittingKernel {
     static let opType = "RotaryEmbedding"
     let headDim: Int
     let inverseFrequencies: [Float]
@@ -41,16 +41,8 @@ struct RotaryEmbeddingKernel: OpKernel {
         return [x]
     }
 
-    func run(inputs: [Tensor?], outputs: inout [Tensor]) throws {
-        try run(inputs: inputs, outputs: &outputs, context: nil)
-    }
-
-    func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext) throws {
-        try run(inputs: inputs, outputs: &outputs, context: Optional(context))
-    }
-
     /// With a context, the rows are split over its pool.
-    private func run(inputs: [Tensor?], outputs: inout [Tensor], context: KernelContext?) throws {
+    func run(inputs: [Tensor?], outputs: inout [Tensor], splitting context: KernelContext?) throws {
         let x = try inputs.required(0)
         let positions = try inputs.required(1)
         let width = x.shape[1]
