@@ -95,18 +95,21 @@ void xnor_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, co
     }
 }
 
+// One entry of both plain products: *out = alpha · Σ x[p·xs] · y[p·ys] + beta · *out, the
+// beta term left out when beta is 0 (BLAS does not read C then).
+static void plain_entry(const float *x, size_t xs, const float *y, size_t ys, int k, float alpha, float beta, float *out) {
+    float sum = 0;
+    for (int p = 0; p < k; p++) sum += x[(size_t)p * xs] * y[(size_t)p * ys];
+    *out = alpha * sum + (beta == 0 ? 0 : beta * *out);
+}
+
 void xnor_sgemm_plain(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                       const float *b, int ldb, float beta, float *c, int ldc) {
+    // Row i of op(A) and column j of op(B), each as a start and a step.
     for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
-            float sum = 0;
-            for (int p = 0; p < k; p++) {
-                const float x = trans_a ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
-                const float y = trans_b ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
-                sum += x * y;
-            }
-            float *out = &c[(size_t)i * ldc + j];
-            *out = alpha * sum + (beta == 0 ? 0 : beta * *out);
+            plain_entry(trans_a ? a + i : a + (size_t)i * lda, trans_a ? (size_t)lda : 1, trans_b ? b + (size_t)j * ldb : b + j,
+                        trans_b ? 1 : (size_t)ldb, k, alpha, beta, &c[(size_t)i * ldc + j]);
         }
     }
 }
@@ -120,16 +123,12 @@ void xnor_ssyrk_upper(bool trans, int n, int k, float alpha, const float *a, int
 }
 
 void xnor_ssyrk_upper_plain(bool trans, int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc) {
+    // Vector i is row i of A [n, k], or (trans) column i of A [k, n].
+    const size_t step = trans ? (size_t)lda : 1;
     for (int i = 0; i < n; i++) {
         for (int j = i; j < n; j++) {
-            float sum = 0;
-            for (int p = 0; p < k; p++) {
-                const float x = trans ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
-                const float y = trans ? a[(size_t)p * lda + j] : a[(size_t)j * lda + p];
-                sum += x * y;
-            }
-            float *out = &c[(size_t)i * ldc + j];
-            *out = alpha * sum + (beta == 0 ? 0 : beta * *out);
+            plain_entry(trans ? a + i : a + (size_t)i * lda, step, trans ? a + j : a + (size_t)j * lda, step, k, alpha, beta,
+                        &c[(size_t)i * ldc + j]);
         }
     }
 }

@@ -79,10 +79,10 @@ struct BinaryKernel: PoolSplittingKernel {
         typealias F = Float
         if try sameShapeArithmetic(a, b, &out, context) { return }
         switch operation {
-        case .add: try ElementLoops.zip(a, b, into: &out, context: context) { (x: F, y: F) in x + y }
-        case .sub: try ElementLoops.zip(a, b, into: &out, context: context) { (x: F, y: F) in x - y }
-        case .mul: try ElementLoops.zip(a, b, into: &out, context: context) { (x: F, y: F) in x * y }
-        case .div: try ElementLoops.zip(a, b, into: &out, context: context) { (x: F, y: F) in x / y }
+        case .add: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x + y }
+        case .sub: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x - y }
+        case .mul: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x * y }
+        case .div: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x / y }
         case .mod: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in fmodf(x, y) }
         case .min, .max: break
         case .equal: try ElementLoops.zip(a, b, into: &out) { (x: F, y: F) in x == y }

@@ -21,11 +21,10 @@ enum ElementLoops {
         }
     }
 
-    /// out = f(a, b) with numpy broadcasting; `out` has the broadcast shape. With a context,
-    /// operands of one shape are split over its pool.
-    @inline(__always)
+    /// out = f(a, b) with numpy broadcasting; `out` has the broadcast shape. (Float arithmetic
+    /// of one shape, the hot case, has plain loops split over the pool in BinaryKernel.)
     static func zip<A: TensorElement, B: TensorElement, R: TensorElement>(
-        _ a: Tensor, _ b: Tensor, into out: inout Tensor, context: KernelContext? = nil, _ f: (A, B) -> R
+        _ a: Tensor, _ b: Tensor, into out: inout Tensor, _ f: (A, B) -> R
     ) throws {
         if a.shape == b.shape && a.shape == out.shape {
             // No broadcasting (a residual Add, a gated Mul): one flat loop, no walk to build.
@@ -35,9 +34,7 @@ enum ElementLoops {
                         guard pa.count == po.count, pb.count == po.count else {
                             throw OpError("internal error: element counts \(pa.count), \(pb.count) and \(po.count) differ")
                         }
-                        forEachRange(po.count, context) { range in
-                            for i in range { po[i] = f(pa[i], pb[i]) }
-                        }
+                        for i in 0..<po.count { po[i] = f(pa[i], pb[i]) }
                     }
                 }
             }

@@ -31,12 +31,10 @@ extension AttentionKernel {
         for t in 0..<tasks { job.failures[t] = nil }
         try q.withUnsafeBuffer(of: Float.self) { query in
             try output.withUnsafeMutableBuffer(of: Float.self) { out in
-                var scores = job.scores, failures = job.failures
-                job.scores = []; job.failures = []
-                // Taken out of the job while the threads write them, and put back after.
-                defer { job.scores = scores; job.failures = failures }
-                try scores.withUnsafeMutableBufferPointer { scores in
-                    try failures.withUnsafeMutableBufferPointer { failures in
+                // The threads write scores and errors through these pointers only, never
+                // through the job's arrays.
+                try job.scores.withUnsafeMutableBufferPointer { scores in
+                    try job.failures.withUnsafeMutableBufferPointer { failures in
                         guard let scoresBase = scores.baseAddress, let failuresBase = failures.baseAddress else {
                             throw OpError("internal error: empty attention scratch")
                         }
