@@ -40,7 +40,8 @@ struct CPopcountProduct {
                                     product.finite = finite.baseAddress
                                     xnor_group_sums(isa, &product, sums.baseAddress)
                                     product.group_sums = UnsafePointer(sums.baseAddress)
-                                    return body(&product)
+                                    guard let tiles = weights.columnTiles else { return body(&product) }
+                                    return withTiles(tiles, &product, body)
                                 }
                             }
                         }
@@ -59,11 +60,10 @@ struct CPopcountProduct {
         let scratch = dispatch.scratch ?? ProductScratch()
         with(weights, activations, isa: isa, scratch: scratch) { product in
             scratch.withAccumulations(activations.rows * weights.n) { acc in
-                let width = dispatch.rangeWidth(weights.n)
                 if let pool = dispatch.pool {
-                    pool.withExclusivePool { xnor_grouped_accumulate_pooled($0, isa, product, width, acc.baseAddress) }
+                    pool.withExclusivePool { xnor_grouped_accumulate_pooled($0, isa, product, acc.baseAddress) }
                 } else {
-                    xnor_grouped_accumulate_pooled(nil, isa, product, width, acc.baseAddress)
+                    xnor_grouped_accumulate_pooled(nil, isa, product, acc.baseAddress)
                 }
                 finish(acc, 0..<weights.n)
             }
@@ -152,9 +152,25 @@ struct CPopcountProduct {
         return parts
     }
 
+    /// `product` with the weights' column tiles, for the VNNI path's accumulations.
+    private static func withTiles<R>(_ tiles: ColumnTiles, _ product: inout xnor_grouped_product,
+                                     _ body: (UnsafePointer<xnor_grouped_product>) -> R) -> R {
+        tiles.words.withWords { words in
+            tiles.scales.withUnsafeBufferPointer { scales in
+                tiles.offsets.withUnsafeBufferPointer { offsets in
+                    product.tiled_planes = words.baseAddress
+                    product.tiled_alpha = scales.baseAddress
+                    product.tiled_mu = offsets.baseAddress
+                    product.tiled_columns = tiles.columns
+                    return body(&product)
+                }
+            }
+        }
+    }
+
     /// The words of the first three planes (the C struct's slots) and the plane count, without
     /// building an array per product.
-    private static func withPlanes<R>(_ planes: [RawStorage],
+    static func withPlanes<R>(_ planes: [RawStorage],
                                       _ body: ((UnsafePointer<UInt64>?, UnsafePointer<UInt64>?, UnsafePointer<UInt64>?), Int) -> R) -> R {
         let count = planes.count
         func word(_ i: Int, _ inner: (UnsafePointer<UInt64>?) -> R) -> R {

@@ -33,6 +33,8 @@ public struct PackedWeights: Sendable {
     /// are then the base planes over the K − S other columns, whose row stride
     /// `rowStrideWords` is that of K − S inputs.
     let salient: SalientPlanes?
+    /// The grouped planes laid out again for the VNNI products, where they run (nil elsewhere).
+    let columnTiles: ColumnTiles?
 
     /// The bytes a product reads: every plane, the scales and offsets, the salient set.
     public var byteCount: Int {
@@ -41,7 +43,8 @@ public struct PackedWeights: Sendable {
 
     init(format: WeightFormat, n: Int, k: Int, rowStrideWords: Int, tookTernaryCodesAsGiven: Bool,
          planes: [RawStorage], scales: RawStorage, offsets: RawStorage = RawStorage(zeroedByteCount: 0),
-         groupScales: [Float] = [], groupOffsets: [Float] = [], salient: SalientPlanes? = nil) {
+         groupScales: [Float] = [], groupOffsets: [Float] = [], salient: SalientPlanes? = nil,
+         columnTiles: ColumnTiles?? = .none) {
         self.format = format
         self.n = n
         self.k = k
@@ -53,6 +56,9 @@ public struct PackedWeights: Sendable {
         self.groupScales = groupScales
         self.groupOffsets = groupOffsets
         self.salient = salient
+        // Given: the same planes as a matrix that has them made (a view of its base part).
+        self.columnTiles = columnTiles ?? ColumnTiles.make(format: format, n: n, k: k, rowStrideWords: rowStrideWords, planes: planes,
+                                                           scales: groupScales, offsets: groupOffsets)
     }
 
     /// Float16 values (little-endian) as float32; a NaN or an infinity is refused, since it

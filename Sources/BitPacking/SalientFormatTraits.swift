@@ -61,14 +61,14 @@ extension PackedWeights {
     func withSalient(format: WeightFormat, k: Int, _ salient: SalientPlanes) -> PackedWeights {
         PackedWeights(format: format, n: n, k: k, rowStrideWords: rowStrideWords, tookTernaryCodesAsGiven: false,
                       planes: planes, scales: scaleStorage, offsets: offsetStorage,
-                      groupScales: groupScales, groupOffsets: groupOffsets, salient: salient)
+                      groupScales: groupScales, groupOffsets: groupOffsets, salient: salient, columnTiles: columnTiles)
     }
 
     /// The base planes as a grouped matrix of `format.base` over the K − S base inputs.
     var basePart: PackedWeights {
         PackedWeights(format: format.base, n: n, k: format.baseInputs(k: k), rowStrideWords: rowStrideWords,
                       tookTernaryCodesAsGiven: false, planes: planes, scales: scaleStorage, offsets: offsetStorage,
-                      groupScales: groupScales, groupOffsets: groupOffsets)
+                      groupScales: groupScales, groupOffsets: groupOffsets, columnTiles: columnTiles)
     }
 
     /// The salient column indices, increasing; empty without salient columns.

@@ -105,27 +105,27 @@ void xnor_grouped_accumulate(xnor_isa isa, const xnor_grouped_product *product, 
     XNOR_DISPATCH(xnor_grouped_accumulate, product, n0, n1, acc);
 }
 
-// The columns of one product in ranges of `width`, one pool task per range, with no Swift
-// closure per product (a decode step runs hundreds of products).
+// The columns of one product in one range per thread, with no Swift closure per product (a
+// decode step runs hundreds of products). Thread t always takes range t, so its caches keep
+// the same columns' weights from one step to the next.
 typedef struct {
     xnor_isa isa;
     const xnor_grouped_product *product;
-    size_t width;
+    size_t ranges;
     double *acc;
 } accumulate_job;
 
 static void accumulate_range(void *context, size_t index) {
     const accumulate_job *job = context;
-    const size_t n0 = index * job->width, n1 = n0 + job->width < job->product->n ? n0 + job->width : job->product->n;
-    xnor_grouped_accumulate(job->isa, job->product, n0, n1, job->acc);
+    const size_t n = job->product->n, tiles = (n + XNOR_TILE_COLUMNS - 1) / XNOR_TILE_COLUMNS;
+    const size_t n0 = index * tiles / job->ranges * XNOR_TILE_COLUMNS, end = (index + 1) * tiles / job->ranges * XNOR_TILE_COLUMNS;
+    if (n0 < n) xnor_grouped_accumulate(job->isa, job->product, n0, end < n ? end : n, job->acc);
 }
 
-void xnor_grouped_accumulate_pooled(xnor_pool *pool, xnor_isa isa, const xnor_grouped_product *product, size_t width,
-                                    double *acc) {
-    if (width == 0) width = product->n;
-    if (width == 0) return;
-    accumulate_job job = {isa, product, width, acc};
-    xnor_pool_run(pool, (product->n + width - 1) / width, accumulate_range, &job);
+void xnor_grouped_accumulate_pooled(xnor_pool *pool, xnor_isa isa, const xnor_grouped_product *product, double *acc) {
+    if (product->n == 0) return;
+    accumulate_job job = {isa, product, (size_t)xnor_pool_threads(pool), acc};
+    xnor_pool_run(pool, job.ranges, accumulate_range, &job);
 }
 
 // xnor_grouped_integers in ranges of `width` columns handed to the pool; range r writes its

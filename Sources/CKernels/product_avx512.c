@@ -8,6 +8,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <string.h>
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vpopcntdq,popcnt"))), apply_to = function)
 
@@ -472,7 +473,144 @@ static void integers_a8_tile8_avx512vnni(const xnor_grouped_product *p, size_t c
     }
 }
 
+// The tiled accumulations (xnor_tile_columns' layout): 16 columns side by side, so one
+// VPDPBUSD of an expanded word (4 inputs of each of the 16 columns) with 4 activation codes
+// broadcast gives the 16 columns' partial sums in its 16 lanes, and a group ends without a
+// horizontal reduction; the expanded word serves up to TILE_ROWS activation rows.
+enum { TILE_ROWS = 4 };
+
+static inline __attribute__((always_inline)) void tiled_rows_vnni(const xnor_grouped_product *p, size_t tile, const size_t *rows,
+                                                                  const int count, const bool ternary, double *acc) {
+    const size_t data = (p->k + 63) / 64, groups = p->groups, per_group = p->words_per_group;
+    const int planes = ternary ? 1 : p->plane_count, stored = ternary ? 2 : p->plane_count;
+    const size_t code_stride = p->row_stride_words * 64;
+    const uint64_t *tile_words = p->tiled_planes + tile * (size_t)stored * data * XNOR_TILE_COLUMNS;
+    const float *alpha = p->tiled_alpha + tile * groups * (size_t)planes * XNOR_TILE_COLUMNS;
+    const float *mu = p->affine ? p->tiled_mu + tile * groups * XNOR_TILE_COLUMNS : NULL;
+    const int8_t *codes[TILE_ROWS];
+    const int64_t *sums[TILE_ROWS];
+    __m512d low[TILE_ROWS], high[TILE_ROWS];
+    for (int r = 0; r < count; r++) {
+        codes[r] = p->codes + rows[r] * code_stride;
+        sums[r] = p->group_sums + rows[r] * groups;
+        low[r] = high[r] = _mm512_setzero_pd();
+    }
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2);
+    for (size_t g = 0; g < groups; g++) {
+        const size_t first = g * per_group, end = first + per_group < data ? first + per_group : data, length = end - first;
+        const uint64_t *group_words = tile_words + first * (size_t)stored * XNOR_TILE_COLUMNS;
+        for (int q = 0; q < planes; q++) {
+            // Ternary: the nonzero words, then the negative ones, `length` · 16 words on.
+            const uint64_t *w = group_words + (size_t)q * length * XNOR_TILE_COLUMNS, *ng = w + length * XNOR_TILE_COLUMNS;
+            // Independent sums per row (a dot product waits for the one before it in its chain):
+            // one row alone takes 4 chains, so that its products overlap.
+            const int chains = count == 1 ? 4 : (count == 2 ? 2 : 1);
+            __m512i dot[TILE_ROWS][4];
+            for (int r = 0; r < count; r++) {
+                for (int c = 0; c < chains; c++) dot[r][c] = zero;
+            }
+            for (size_t j = 0; j < length; j++) {
+                const size_t code_offset = (first + j) * 64;
+                if (count == 1) {
+                    // A decode step streams the tiles once, and the hardware prefetcher alone
+                    // left a matrix beyond the last-level cache at half the read bandwidth:
+                    // ask for the lines 2 KiB on now.
+                    _mm_prefetch((const char *)(w + j * XNOR_TILE_COLUMNS + 256), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(w + j * XNOR_TILE_COLUMNS + 264), _MM_HINT_T0);
+                    if (ternary) {
+                        _mm_prefetch((const char *)(ng + j * XNOR_TILE_COLUMNS + 256), _MM_HINT_T0);
+                        _mm_prefetch((const char *)(ng + j * XNOR_TILE_COLUMNS + 264), _MM_HINT_T0);
+                    }
+                }
+                // Unrolled, so that each chain stays in a register.
+#pragma clang loop unroll(full)
+                for (int t = 0; t < XNOR_TILE_COLUMNS; t++) {
+                    const size_t i = j * XNOR_TILE_COLUMNS + (size_t)t;
+                    __m512i bytes;
+                    if (ternary) {
+                        // Nonzero and not negative: 2; nonzero and negative: 0; zero: 1.
+                        const __m512i signed_part = _mm512_mask_blend_epi8((__mmask64)ng[i], two, zero);
+                        bytes = _mm512_mask_blend_epi8((__mmask64)w[i], one, signed_part);
+                    } else {
+                        bytes = _mm512_maskz_mov_epi8((__mmask64)w[i], one);
+                    }
+                    for (int r = 0; r < count; r++) {
+                        int32_t four;
+                        memcpy(&four, codes[r] + code_offset + 4 * (size_t)t, sizeof four);
+                        dot[r][t % chains] = _mm512_dpbusd_epi32(dot[r][t % chains], bytes, _mm512_set1_epi32(four));
+                    }
+                }
+            }
+            const __m512 scale = _mm512_loadu_ps(alpha + (g * (size_t)planes + (size_t)q) * XNOR_TILE_COLUMNS);
+            const __m512d scale_low = _mm512_cvtps_pd(_mm512_castps512_ps256(scale));
+            const __m512d scale_high = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(scale), 1)));
+            for (int r = 0; r < count; r++) {
+                __m512i total = dot[r][0];
+                for (int c = 1; c < chains; c++) total = _mm512_add_epi32(total, dot[r][c]);
+                // |S| and the dot stay far below 2^31 (vnni_applies bounds the group).
+                const __m512i sum = _mm512_set1_epi32((int32_t)sums[r][g]);
+                // Binary: I = S − 2 · Σ_{b=−1} q. Ternary: Σ (w + 1) · q = I + S.
+                const __m512i integers = ternary ? _mm512_sub_epi32(total, sum) : _mm512_sub_epi32(sum, _mm512_slli_epi32(total, 1));
+                low[r] = _mm512_add_pd(low[r], _mm512_mul_pd(scale_low, _mm512_cvtepi32_pd(_mm512_castsi512_si256(integers))));
+                high[r] = _mm512_add_pd(high[r], _mm512_mul_pd(scale_high, _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(integers, 1))));
+            }
+        }
+        if (mu) {
+            const __m512 offset = _mm512_loadu_ps(mu + g * XNOR_TILE_COLUMNS);
+            const __m512d offset_low = _mm512_cvtps_pd(_mm512_castps512_ps256(offset));
+            const __m512d offset_high = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(offset), 1)));
+            for (int r = 0; r < count; r++) {
+                const __m512d sum = _mm512_set1_pd((double)sums[r][g]);
+                low[r] = _mm512_add_pd(low[r], _mm512_mul_pd(offset_low, sum));
+                high[r] = _mm512_add_pd(high[r], _mm512_mul_pd(offset_high, sum));
+            }
+        }
+    }
+    for (int r = 0; r < count; r++) {
+        double *out = acc + rows[r] * p->n + tile * XNOR_TILE_COLUMNS;
+        _mm512_storeu_pd(out, low[r]);
+        _mm512_storeu_pd(out + 8, high[r]);
+    }
+}
+
+// The tiled columns within [n0, n1), into [*t0, *t1): every finite row, TILE_ROWS at a time.
+// False (and nothing done) when the product has no tiles or the VNNI integers do not apply.
+static bool tiled_accumulate_vnni(const xnor_grouped_product *p, size_t n0, size_t n1, double *acc, size_t *t0, size_t *t1) {
+    if (!p->a8 || p->tiled_planes == NULL || !vnni_applies(p)) return false;
+    const size_t first = (n0 + XNOR_TILE_COLUMNS - 1) / XNOR_TILE_COLUMNS;
+    const size_t end = (n1 < p->tiled_columns ? n1 : p->tiled_columns) / XNOR_TILE_COLUMNS;
+    if (end <= first) {
+        *t0 = *t1 = n0;
+        return true;
+    }
+    *t0 = first * XNOR_TILE_COLUMNS;
+    *t1 = end * XNOR_TILE_COLUMNS;
+    for (size_t tile = first; tile < end; tile++) {
+        size_t m = 0, rows[TILE_ROWS];
+        for (;;) {
+            int count = 0;
+            while (m < p->rows && count < TILE_ROWS) {
+                if (p->finite[m]) rows[count++] = m;
+                m++;
+            }
+            // A constant count and kind per call, so each loop over rows unrolls and the
+            // inner loop has no branch on the kind.
+            const bool ternary = p->ternary;
+            switch (count) {
+            case 4: ternary ? tiled_rows_vnni(p, tile, rows, 4, true, acc) : tiled_rows_vnni(p, tile, rows, 4, false, acc); continue;
+            case 3: ternary ? tiled_rows_vnni(p, tile, rows, 3, true, acc) : tiled_rows_vnni(p, tile, rows, 3, false, acc); break;
+            case 2: ternary ? tiled_rows_vnni(p, tile, rows, 2, true, acc) : tiled_rows_vnni(p, tile, rows, 2, false, acc); break;
+            case 1: ternary ? tiled_rows_vnni(p, tile, rows, 1, true, acc) : tiled_rows_vnni(p, tile, rows, 1, false, acc); break;
+            default: break;
+            }
+            break;
+        }
+    }
+    return true;
+}
+
 // The rest of the VNNI path is the AVX-512 one.
+#define TILED_ACCUMULATE tiled_accumulate_vnni
 #undef SUFFIX
 #undef A8_TILE_ACCUMULATE
 #undef A8_TILE_INTEGERS

@@ -107,7 +107,7 @@ void SUFFIX(xnor_grouped_integers)(const xnor_grouped_product *p, size_t n0, siz
     }
 }
 
-void SUFFIX(xnor_grouped_accumulate)(const xnor_grouped_product *p, size_t n0, size_t n1, double *acc) {
+static void SUFFIX(accumulate_columns)(const xnor_grouped_product *p, size_t n0, size_t n1, double *acc) {
     const int planes = p->ternary ? 1 : p->plane_count;
     const size_t groups = p->groups, n = p->n;
     // The integers of up to CHUNK groups at a time, on the stack; the sum runs over the
@@ -144,4 +144,17 @@ void SUFFIX(xnor_grouped_accumulate)(const xnor_grouped_product *p, size_t n0, s
             acc[m * n + column] = sum;
         }
     }
+}
+
+void SUFFIX(xnor_grouped_accumulate)(const xnor_grouped_product *p, size_t n0, size_t n1, double *acc) {
+#ifdef TILED_ACCUMULATE
+    // The path's tiled columns by its own kernel; the columns before and after them here.
+    size_t t0, t1;
+    if (TILED_ACCUMULATE(p, n0, n1, acc, &t0, &t1)) {
+        SUFFIX(accumulate_columns)(p, n0, t0, acc);
+        SUFFIX(accumulate_columns)(p, t1, n1, acc);
+        return;
+    }
+#endif
+    SUFFIX(accumulate_columns)(p, n0, n1, acc);
 }

@@ -49,9 +49,9 @@ public struct HadamardTransform: Sendable {
         self.baseOrder = baseOrder
     }
 
-    /// v ← H_n · v / √n in place; `scratch` holds at least `baseOrder` values.
+    /// v ← H_n · v / √n in place; `scratch` holds at least `size` values.
     public func apply(_ v: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>) {
-        precondition(v.count == size && scratch.count >= baseOrder, "Hadamard transform of \(size) on \(v.count) values")
+        precondition(v.count == size && scratch.count >= size, "Hadamard transform of \(size) on \(v.count) values")
         let p = blockLength, m = baseOrder
         for a in 0..<m {
             // In-place butterflies of Sylvester's order p on block a.
@@ -74,20 +74,28 @@ public struct HadamardTransform: Sendable {
             for i in 0..<size { v[i] *= scale }
             return
         }
-        for b in 0..<p {
-            for a in 0..<m {
-                var sum = 0.0
-                for c in 0..<m { sum += Double(base[a * m + c]) * v[c * p + b] }
-                scratch[a] = sum
+        // The m × m mix by rows of H_m, over the p positions at once (contiguous, so it
+        // vectorizes). Each output still sums c = 0 … m − 1 in order from 0, and adding or
+        // subtracting is multiplying by ±1 exactly.
+        for a in 0..<m {
+            let out = a * p
+            for b in 0..<p { scratch[out + b] = 0 }
+            for c in 0..<m {
+                let source = c * p
+                if base[a * m + c] > 0 {
+                    for b in 0..<p { scratch[out + b] += v[source + b] }
+                } else {
+                    for b in 0..<p { scratch[out + b] -= v[source + b] }
+                }
             }
-            for a in 0..<m { v[a * p + b] = scratch[a] * scale }
         }
+        for i in 0..<size { v[i] = scratch[i] * scale }
     }
 
     /// The transform of a copy of `values`.
     public func applied(to values: [Double]) -> [Double] {
         var out = values
-        var scratch = [Double](repeating: 0, count: baseOrder)
+        var scratch = [Double](repeating: 0, count: size)
         out.withUnsafeMutableBufferPointer { v in scratch.withUnsafeMutableBufferPointer { apply(v, scratch: $0) } }
         return out
     }

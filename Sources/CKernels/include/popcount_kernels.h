@@ -60,7 +60,25 @@ typedef struct {
     const bool *finite;
     // S [M, groups] from xnor_group_sums (read by the a8 binary products and the affine term).
     const int64_t *group_sums;
+    // May be NULL: the planes, scales and offsets of the first `tiled_columns` columns (a
+    // multiple of XNOR_TILE_COLUMNS) as xnor_tile_columns lays them out. The VNNI path's a8
+    // accumulations read these instead of the planes; every other entry ignores them.
+    const uint64_t *tiled_planes;
+    const float *tiled_alpha;
+    const float *tiled_mu;
+    size_t tiled_columns;
 } xnor_grouped_product;
+
+// Output columns side by side in a tile: one VPDPBUSD gives their 16 partial sums.
+enum { XNOR_TILE_COLUMNS = 16 };
+
+// Lays out the first `tiles` · 16 rows of `stored_planes` planes (each N rows of `stride`
+// words, `data_words` of them holding inputs) for the VNNI products: tile T, group g (words
+// [g · words_per_group, end)), stored plane s, word j, then t = 0 … 15, each word holding
+// nibble t of the 16 rows' word j (row i in bits 4i … 4i + 3), that is inputs 64j + 4t … + 3
+// of every row of the tile. out holds tiles · stored_planes · data_words · 16 words.
+void xnor_tile_columns(const uint64_t *const *planes, int stored_planes, size_t tiles, size_t stride, size_t data_words,
+                       size_t words_per_group, uint64_t *out);
 
 // S[m, g] = Σ_{k ∈ g} q[m, k] (a8) or Σ x_sign (a1: group length − 2 · negatives), into
 // sums [M, groups]; 0 for non-finite rows.
@@ -86,11 +104,10 @@ void xnor_legacy_finish(const int64_t *integers, size_t rows, size_t n0, size_t 
 // A persistent pool of worker threads. The caller's thread takes part in every run.
 typedef struct xnor_pool xnor_pool;
 
-// xnor_grouped_accumulate over every column, in ranges of `width` columns handed to `pool`
-// (NULL: the calling thread alone). Range r is [r · width, (r + 1) · width), so a column's sum
-// does not depend on the pool.
-void xnor_grouped_accumulate_pooled(xnor_pool *pool, xnor_isa isa, const xnor_grouped_product *product, size_t width,
-                                    double *acc);
+// xnor_grouped_accumulate over every column, one range per thread of `pool` (NULL: the calling
+// thread alone), each range whole tiles of XNOR_TILE_COLUMNS columns, as equal as they divide.
+// A column's sum does not depend on the range it falls in.
+void xnor_grouped_accumulate_pooled(xnor_pool *pool, xnor_isa isa, const xnor_grouped_product *product, double *acc);
 
 // xnor_grouped_integers over every column, in ranges of `width` columns handed to `pool`:
 // range r, columns [n0, n1) with n0 = r · width, writes its [M, n1 − n0, per] block (per: the

@@ -44,7 +44,7 @@ struct HadamardKernel: OpKernel {
 
         init(_ transform: HadamardTransform) {
             values = [Double](repeating: 0, count: transform.size)
-            scratch = [Double](repeating: 0, count: transform.baseOrder)
+            scratch = [Double](repeating: 0, count: transform.size)
         }
     }
 

@@ -57,7 +57,7 @@ public struct OnlineHadamardPass: Sendable {
                 continue
             }
             var vector = [Double](repeating: 0, count: k)
-            var scratch = [Double](repeating: 0, count: hadamard.baseOrder)
+            var scratch = [Double](repeating: 0, count: hadamard.size)
             let output = uses.freshName(value + ".hadamard", taken: taken)
             for (reader, p) in zip(readers, projections) {
                 var values = try uses.constants[p.weight]!.floatValues()

@@ -43,7 +43,7 @@ public struct OrthogonalTransform: Sendable {
     /// A reusable buffer for `apply`.
     func makeScratch() -> [Double] {
         switch kind {
-        case .randomizedHadamard(let h, _): [Double](repeating: 0, count: max(h.baseOrder, size))
+        case .randomizedHadamard: [Double](repeating: 0, count: size)
         case .dense: [Double](repeating: 0, count: size)
         }
     }
