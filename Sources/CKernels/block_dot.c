@@ -149,34 +149,50 @@ static float dot_avx2(xnor_block_type type, const uint8_t *row, size_t blocks, c
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c"))), apply_to = function)
 
+// One block's terms added to *total (and, Q4_1, *offsets), with x0 and x1 its 32 activations.
+static inline __attribute__((always_inline)) void block_terms_avx512(xnor_block_type type, const uint8_t *block, __m512 x0, __m512 x1,
+                                                                     __m512 *total, __m512 *offsets) {
+    __m128i lo, hi;
+    if (type == XNOR_BLOCK_Q8_0) {
+        lo = _mm_loadu_si128((const __m128i *)(block + 2));
+        hi = _mm_loadu_si128((const __m128i *)(block + 18));
+    } else {
+        __m128i packed = _mm_loadu_si128((const __m128i *)(block + (type == XNOR_BLOCK_Q4_0 ? 2 : 4)));
+        lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
+        hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
+        if (type == XNOR_BLOCK_Q4_0) {
+            lo = _mm_sub_epi8(lo, _mm_set1_epi8(8));
+            hi = _mm_sub_epi8(hi, _mm_set1_epi8(8));
+        }
+    }
+    __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi));
+    __m512 sum = _mm512_fmadd_ps(q1, x1, _mm512_mul_ps(q0, x0));
+    *total = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(xnor_load16(block))), sum, *total);
+    if (type == XNOR_BLOCK_Q4_1) {
+        *offsets = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(xnor_load16(block + 2))), _mm512_add_ps(x0, x1), *offsets);
+    }
+}
+
 static float dot_avx512(xnor_block_type type, const uint8_t *row, size_t blocks, const float *x) {
     const size_t bytes = block_bytes(type);
     __m512 total = _mm512_setzero_ps(), offsets = _mm512_setzero_ps();
     for (size_t b = 0; b < blocks; b++) {
-        const uint8_t *block = row + b * bytes;
-        const float *xb = x + b * 32;
-        __m128i lo, hi;
-        if (type == XNOR_BLOCK_Q8_0) {
-            lo = _mm_loadu_si128((const __m128i *)(block + 2));
-            hi = _mm_loadu_si128((const __m128i *)(block + 18));
-        } else {
-            __m128i packed = _mm_loadu_si128((const __m128i *)(block + (type == XNOR_BLOCK_Q4_0 ? 2 : 4)));
-            lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
-            hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
-            if (type == XNOR_BLOCK_Q4_0) {
-                lo = _mm_sub_epi8(lo, _mm_set1_epi8(8));
-                hi = _mm_sub_epi8(hi, _mm_set1_epi8(8));
-            }
-        }
-        __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi));
-        __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
-        __m512 sum = _mm512_fmadd_ps(q1, x1, _mm512_mul_ps(q0, x0));
-        total = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(xnor_load16(block))), sum, total);
-        if (type == XNOR_BLOCK_Q4_1) {
-            offsets = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(xnor_load16(block + 2))), _mm512_add_ps(x0, x1), offsets);
-        }
+        block_terms_avx512(type, row + b * bytes, _mm512_loadu_ps(x + b * 32), _mm512_loadu_ps(x + b * 32 + 16), &total, &offsets);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(total, offsets));
+}
+
+// dot_avx512 of 4 consecutive rows against one x, each row's operations the same as alone:
+// one row's sum waits on its last block, so four side by side overlap, and x is loaded once.
+static void dot4_avx512(xnor_block_type type, const uint8_t *rows, size_t row_bytes, size_t blocks, const float *x, float out[4]) {
+    const size_t bytes = block_bytes(type);
+    __m512 total[4], offsets[4];
+    for (int r = 0; r < 4; r++) total[r] = offsets[r] = _mm512_setzero_ps();
+    for (size_t b = 0; b < blocks; b++) {
+        const __m512 x0 = _mm512_loadu_ps(x + b * 32), x1 = _mm512_loadu_ps(x + b * 32 + 16);
+        for (int r = 0; r < 4; r++) block_terms_avx512(type, rows + r * row_bytes + b * bytes, x0, x1, &total[r], &offsets[r]);
+    }
+    for (int r = 0; r < 4; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(total[r], offsets[r]));
 }
 
 static inline __m512 halves_avx512(xnor_block_type type, const uint8_t *p) {
@@ -213,14 +229,25 @@ void xnor_block_gemm(xnor_isa isa, xnor_block_type type, const void *blocks, siz
     const size_t per_row = k / 32, row_bytes = per_row * block_bytes(type);
     const bool half = type == XNOR_BLOCK_F16 || type == XNOR_BLOCK_BF16;
     float (*dot)(xnor_block_type, const uint8_t *, size_t, const float *) = half ? dot_half_scalar : dot_scalar;
+    size_t j = n0;
 #if defined(__x86_64__)
     if (xnor_isa_includes(isa, XNOR_ISA_AVX512) && xnor_isa_supported(XNOR_ISA_AVX512)) {
         dot = half ? dot_half_avx512 : dot_avx512;
+        if (!half) {
+            for (; j + 4 <= n1; j += 4) {
+                const uint8_t *rows = (const uint8_t *)blocks + j * row_bytes;
+                for (size_t i = 0; i < m; i++) {
+                    float out[4];
+                    dot4_avx512(type, rows, row_bytes, per_row, x + i * k, out);
+                    for (int r = 0; r < 4; r++) y[i * ldy + j + (size_t)r] = out[r];
+                }
+            }
+        }
     } else if (xnor_isa_includes(isa, XNOR_ISA_AVX2) && xnor_isa_supported(XNOR_ISA_AVX2)) {
         dot = half ? dot_half_avx2 : dot_avx2;
     }
 #endif
-    for (size_t j = n0; j < n1; j++) {
+    for (; j < n1; j++) {
         const uint8_t *row = (const uint8_t *)blocks + j * row_bytes;
         for (size_t i = 0; i < m; i++) y[i * ldy + j] = dot(type, row, per_row, x + i * k);
     }
