@@ -34,6 +34,7 @@ public struct PackedWeights: Sendable {
     /// `rowStrideWords` is that of K − S inputs.
     let salient: SalientPlanes?
     /// The grouped planes laid out again for the VNNI products, where they run (nil elsewhere).
+    /// The initializer makes them when given `.none`; `.some(tiles)` passes made ones (or none).
     let columnTiles: ColumnTiles?
 
     /// The bytes a product reads: every plane, the scales and offsets, the salient set.
@@ -85,18 +86,21 @@ public struct PackedWeights: Sendable {
     /// other columns here, and its salient set in `salient`: Q planes of N × rowStrideWords(S)
     /// words, float16 scales [Q, N] and the S column indices as little-endian int32 (read and
     /// checked: strictly increasing, below K).
+    ///
+    /// `tiled`: whether to make the VNNI path's column tiles where it runs (only a8 products
+    /// read them).
     public init(format: WeightFormat, n: Int, k: Int, planes: [UnsafeRawBufferPointer],
                 scales: UnsafeRawBufferPointer, offsets: UnsafeRawBufferPointer? = nil,
-                salient: SalientBytes? = nil, owner: any AnyObject & Sendable) throws {
+                salient: SalientBytes? = nil, tiled: Bool = true, owner: any AnyObject & Sendable) throws {
         if format.hasSalientColumns {
             try format.validate(k: k)
             guard let salient else { throw BitPackingError("\(format.name) weights need their salient set (planes, scales, columns)") }
             let base = try PackedWeights(format: format.base, n: n, k: format.baseInputs(k: k), planes: planes,
-                                         scales: scales, offsets: offsets, owner: owner)
+                                         scales: scales, offsets: offsets, tiled: tiled, owner: owner)
             let set: PackedWeights
             do {
                 set = try PackedWeights(format: format.salientSet, n: n, k: format.salientColumns, planes: salient.planes,
-                                        scales: salient.scales, owner: owner)
+                                        scales: salient.scales, tiled: tiled, owner: owner)
             } catch let error as BitPackingError {
                 throw BitPackingError("salient set: \(error.message)")
             }
@@ -147,8 +151,13 @@ public struct PackedWeights: Sendable {
         self.init(format: format, n: n, k: k, rowStrideWords: stride, tookTernaryCodesAsGiven: false,
                   planes: storages, scales: scaleStorage, offsets: offsetStorage,
                   groupScales: wide ? try Self.widen(scaleStorage, what: "scale") : [],
-                  groupOffsets: wide ? try Self.widen(offsetStorage, what: "offset") : [])
+                  groupOffsets: wide ? try Self.widen(offsetStorage, what: "offset") : [],
+                  columnTiles: tiled ? .none : .some(nil))
     }
+
+    /// Whether the a8 products on this CPU read column tiles instead of the (base) planes, so
+    /// that a loader may let the planes' pages go.
+    public var readsColumnTiles: Bool { columnTiles != nil }
 
     /// The legacy formats' zero-copy wrapper (`WeightMode` names the format).
     public init(mode: WeightMode, n: Int, k: Int, planes: [UnsafeRawBufferPointer],

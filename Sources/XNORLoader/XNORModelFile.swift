@@ -146,9 +146,9 @@ public enum XNORModelFile {
         if formatName == nil, node.attribute(XNORPopcountGemmNode.Attribute.weightFormat) != nil {
             throw FormatError(path: path, location: field, "attribute 'weight_format' is not a string")
         }
-        let format: WeightFormat
+        let format: WeightFormat, activation: ActivationMode
         do {
-            format = try WeightFormat.ofNode(mode: modeName, weightFormat: formatName).format
+            (format, activation) = try WeightFormat.ofNode(mode: modeName, weightFormat: formatName)
         } catch let error as BitPackingError {
             throw FormatError(path: path, location: field, error.message)
         }
@@ -159,10 +159,8 @@ public enum XNORModelFile {
         } catch let error as BitPackingError {
             throw FormatError(path: path, location: field, error.message)
         }
-        var planes: [UnsafeRawBufferPointer] = []
-        for plane in traits.planeNames(format) {
-            planes.append(try file.requireTensor(planeTensorName(name, plane: plane)).bytes())
-        }
+        let planeEntries = try traits.planeNames(format).map { try file.requireTensor(planeTensorName(name, plane: $0)) }
+        let planes = try planeEntries.map { try $0.bytes() }
         let scaleEntry = try file.requireTensor(scaleTensorName(name))
         let offsetEntry = traits.offsetCount(format, n, k) > 0 ? try file.requireTensor(offsetTensorName(name)) : nil
         if !format.isLegacy {
@@ -181,9 +179,15 @@ public enum XNORModelFile {
         do {
             // Every tensor views the same mapping; the packed weights keep it alive.
             weights = try PackedWeights(format: format, n: n, k: k, planes: planes, scales: try scaleEntry.bytes(),
-                                        offsets: try offsetEntry?.bytes(), salient: salient, owner: scaleEntry.file)
+                                        offsets: try offsetEntry?.bytes(), salient: salient, tiled: activation == .a8,
+                                        owner: scaleEntry.file)
         } catch let error as BitPackingError {
             throw FormatError(path: path, location: .field("weight '\(name)' (\(format.name))"), error.message)
+        }
+        // The tiles are a second copy of the base planes: their pages go back to the file (a
+        // path without the tiles faults them in again).
+        if weights.readsColumnTiles {
+            for entry in planeEntries { entry.file.adviseNotNeeded(entry.offset..<(entry.offset + entry.byteCount)) }
         }
         // α and γ are means of |W|: a NaN, an infinity or a negative one is an edited file,
         // and would make every output of the product NaN or flip its sign. (The grouped
