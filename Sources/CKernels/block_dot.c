@@ -190,7 +190,13 @@ static void dot4_avx512(xnor_block_type type, const uint8_t *rows, size_t row_by
     for (int r = 0; r < 4; r++) total[r] = offsets[r] = _mm512_setzero_ps();
     for (size_t b = 0; b < blocks; b++) {
         const __m512 x0 = _mm512_loadu_ps(x + b * 32), x1 = _mm512_loadu_ps(x + b * 32 + 16);
-        for (int r = 0; r < 4; r++) block_terms_avx512(type, rows + r * row_bytes + b * bytes, x0, x1, &total[r], &offsets[r]);
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *block = rows + r * row_bytes + b * bytes;
+            // The loads of the blocks stalled on memory (a decode step reads an output head
+            // once): each row's line 384 bytes on is asked for now.
+            _mm_prefetch((const char *)(block + 384), _MM_HINT_T0);
+            block_terms_avx512(type, block, x0, x1, &total[r], &offsets[r]);
+        }
     }
     for (int r = 0; r < 4; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(total[r], offsets[r]));
 }
