@@ -15,12 +15,20 @@ extension PackedWeights {
     public static func pack(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int, mode: WeightMode,
                             dispatch: KernelDispatch = KernelDispatch()) throws -> PackedWeights {
         let stride = try checkShape(n: n, k: k)
-        try checkWeights(weights, n: n, k: k)
+        guard weights.count / k == n, weights.count % k == 0 else {
+            throw BitPackingError("weights have \(weights.count) values, expected N × K = \(n) × \(k)")
+        }
         switch mode {
-        case .w1: return packBinary(weights, n: n, k: k, stride: stride, dispatch: dispatch)
+        case .w1:
+            let packed = packBinary(weights, n: n, k: k, stride: stride, dispatch: dispatch)
+            // A NaN or an infinity makes its row's mean |w| one: the scan that names it runs only then.
+            if (0..<n).contains(where: { !packed.scale(row: $0).isFinite }) { try checkFinite(weights, k: k) }
+            return packed
         case .w1_58:
             // One float64 sum in index order over the whole matrix: not split, so γ is the same.
-            let (gamma, tookCodes) = dispatch.isa.cPath == nil ? Numerics.ternaryScale(weights) : cTernaryScale(weights)
+            let (gamma, tookCodes, finite) = dispatch.isa.cPath == nil ? try swiftTernaryScale(weights, k: k) : cTernaryScale(weights)
+            // As in .w1: the sum of |w| is finite exactly when every weight is.
+            if !finite { try checkFinite(weights, k: k) }
             if let isa = dispatch.isa.cPath, let base = weights.baseAddress {
                 return packTernary(n: n, k: k, stride: stride, gamma: gamma, tookCodesAsGiven: tookCodes, dispatch: dispatch) { rows, nonzero, negative in
                     xnor_pack_ternary_weights(isa, base, k, rows.lowerBound, rows.upperBound, stride, gamma, nonzero, negative)
@@ -59,16 +67,22 @@ extension PackedWeights {
 
     /// `Numerics.ternaryScale` with its sums in C: the same float64 chain, without the Swift
     /// loop's branches (a converter's longest sequential step).
-    private static func cTernaryScale(_ weights: UnsafeBufferPointer<Float>) -> (gamma: Float, tookCodesAsGiven: Bool) {
+    private static func cTernaryScale(_ weights: UnsafeBufferPointer<Float>) -> (gamma: Float, tookCodesAsGiven: Bool, finite: Bool) {
         var sum = 0.0, common: Float = 0, onlyCommon = true
         xnor_ternary_scale_sums(weights.baseAddress, weights.count, &sum, &common, &onlyCommon)
-        return Numerics.ternaryScale(sum: sum, common: common, onlyCommon: onlyCommon, count: weights.count)
+        guard sum.isFinite else { return (0, false, false) }
+        let (gamma, took) = Numerics.ternaryScale(sum: sum, common: common, onlyCommon: onlyCommon, count: weights.count)
+        return (gamma, took, true)
     }
 
-    private static func checkWeights(_ weights: UnsafeBufferPointer<Float>, n: Int, k: Int) throws {
-        guard weights.count / k == n, weights.count % k == 0 else {
-            throw BitPackingError("weights have \(weights.count) values, expected N × K = \(n) × \(k)")
-        }
+    /// The plain Swift path's scale, after its own check (it is the reference, so it checks first).
+    private static func swiftTernaryScale(_ weights: UnsafeBufferPointer<Float>, k: Int) throws -> (gamma: Float, tookCodesAsGiven: Bool, finite: Bool) {
+        try checkFinite(weights, k: k)
+        let (gamma, took) = Numerics.ternaryScale(weights)
+        return (gamma, took, true)
+    }
+
+    private static func checkFinite(_ weights: UnsafeBufferPointer<Float>, k: Int) throws {
         if let bad = weights.firstIndex(where: { !$0.isFinite }) {
             throw BitPackingError("weight [\(bad / k), \(bad % k)] is \(weights[bad]); packing needs finite weights")
         }

@@ -1,3 +1,4 @@
+import Tensors
 import CKernels
 import Glibc
 import Synchronization
@@ -71,9 +72,7 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// The number of cores online.
-    public static var availableCores: Int {
-        max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
-    }
+    public static var availableCores: Int { ParallelChunks.cores }
 }
 
 /// Work a `WorkerPool` runs by index (`WorkerPool.run`); a class, so that the pool passes one

@@ -107,7 +107,9 @@ extension ScalarType {
             throw .destinationTooShort(needed: count, available: destination.count)
         }
         guard count > 0, let from = source.baseAddress, let to = destination.baseAddress else { return }
-        decodeUnchecked(from, count: count, into: to)
+        ParallelChunks.forEach(count) { range in
+            decodeUnchecked(from + range.lowerBound * byteSize, count: range.count, into: to + range.lowerBound)
+        }
     }
 
     /// The conversion loop, for callers that have checked the lengths.

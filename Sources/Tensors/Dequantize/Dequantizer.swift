@@ -37,9 +37,13 @@ public enum Dequantizer {
         guard count > 0, let from = source.baseAddress, let to = destination.baseAddress else { return }
 
         let blockCount = count / type.blockSize
-        switch kernel {
-        case .elements(let scalar): scalar.decodeUnchecked(from, count: blockCount, into: to)
-        case .blocks(let dequantizeBlocks): dequantizeBlocks(from, blockCount, to)
+        // A large tensor (a converter reads whole embeddings) is decoded on every core.
+        ParallelChunks.forEach(blockCount, minimum: max(1, ParallelChunks.minimumChunk / type.blockSize)) { blocks in
+            let source = from + blocks.lowerBound * type.bytesPerBlock, values = to + blocks.lowerBound * type.blockSize
+            switch kernel {
+            case .elements(let scalar): scalar.decodeUnchecked(source, count: blocks.count, into: values)
+            case .blocks(let dequantizeBlocks): dequantizeBlocks(source, blocks.count, values)
+            }
         }
     }
 

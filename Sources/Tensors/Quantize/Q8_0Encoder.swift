@@ -31,7 +31,17 @@ public enum Q8_0Encoder {
         var out = [UInt8](repeating: 0, count: values.count / blockSize * bytesPerBlock)
         values.withUnsafeBufferPointer { values in
             out.withUnsafeMutableBufferPointer { out in
-                for block in 0..<(values.count / blockSize) {
+                ParallelChunks.forEach(values.count / blockSize, minimum: ParallelChunks.minimumChunk / blockSize) { blocks in
+                    encode(values, blocks, into: out)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Blocks `blocks` of `values` into their places in `out`.
+    private static func encode(_ values: UnsafeBufferPointer<Float>, _ blocks: Range<Int>, into out: UnsafeMutableBufferPointer<UInt8>) {
+                for block in blocks {
                     let x = UnsafeBufferPointer(rebasing: values[(block * blockSize)..<((block + 1) * blockSize)])
                     var amax: Float = 0
                     for v in x { amax = max(amax, abs(v)) }
@@ -45,8 +55,5 @@ public enum Q8_0Encoder {
                         out[base + 2 + j] = UInt8(bitPattern: Int8(roundedAwayFromZero(x[j] * inverse)))
                     }
                 }
-            }
-        }
-        return out
     }
 }
