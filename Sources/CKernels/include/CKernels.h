@@ -5,3 +5,4 @@
 #include "block_dot.h"
 #include "weight_pack.h"
 #include "ceilings.h"
+#include "sigmoid.h"

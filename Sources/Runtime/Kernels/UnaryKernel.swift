@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -70,11 +71,12 @@ struct UnaryKernel: PoolSplittingKernel {
 /// loop calls `value(_:)` directly, where UnaryKernel's calls a stored closure per element
 /// (a 700M-shape prompt spent 11% of its time there).
 struct SigmoidKernel: PoolSplittingKernel {
+    /// The reference of xnor_sigmoid's vector loop.
     @inline(__always)
     static func value(_ x: Float) -> Float {
         // The two forms keep exp's argument non-positive, so neither overflows.
-        if x >= 0 { return 1 / (1 + expf(-x)) }
-        let e = expf(x)
+        if x >= 0 { return 1 / (1 + SigmoidExponential.value(-x)) }
+        let e = SigmoidExponential.value(x)
         return e / (1 + e)
     }
 
@@ -92,7 +94,9 @@ struct SigmoidKernel: PoolSplittingKernel {
                     throw OpError("internal error: output holds \(destination.count) elements, input \(source.count)")
                 }
                 func apply(_ range: Range<Int>) {
-                    for i in range { destination[i] = Self.value(source[i]) }
+                    guard !range.isEmpty else { return }
+                    let vector = xnor_sigmoid(source.baseAddress! + range.lowerBound, destination.baseAddress! + range.lowerBound, range.count)
+                    for i in (range.lowerBound + vector)..<range.upperBound { destination[i] = Self.value(source[i]) }
                 }
                 guard let context else { return apply(0..<source.count) }
                 context.forEachRange(source.count, grain: ElementLoops.grain, apply)
