@@ -7,12 +7,8 @@
 
 #pragma STDC FP_CONTRACT OFF
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-
-#pragma clang attribute push(__attribute__((target("avx512f,avx512dq"))), apply_to = function)
-
-static const double exp_table[32] = {
+// 2^(i/32), i = 0 … 31, correctly rounded: the table of the exponential, Swift's reference too.
+const double xnor_sigmoid_exp_table[32] = {
     0x1.0000000000000p+0, 0x1.059b0d3158574p+0, 0x1.0b5586cf9890fp+0, 0x1.11301d0125b51p+0,
     0x1.172b83c7d517bp+0, 0x1.1d4873168b9aap+0, 0x1.2387a6e756238p+0, 0x1.29e9df51fdee1p+0,
     0x1.306fe0a31b715p+0, 0x1.371a7373aa9cbp+0, 0x1.3dea64c123422p+0, 0x1.44e086061892dp+0,
@@ -22,6 +18,14 @@ static const double exp_table[32] = {
     0x1.ae89f995ad3adp+0, 0x1.b7f76f2fb5e47p+0, 0x1.c199bdd85529cp+0, 0x1.cb720dcef9069p+0,
     0x1.d5818dcfba487p+0, 0x1.dfc97337b9b5fp+0, 0x1.ea4afa2a490dap+0, 0x1.f50765b6e4540p+0,
 };
+
+double xnor_sigmoid_exp_entry(int i) { return xnor_sigmoid_exp_table[i & 31]; }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq"))), apply_to = function)
+
 
 // e^a for 8 arguments a ≥ −104 (or NaN) in float64 lanes, rounded to float32.
 static inline __m256 exponential8(__m512d a, const __m512d table[4]) {
@@ -43,8 +47,8 @@ static inline __m256 exponential8(__m512d a, const __m512d table[4]) {
 }
 
 static size_t sigmoid_avx512(const float *x, float *y, size_t count) {
-    const __m512d table[4] = {_mm512_loadu_pd(exp_table), _mm512_loadu_pd(exp_table + 8), _mm512_loadu_pd(exp_table + 16),
-                              _mm512_loadu_pd(exp_table + 24)};
+    const __m512d table[4] = {_mm512_loadu_pd(xnor_sigmoid_exp_table), _mm512_loadu_pd(xnor_sigmoid_exp_table + 8), _mm512_loadu_pd(xnor_sigmoid_exp_table + 16),
+                              _mm512_loadu_pd(xnor_sigmoid_exp_table + 24)};
     const __m512 one = _mm512_set1_ps(1), lowest = _mm512_set1_ps(-104);
     size_t i = 0;
     for (; i + 16 <= count; i += 16) {

@@ -10,4 +10,7 @@
 // the caller computing the rest.
 size_t xnor_sigmoid(const float *x, float *y, size_t count);
 
+// Entry i (0 … 31) of the exponential's table, 2^(i/32).
+double xnor_sigmoid_exp_entry(int i);
+
 #endif
