@@ -53,43 +53,50 @@ public struct HadamardTransform: Sendable {
     public func apply(_ v: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>) {
         precondition(v.count == size && scratch.count >= size, "Hadamard transform of \(size) on \(v.count) values")
         let p = blockLength, m = baseOrder
+        // Pointers and wrapping index arithmetic (every index is below `size`, checked above),
+        // so that the loops vectorize: a decode step runs one transform per layer, serially.
+        guard let values = v.baseAddress, let mixed = scratch.baseAddress else { return }
         for a in 0..<m {
             // In-place butterflies of Sylvester's order p on block a.
+            let block = values + a &* p
             var h = 1
             while h < p {
-                var i = a * p
-                while i < (a + 1) * p {
-                    for j in i..<(i + h) {
-                        let x = v[j], y = v[j + h]
-                        v[j] = x + y
-                        v[j + h] = x - y
+                var i = 0
+                while i < p {
+                    let low = block + i, high = block + (i &+ h)
+                    for j in 0..<h {
+                        let x = low[j], y = high[j]
+                        low[j] = x + y
+                        high[j] = x - y
                     }
-                    i += 2 * h
+                    i &+= 2 &* h
                 }
-                h *= 2
+                h &*= 2
             }
         }
         let scale = 1 / Double(size).squareRoot()
         if m == 1 {
-            for i in 0..<size { v[i] *= scale }
+            for i in 0..<size { values[i] *= scale }
             return
         }
         // The m × m mix by rows of H_m, over the p positions at once (contiguous, so it
         // vectorizes). Each output still sums c = 0 … m − 1 in order from 0, and adding or
         // subtracting is multiplying by ±1 exactly.
-        for a in 0..<m {
-            let out = a * p
-            for b in 0..<p { scratch[out + b] = 0 }
-            for c in 0..<m {
-                let source = c * p
-                if base[a * m + c] > 0 {
-                    for b in 0..<p { scratch[out + b] += v[source + b] }
-                } else {
-                    for b in 0..<p { scratch[out + b] -= v[source + b] }
+        base.withUnsafeBufferPointer { signs in
+            for a in 0..<m {
+                let out = mixed + a &* p
+                for b in 0..<p { out[b] = 0 }
+                for c in 0..<m {
+                    let source = values + c &* p
+                    if signs[a &* m &+ c] > 0 {
+                        for b in 0..<p { out[b] += source[b] }
+                    } else {
+                        for b in 0..<p { out[b] -= source[b] }
+                    }
                 }
             }
         }
-        for i in 0..<size { v[i] = scratch[i] * scale }
+        for i in 0..<size { values[i] = mixed[i] * scale }
     }
 
     /// The transform of a copy of `values`.
