@@ -43,6 +43,13 @@ import Testing
         #expect(throws: BitPackingError("weight [0, 0] is inf; packing needs finite weights")) {
             try PackedWeights.pack([.infinity, 0], n: 1, k: 2, mode: .w1_58)
         }
+        // The scan runs when the scale sums are not finite: a NaN in a later row, and −∞.
+        #expect(throws: BitPackingError("weight [2, 1] is nan; packing needs finite weights")) {
+            try PackedWeights.pack([1, 2, 3, 4, 5, .nan], n: 3, k: 2, mode: .w1_58)
+        }
+        #expect(throws: BitPackingError("weight [1, 0] is -inf; packing needs finite weights")) {
+            try PackedWeights.pack([1, 2, -.infinity, 4], n: 2, k: 2, mode: .w1)
+        }
         #expect(throws: BitPackingError("weights have 5 values, expected N × K = 2 × 3")) {
             try PackedWeights.pack([Float](repeating: 1, count: 5), n: 2, k: 3, mode: .w1)
         }
