@@ -26,9 +26,8 @@ extension PackedWeights {
             return packed
         case .w1_58:
             // One float64 sum in index order over the whole matrix: not split, so γ is the same.
-            let (gamma, tookCodes, finite) = dispatch.isa.cPath == nil ? try swiftTernaryScale(weights, k: k) : cTernaryScale(weights)
-            // As in .w1: the sum of |w| is finite exactly when every weight is.
-            if !finite { try checkFinite(weights, k: k) }
+            if dispatch.isa.cPath == nil { try checkFinite(weights, k: k) }
+            let (gamma, tookCodes) = dispatch.isa.cPath == nil ? Numerics.ternaryScale(weights) : try cTernaryScale(weights, k: k)
             if let isa = dispatch.isa.cPath, let base = weights.baseAddress {
                 return packTernary(n: n, k: k, stride: stride, gamma: gamma, tookCodesAsGiven: tookCodes, dispatch: dispatch) { rows, nonzero, negative in
                     xnor_pack_ternary_weights(isa, base, k, rows.lowerBound, rows.upperBound, stride, gamma, nonzero, negative)
@@ -67,19 +66,13 @@ extension PackedWeights {
 
     /// `Numerics.ternaryScale` with its sums in C: the same float64 chain, without the Swift
     /// loop's branches (a converter's longest sequential step).
-    private static func cTernaryScale(_ weights: UnsafeBufferPointer<Float>) -> (gamma: Float, tookCodesAsGiven: Bool, finite: Bool) {
+    private static func cTernaryScale(_ weights: UnsafeBufferPointer<Float>, k: Int) throws -> (gamma: Float, tookCodesAsGiven: Bool) {
         var sum = 0.0, common: Float = 0, onlyCommon = true
         xnor_ternary_scale_sums(weights.baseAddress, weights.count, &sum, &common, &onlyCommon)
-        guard sum.isFinite else { return (0, false, false) }
-        let (gamma, took) = Numerics.ternaryScale(sum: sum, common: common, onlyCommon: onlyCommon, count: weights.count)
-        return (gamma, took, true)
-    }
-
-    /// The plain Swift path's scale, after its own check (it is the reference, so it checks first).
-    private static func swiftTernaryScale(_ weights: UnsafeBufferPointer<Float>, k: Int) throws -> (gamma: Float, tookCodesAsGiven: Bool, finite: Bool) {
-        try checkFinite(weights, k: k)
-        let (gamma, took) = Numerics.ternaryScale(weights)
-        return (gamma, took, true)
+        // As in .w1: the sum of |w| is finite exactly when every weight is, so the scan that
+        // names the bad one runs only then.
+        if !sum.isFinite { try checkFinite(weights, k: k) }
+        return Numerics.ternaryScale(sum: sum, common: common, onlyCommon: onlyCommon, count: weights.count)
     }
 
     private static func checkFinite(_ weights: UnsafeBufferPointer<Float>, k: Int) throws {

@@ -573,6 +573,22 @@ static inline __attribute__((always_inline)) void tiled_rows_vnni(const xnor_gro
     }
 }
 
+// tiled_rows_vnni with the count and kind as constants, so that each loop over rows unrolls and
+// the inner loop has no branch on the kind.
+static void tiled_rows(const xnor_grouped_product *p, size_t tile, const size_t *rows, int count, bool ternary, double *acc) {
+    switch (count * 2 + (ternary ? 1 : 0)) {
+    case 8: tiled_rows_vnni(p, tile, rows, 4, false, acc); break;
+    case 9: tiled_rows_vnni(p, tile, rows, 4, true, acc); break;
+    case 6: tiled_rows_vnni(p, tile, rows, 3, false, acc); break;
+    case 7: tiled_rows_vnni(p, tile, rows, 3, true, acc); break;
+    case 4: tiled_rows_vnni(p, tile, rows, 2, false, acc); break;
+    case 5: tiled_rows_vnni(p, tile, rows, 2, true, acc); break;
+    case 2: tiled_rows_vnni(p, tile, rows, 1, false, acc); break;
+    case 3: tiled_rows_vnni(p, tile, rows, 1, true, acc); break;
+    default: break;
+    }
+}
+
 // The tiled columns within [n0, n1), into [*t0, *t1): every finite row, TILE_ROWS at a time.
 // False (and nothing done) when the product has no tiles or the VNNI integers do not apply.
 static bool tiled_accumulate_vnni(const xnor_grouped_product *p, size_t n0, size_t n1, double *acc, size_t *t0, size_t *t1) {
@@ -585,26 +601,19 @@ static bool tiled_accumulate_vnni(const xnor_grouped_product *p, size_t n0, size
     }
     *t0 = first * XNOR_TILE_COLUMNS;
     *t1 = end * XNOR_TILE_COLUMNS;
+    const bool ternary = p->ternary;
     for (size_t tile = first; tile < end; tile++) {
-        size_t m = 0, rows[TILE_ROWS];
-        for (;;) {
-            int count = 0;
-            while (m < p->rows && count < TILE_ROWS) {
-                if (p->finite[m]) rows[count++] = m;
-                m++;
+        size_t rows[TILE_ROWS];
+        int count = 0;
+        for (size_t m = 0; m < p->rows; m++) {
+            if (!p->finite[m]) continue;
+            rows[count++] = m;
+            if (count == TILE_ROWS) {
+                tiled_rows(p, tile, rows, count, ternary, acc);
+                count = 0;
             }
-            // A constant count and kind per call, so each loop over rows unrolls and the
-            // inner loop has no branch on the kind.
-            const bool ternary = p->ternary;
-            switch (count) {
-            case 4: ternary ? tiled_rows_vnni(p, tile, rows, 4, true, acc) : tiled_rows_vnni(p, tile, rows, 4, false, acc); continue;
-            case 3: ternary ? tiled_rows_vnni(p, tile, rows, 3, true, acc) : tiled_rows_vnni(p, tile, rows, 3, false, acc); break;
-            case 2: ternary ? tiled_rows_vnni(p, tile, rows, 2, true, acc) : tiled_rows_vnni(p, tile, rows, 2, false, acc); break;
-            case 1: ternary ? tiled_rows_vnni(p, tile, rows, 1, true, acc) : tiled_rows_vnni(p, tile, rows, 1, false, acc); break;
-            default: break;
-            }
-            break;
         }
+        if (count > 0) tiled_rows(p, tile, rows, count, ternary, acc);
     }
     return true;
 }
