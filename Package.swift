@@ -25,6 +25,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // xnor serve: the HTTP server, its graceful drain on SIGTERM, request logs and metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -54,11 +60,25 @@ let package = Package(
         .target(name: "Generation", dependencies: ["Runtime", "Graph", "Tensors"]),
         .target(name: "Calibration", dependencies: ["Generation", "Runtime", "Graph", "BitPacking", "Tokenizers", "Formats", "Tensors", "COpenBLAS"]),
         .target(name: "Verify", dependencies: ["Generation", "Runtime", "XNORLoader", "Graph", "BitPacking", "Formats", "Tensors"]),
+        // The OpenAI-compatible HTTP server over one compiled model; it knows no file format
+        // (the CLI opens the model and hands it over).
+        .target(
+            name: "Server",
+            dependencies: [
+                "Generation", "Runtime", "BitPacking", "Tokenizers", "Graph", "Tensors",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "xnor",
             dependencies: [
-                "Tensors", "Formats", "Graph", "BitPacking", "XNORLoader", "Conversion", "Runtime", "Generation", "Verify", "Models", "Tokenizers", "Calibration",
+                "Tensors", "Formats", "Graph", "BitPacking", "XNORLoader", "Conversion", "Runtime", "Generation", "Verify", "Models", "Tokenizers", "Calibration", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
@@ -72,6 +92,7 @@ let package = Package(
         .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Models", "Runtime", "Formats"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestSupport", "Verify", "XNORLoader", "Runtime", "Conversion", "Graph", "BitPacking", "Formats", "Tensors"]),
         .testTarget(name: "CalibrationTests", dependencies: ["TestSupport", "Calibration", "Conversion", "Generation", "Models", "BitPacking", "Runtime", "Graph", "Tokenizers", "Formats", "Tensors"]),
+        .testTarget(name: "ServerTests", dependencies: ["TestSupport", "Server", "Generation", "Runtime", "Tokenizers", "Graph", "Tensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Formats", "TestSupport"]),
     ]
 )

@@ -47,7 +47,7 @@ public final class Session {
         self.model = model
         self.options = options
         // A pool that cannot start its threads leaves the products on the calling thread.
-        let pool = options.threads > 1 ? WorkerPool(threads: options.threads) : nil
+        let pool = options.sharedPool ?? (options.threads > 1 ? WorkerPool(threads: options.threads) : nil)
         context = KernelContext(contextLength: options.contextLength, floatProducts: options.floatProducts,
                                 dispatch: KernelDispatch(isa: options.isa, pool: pool, scratch: ProductScratch()))
     }

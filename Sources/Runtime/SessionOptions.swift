@@ -12,11 +12,17 @@ public struct SessionOptions: Sendable {
     public var threads: Int
     /// The instruction-set path of the C kernels: the CPU's best unless a test forces another.
     public var isa: KernelISA
+    /// A pool that several sessions share, which take turns at it (a server's slots): their
+    /// idle workers would otherwise spin against the running session's. nil: the session
+    /// starts a pool of `threads` of its own.
+    public var sharedPool: WorkerPool?
 
-    public init(contextLength: Int? = nil, floatProducts: FloatProducts = .reference, threads: Int? = nil, isa: KernelISA = .best) {
+    public init(contextLength: Int? = nil, floatProducts: FloatProducts = .reference, threads: Int? = nil, isa: KernelISA = .best,
+                sharedPool: WorkerPool? = nil) {
         self.contextLength = contextLength
         self.floatProducts = floatProducts
-        self.threads = max(threads ?? WorkerPool.availableCores, 1)
+        self.threads = max(sharedPool?.threads ?? threads ?? WorkerPool.availableCores, 1)
         self.isa = isa
+        self.sharedPool = sharedPool
     }
 }

@@ -10,7 +10,7 @@ struct XNOR: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xnor",
         abstract: "Turn model weights into 1-bit XNOR/popcount models, inspect model files, and verify conversions.",
-        subcommands: [Inspect.self, Dump.self, Convert.self, VerifyCommand.self, RunCommand.self, ChatCommand.self, PerplexityCommand.self, TokenizeCommand.self, Bench.self]
+        subcommands: [Inspect.self, Dump.self, Convert.self, VerifyCommand.self, RunCommand.self, ChatCommand.self, PerplexityCommand.self, TokenizeCommand.self, Bench.self, ServeCommand.self]
     )
 
     /// Runs the command line, promising what scripts rely on: exit 0 on success, 1 on any
