@@ -30,6 +30,19 @@ struct SamplerTests {
         #expect(Sampler.topK(candidates([0.1, 2]), 5).count == 2)
     }
 
+    /// The one-pass selection against the plain definition: sort everything, keep the first k
+    /// (many ties, so the lower-id rule decides often).
+    @Test(arguments: [1, 2, 40, 999, 1000, 1001])
+    func topKIsTheSortedPrefix(k: Int) {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let logits = (0..<1000).map { _ -> Double in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(Int(state >> 58)) / 4   // 64 distinct values: ties everywhere
+        }
+        let plain = candidates(logits).sorted { $0.logit != $1.logit ? $0.logit > $1.logit : $0.id < $1.id }
+        #expect(Sampler.topK(candidates(logits), k) == Array(plain.prefix(k)))
+    }
+
     @Test func topPKeepsTheSmallestPrefixReachingP() {
         // Cumulative 0.5, 0.7, 0.85, 0.95, 1: the token that crosses p is kept.
         #expect(Set(Sampler.topP(candidates(fiveLogits), 0.6).map(\.id)) == [0, 1])
