@@ -398,6 +398,27 @@ def check_embeddings(report: Report, exe: Path) -> None:
         report.check("completions on an encoder -> 400", error_shape(server.client.post("/v1/completions", {"prompt": "x"}), 400))
 
 
+def check_refusals(report: Report, xnor: Xnor, model: Path) -> None:
+    """Bad command lines and models exit 1 with one line on stderr, whatever the stage."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    graph = FIXTURES / "onnx" / "ops" / "pow_int_exponent" / "model.onnx"
+    cases = [
+        ("a port in use", ["serve", model, "--port", taken.getsockname()[1]], "cannot listen on 127.0.0.1:"),
+        ("a missing model", ["serve", "/nonexistent/model.xnor", "--port", 0], "/nonexistent/model.xnor"),
+        ("an ONNX graph", ["serve", graph, "--port", 0], "is a graph, not a language model"),
+        ("--parallel 0", ["serve", model, "--parallel", 0], "--parallel"),
+    ]
+    for name, args, needle in cases:
+        run = xnor.run(args, 120)
+        lines = run.stderr.decode().strip().splitlines()
+        errors = [line for line in lines if line.startswith("xnor: error:")]
+        report.check(f"serve refuses {name}: exit 1, one error line", None if run.returncode == 1 and len(errors) == 1
+                     and needle in errors[0] else run.describe_failure())
+    taken.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xnor", type=Path, required=True)
@@ -424,6 +445,7 @@ def main() -> None:
         check_load(report, exe, converted if converted.exists() else source)
         check_bad_requests(report, exe, source)
         check_sigterm(report, exe, source)
+        check_refusals(report, xnor, converted if converted.exists() else source)
     check_embeddings(report, exe)
     print(report.summary())
     sys.exit(report.exit_status())

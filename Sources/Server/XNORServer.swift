@@ -1,5 +1,7 @@
+import Glibc
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// `xnor serve`: Hummingbird on one address, the model loaded beside it (GET /health answers
@@ -24,21 +26,36 @@ public enum XNORServer {
             .register(on: router)
 
         let host = configuration.host
+        // The model is loaded once the port is bound: a port in use fails at once, not after
+        // the load.
+        let (bound, boundSignal) = AsyncStream.makeStream(of: Void.self)
         // The idle timeout counts from the connection or the last response to the next request's
         // complete head, so a client that sends its headers a byte at a time is cut off too.
         let app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.timeoutSeconds)))),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: "xnor"),
-            onServerRunning: { channel in listening(host, channel.localAddress?.port ?? configuration.port) },
+            onServerRunning: { channel in
+                listening(host, channel.localAddress?.port ?? configuration.port)
+                boundSignal.finish()
+            },
             logger: logger
         )
-        let loader = ModelLoader(state: state, configuration: configuration, metrics: metrics, logger: logger, load: load)
+        let loader = ModelLoader(state: state, configuration: configuration, metrics: metrics, logger: logger, bound: bound, load: load)
         var group = ServiceGroupConfiguration(services: [.init(service: loader), .init(service: app)],
                                               gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = timeout
-        try await ServiceGroup(configuration: group).run()
+        do {
+            try await ServiceGroup(configuration: group).run()
+        } catch let error as IOError {
+            throw ServerError(description: "cannot listen on \(host):\(configuration.port): \(String(cString: strerror(error.errnoCode)))")
+        }
     }
+}
+
+/// Why the server could not run, in one line.
+public struct ServerError: Error, CustomStringConvertible, Sendable {
+    public var description: String
 }
 
 /// Loads the model off the server's threads, then waits for the shutdown: the group ends
@@ -48,9 +65,12 @@ private struct ModelLoader: Service {
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
     let logger: Logger
+    let bound: AsyncStream<Void>
     let load: @Sendable () throws -> ServedModel
 
     func run() async throws {
+        for await _ in bound {}
+        try Task.checkCancellation()
         let served = try await Engine.run(load)
         let engine = Engine(served: served, configuration: configuration, metrics: metrics)
         state.set(engine)

@@ -140,7 +140,7 @@ struct ServeCommand: ParsableCommand {
     private static func load(_ path: String, configuration: ServerConfiguration, template: ChatTemplate?) throws -> ServedModel {
         let model = try SourceModel.open(path, contextLength: configuration.contextLength)
         guard let signature = model.signature else {
-            throw ValidationError("\(path) is a graph, not a language model or encoder: serve needs one that takes token ids")
+            throw FormatError(path: path, "is a graph, not a language model or encoder: serve needs one that takes token ids")
         }
         let tokenizer = try TextInput.tokenizer(model: path, model, fallback: nil)
         var family = template, problem: String?
