@@ -432,6 +432,12 @@ def main() -> None:
         run = xnor.run(["convert", source, "-o", converted, "--mode", "w1.58a8", "--quiet"], TIMEOUT)
         report.expect(run.returncode == 0, "convert SmolLM2 to w1.58a8 for the server", run.describe_failure() if run.returncode else "")
         with ServerProcess([exe, "serve", source, "--port", 0, "--ctx-size", 512]) as server:
+            # The port is bound before the model loads; the tokenizer alone takes longer than a poll.
+            loading = [r for r in server.readiness if r.status == 503]
+            report.check("/health answers 503 (OpenAI error body) while the model loads, then ok",
+                         [None if loading else f"no 503 seen: {[r.status for r in server.readiness]}",
+                          error_shape(loading[0], 503) if loading else None,
+                          None if server.readiness[-1].json() == {"status": "ok"} else f"{server.readiness[-1].body!r}"])
             check_clients(report, server)
             check_agreement(report, xnor, server, source, "SmolLM2 source", chat=True)
             check_tokens_and_metrics(report, xnor, server, source)

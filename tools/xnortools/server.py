@@ -121,15 +121,19 @@ class ServerProcess:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{self.command[0]} did not start: {self.describe()}")
         self.client = Client(self.host, self.port)
+        # Every answer of the readiness endpoint until it was 200 (503s while the model loads).
+        self.readiness: list[Reply] = []
         while True:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{self.command[0]} did not become ready: {self.describe()}")
             try:
-                if self.client.get(ready_path).status == 200:
+                reply = self.client.get(ready_path)
+                self.readiness.append(reply)
+                if reply.status == 200:
                     break
             except OSError:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.01)
 
     def _read(self) -> None:
         for raw in self.process.stderr:
