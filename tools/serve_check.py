@@ -247,6 +247,17 @@ def raw_exchange(host: str, port: int, data: bytes, wait: float) -> bytes:
         return b"".join(chunks)
 
 
+def slot_freed(client: Client, limit: float) -> float | None:
+    """Seconds until /metrics shows no busy slot, or None past `limit`."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        for line in client.get("/metrics").body.decode().splitlines():
+            if line.startswith("xnor_slots_busy ") and float(line.split()[1]) == 0:
+                return time.monotonic() - start
+        time.sleep(0.05)
+    return None
+
+
 def check_bad_requests(report: Report, exe: Path, model: Path) -> None:
     key = "s3cret-key"
     with ServerProcess([exe, "serve", model, "--port", 0, "--ctx-size", 64, "--timeout", 3, "--api-key", key]) as server:
@@ -322,27 +333,41 @@ def check_bad_requests(report: Report, exe: Path, model: Path) -> None:
                      [None if closed and elapsed < 12 else f"closed {closed} after {elapsed:.1f} s",
                       None if healthy(anonymous) else "/health not ok after it"])
 
-        # A client that goes mid-stream: its slot (the only one) serves the next request at once.
-        gone = client.stream("/v1/completions", {"prompt": PROMPT, "max_tokens": 56, "temperature": 0, "stream": True}, stop_after=2)
-        start = time.monotonic()
-        deadline = start + 10
-        busy = 1.0
-        while time.monotonic() < deadline:
-            for line in client.get("/metrics").body.decode().splitlines():
-                if line.startswith("xnor_slots_busy "):
-                    busy = float(line.split()[1])
-            if busy == 0:
-                break
-            time.sleep(0.05)
-        freed = time.monotonic() - start
-        after = client.post("/v1/completions", {"prompt": PROMPT, "max_tokens": 2, "temperature": 0})
-        report.check("a client that disconnects mid-stream frees its slot",
-                     [None if len(gone.events) == 2 else f"{len(gone.events)} events read",
-                      None if busy == 0 else f"slot still busy after {freed:.1f} s",
-                      None if after.status == 200 else f"next request {after.status}"])
-        print(f"      (slot free {freed * 1000:.0f} ms after the client went)")
         code = server.stop()
         report.expect(code == 0, "bad requests: the server exits 0 on SIGTERM afterwards", f"exit {code}")
+
+
+def check_disconnects(report: Report, exe: Path, model: Path) -> None:
+    """Clients that go before their answer is whole: the slot (the only one) is free long
+    before the answer would have ended. The same request read to its end is the control."""
+    long = {"prompt": "1, 2, 3,", "max_tokens": 300, "temperature": 0}
+    with ServerProcess([exe, "serve", model, "--port", 0, "--ctx-size", 320]) as server:
+        client = server.client
+        start = time.monotonic()
+        control = client.stream("/v1/completions", long | {"stream": True})
+        whole = time.monotonic() - start
+        finish = control.chunks()[-1]["choices"][0]["finish_reason"] if control.done else None
+        if not report.expect(finish == "length", "disconnects: the control request generates all 300 tokens",
+                             f"({whole:.1f} s)" if finish == "length" else f"finish {finish}: pick a prompt without an early end"):
+            return
+        gone = client.stream("/v1/completions", long | {"stream": True}, stop_after=2)
+        freed = slot_freed(client, whole)
+        after = client.post("/v1/completions", {"prompt": PROMPT, "max_tokens": 2, "temperature": 0})
+        report.check("a client that disconnects mid-stream frees its slot at its next tokens",
+                     [None if len(gone.events) == 2 else f"{len(gone.events)} events read",
+                      None if freed is not None and freed < whole / 3 else f"slot busy for {freed} s of the answer's {whole:.1f} s",
+                      None if after.status == 200 else f"next request {after.status}"])
+        print(f"      (slot free {(freed or 0) * 1000:.0f} ms after the client went)")
+
+        with socket.create_connection((server.host, server.port), timeout=30) as s:
+            body = json.dumps(long).encode()
+            s.sendall(f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            time.sleep(0.3)
+        freed = slot_freed(client, whole)
+        report.check("a client that disconnects before a whole answer frees its slot",
+                     None if freed is not None and freed < whole / 3 else f"slot busy for {freed} s of the answer's {whole:.1f} s")
+        server.stop()
 
 
 def check_sigterm(report: Report, exe: Path, model: Path) -> None:
@@ -451,6 +476,7 @@ def main() -> None:
         check_load(report, exe, converted if converted.exists() else source)
         check_bad_requests(report, exe, source)
         check_sigterm(report, exe, source)
+        check_disconnects(report, exe, converted if converted.exists() else source)
         check_refusals(report, xnor, converted if converted.exists() else source)
     check_embeddings(report, exe)
     print(report.summary())

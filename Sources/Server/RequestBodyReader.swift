@@ -9,10 +9,14 @@ struct RequestBodyReader: Sendable {
     let timeout: Duration
 
     func read(_ request: Request) async throws -> ByteBuffer {
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maximumBytes {
+        try await read(request.body, headers: request.headers)
+    }
+
+    func read(_ body: RequestBody, headers: HTTPFields) async throws -> ByteBuffer {
+        if let declared = headers[.contentLength].flatMap({ Int($0) }), declared > maximumBytes {
             throw APIError.tooLarge(maximumBytes)
         }
-        let body = request.body, limit = maximumBytes, timeout = timeout
+        let limit = maximumBytes, timeout = timeout
         return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask {
                 do {

@@ -46,9 +46,21 @@ struct Routes: Sendable {
 
     // MARK: generation
 
+    /// A generation. A client that closes its connection before the answer is whole cancels
+    /// it: a stream notices at its next write, a whole answer by the inbound side closing.
     private func complete(_ request: Request, _ context: ServerContext, as kind: CompletionKind) async throws -> Response {
         let engine = try state.ready()
-        let body = try await bodies.read(request)
+        let closed = CancelFlag()
+        return try await request.body.consumeWithInboundCloseHandler({ body in
+            try await complete(body, headers: request.headers, engine: engine, context, as: kind, closed: closed)
+        }, onInboundClosed: { closed.set() })
+    }
+
+    /// `closed` is set when the client's side closes, or when the handler returns (the scope of
+    /// the inbound watch ends), so only a whole answer, awaited inside it, is cancelled by it.
+    private func complete(_ requestBody: RequestBody, headers: HTTPFields, engine: Engine, _ context: ServerContext,
+                          as kind: CompletionKind, closed: CancelFlag) async throws -> Response {
+        let body = try await bodies.read(requestBody, headers: headers)
         let served = engine.served
         guard served.isCausal else {
             throw APIError.invalid("\(served.id) is an encoder, not a causal LM: it answers /v1/embeddings")
@@ -75,8 +87,8 @@ struct Routes: Sendable {
         let maxTokens = try limit(sampling.maxTokens, prompt: prompt.count, context: engine.contextLength)
         let job = GenerationJob(prompt: prompt, maxTokens: maxTokens, sampling: sampling.parameters(), stops: sampling.stop)
 
+        let cancel = sampling.stream ? CancelFlag() : closed
         let slot = try await engine.slots.acquire()
-        let cancel = CancelFlag()
         let events = engine.start(job, in: slot, cancel: cancel)
         let answer = CompletionWriter(kind: kind, model: served.id, includeUsage: sampling.includeUsage, record: context.record)
         if sampling.stream {
