@@ -258,6 +258,17 @@ def slot_freed(client: Client, limit: float) -> float | None:
     return None
 
 
+def slot_busy(client: Client, limit: float) -> bool:
+    """Whether /metrics shows a busy slot within `limit` seconds."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        for line in client.get("/metrics").body.decode().splitlines():
+            if line.startswith("xnor_slots_busy ") and float(line.split()[1]) > 0:
+                return True
+        time.sleep(0.01)
+    return False
+
+
 def check_bad_requests(report: Report, exe: Path, model: Path) -> None:
     key = "s3cret-key"
     with ServerProcess([exe, "serve", model, "--port", 0, "--ctx-size", 64, "--timeout", 3, "--api-key", key]) as server:
@@ -333,6 +344,32 @@ def check_bad_requests(report: Report, exe: Path, model: Path) -> None:
                      [None if closed and elapsed < 12 else f"closed {closed} after {elapsed:.1f} s",
                       None if healthy(anonymous) else "/health not ok after it"])
 
+        # A slow body: a byte every 0.5 s; --timeout 3 answers 408.
+        start = time.monotonic()
+        answer = b""
+        with socket.create_connection((server.host, server.port), timeout=15) as s:
+            body = json.dumps({"prompt": PROMPT, "max_tokens": 2}).encode()
+            s.sendall(f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
+                      f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+            try:
+                for byte in body:
+                    s.sendall(bytes([byte]))
+                    time.sleep(0.5)
+                    s.setblocking(False)
+                    try:
+                        answer += s.recv(4096)
+                    except BlockingIOError:
+                        pass
+                    s.setblocking(True)
+                    if answer:
+                        break
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elapsed = time.monotonic() - start
+        report.check("bad request: a body a byte at a time -> 408 after --timeout 3",
+                     [None if answer.startswith(b"HTTP/1.1 408") and elapsed < 12 else f"{answer[:80]!r} after {elapsed:.1f} s",
+                      None if healthy(anonymous) else "/health not ok after it"])
+
         code = server.stop()
         report.expect(code == 0, "bad requests: the server exits 0 on SIGTERM afterwards", f"exit {code}")
 
@@ -363,10 +400,11 @@ def check_disconnects(report: Report, exe: Path, model: Path) -> None:
             body = json.dumps(long).encode()
             s.sendall(f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                       f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-            time.sleep(0.3)
+            started = slot_busy(client, 30)
         freed = slot_freed(client, whole)
         report.check("a client that disconnects before a whole answer frees its slot",
-                     None if freed is not None and freed < whole / 3 else f"slot busy for {freed} s of the answer's {whole:.1f} s")
+                     [None if started else "the request never took the slot",
+                      None if freed is not None and freed < whole / 3 else f"slot busy for {freed} s of the answer's {whole:.1f} s"])
         server.stop()
 
 
@@ -380,13 +418,8 @@ def check_sigterm(report: Report, exe: Path, model: Path) -> None:
             result["stream"] = server.client.stream("/v1/completions", request | {"stream": True})
         reader = threading.Thread(target=consume)
         reader.start()
-        while not server.lines or not any("POST" in line for line in server.lines):
-            # Wait for the first token's text to be flowing: the log line comes at the end, so
-            # poll the busy slot instead.
-            busy = [l for l in server.client.get("/metrics").body.decode().splitlines() if l.startswith("xnor_slots_busy ")]
-            if busy and float(busy[0].split()[1]) == 1:
-                break
-            time.sleep(0.01)
+        # The signal comes once the stream's slot is busy (its decoding has started).
+        slot_busy(server.client, 60)
         server.process.send_signal(signal.SIGTERM)
         reader.join(TIMEOUT)
         code = server.stop()

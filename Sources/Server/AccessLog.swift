@@ -17,7 +17,11 @@ struct AccessLog: RouterMiddleware {
         } catch let error as APIError {
             response = error.response
         } catch let error as HTTPError {
-            response = Self.apiError(error).response
+            var refusal = Self.apiError(error)
+            if error.status == .notFound, error.body == nil {
+                refusal.message = "no endpoint \(request.method.rawValue) \(request.uri.path)"
+            }
+            response = refusal.response
         } catch {
             response = APIError.server("\(error)").response
         }
