@@ -121,7 +121,7 @@ def check_clients(report: Report, server: ServerProcess) -> None:
     report.check("openai completions, whole and streamed", None if c.choices[0].text == text == s else f"{c.choices[0].text!r} / {s!r} / {text!r}")
     messages = [{"role": "user", "content": QUESTION}]
     chat = api.chat.completions.create(model="m", messages=messages, max_tokens=NEW_TOKENS, temperature=0)
-    parts = []
+    parts, streamed_usage = [], None
     for chunk in api.chat.completions.create(model="m", messages=messages, max_tokens=NEW_TOKENS, temperature=0, stream=True,
                                              stream_options={"include_usage": True}):
         if chunk.choices and chunk.choices[0].delta.content:
@@ -130,7 +130,8 @@ def check_clients(report: Report, server: ServerProcess) -> None:
             streamed_usage = chunk.usage
     content = chat.choices[0].message.content
     report.check("openai chat completions, whole and streamed (usage in the last chunk)",
-                 None if content and content == "".join(parts) and streamed_usage.completion_tokens == chat.usage.completion_tokens
+                 None if content and content == "".join(parts) and streamed_usage is not None
+                 and streamed_usage.completion_tokens == chat.usage.completion_tokens
                  else f"{content!r} / {''.join(parts)!r}")
 
 

@@ -59,8 +59,8 @@ final class Engine: Sendable {
         let options = SessionOptions(contextLength: configuration.contextLength, floatProducts: .fast, threads: configuration.threads, sharedPool: pool)
         let sessions = (0..<configuration.parallel).map { Slot(index: $0, session: Session(model: served.model, options: options)) }
         slots = SlotPool(sessions, queueLimit: configuration.queue)
-        let capacity = sessions[0].session.contextLength ?? served.signature.positionTableRows ?? 512
-        contextLength = served.isCausal ? capacity : min(capacity, served.signature.positionTableRows ?? capacity)
+        // The KV cache bounds a sequence, a learned position table (BERT's) an input.
+        contextLength = [sessions[0].session.contextLength, served.signature.positionTableRows].compactMap { $0 }.min() ?? 512
     }
 
     /// Runs `job` in `slot` and streams what it makes; the slot is released when it ends.
